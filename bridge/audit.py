@@ -1,0 +1,103 @@
+"""Typed audit events and the append-only, hash-chained writer (DPA 2018 Part 3, s.62).
+
+Events hold who, when, which case and entry, and ids — never record content. The writer
+is called inside the same transaction as the change it records, so an action and its
+audit line are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from bridge.store.models import AuditEvent
+
+__all__ = ["GENESIS", "Audit", "Category", "record", "verify_chain"]
+
+Category = Literal[
+    "collection", "alteration", "consultation", "disclosure", "combination", "erasure", "access"
+]
+GENESIS = "0" * 64
+_PG_AUDIT_LOCK = 0x61756474  # serialises chain appends across PostgreSQL sessions
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """One event to record.
+
+    Attributes:
+        category: the s.62 kind: collection, alteration, consultation, disclosure,
+            combination, erasure — or access (sign-in, refusals).
+        action: what happened, e.g. `entry.viewed`, `entry.approved`, `case.collected`.
+        actor: staff code, or `system:sync` / `system:submit` for jobs.
+        crn: the case, if any.
+        entry_id: the entry, if any.
+        detail: ids, states and reasons only.
+    """
+
+    category: Category
+    action: str
+    actor: str
+    crn: str | None = None
+    entry_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _digest(prev: str, at: datetime, event: Audit) -> str:
+    payload = json.dumps(
+        [
+            prev,
+            at.isoformat(),
+            event.category,
+            event.action,
+            event.actor,
+            event.crn,
+            event.entry_id,
+            event.detail,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def record(session: Session, event: Audit, *, at: datetime) -> AuditEvent:
+    """Append `event` to the log in the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_AUDIT_LOCK))  # type: ignore[call-overload]
+    last = session.exec(
+        select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
+    ).first()
+    prev = last or GENESIS
+    row = AuditEvent(
+        at=at,
+        actor=event.actor,
+        category=event.category,
+        action=event.action,
+        crn=event.crn,
+        entry_id=event.entry_id,
+        detail=event.detail,
+        prev_hash=prev,
+        hash=_digest(prev, at, event),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def verify_chain(session: Session) -> int | None:
+    """The id of the first event whose hash does not follow from its predecessor, or None."""
+    prev = GENESIS
+    for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
+        event = Audit(row.category, row.action, row.actor, row.crn, row.entry_id, row.detail)  # type: ignore[arg-type]
+        if row.prev_hash != prev or row.hash != _digest(prev, row.at, event):
+            return row.id
+        prev = row.hash
+    return None

@@ -1,0 +1,127 @@
+"""The `bridge` command: thin commands over the services (contract: ARCHITECTURE.md §6)."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import click
+import structlog
+import typer
+
+from bridge.cli.common import info, wiring
+from bridge.cli.ops import db_app, fixtures_app, mappings_app, sim_app, staff_app, sync
+from bridge.cli.review import entry_app, queue_app, status
+from bridge.errors import (
+    BadInput,
+    BridgeError,
+    ConfigError,
+    DomainRefusal,
+    MappingSpecError,
+)
+from bridge.logs import configure_logging
+
+__all__ = ["app", "main", "run"]
+
+app = typer.Typer(
+    name="bridge",
+    help="visor-bridge: MAPPA case data from nDelius to ViSOR-format records for vetted proxies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(staff_app, name="staff")
+app.add_typer(queue_app, name="queue")
+app.add_typer(entry_app, name="entry")
+app.add_typer(sim_app, name="sim")
+app.add_typer(fixtures_app, name="fixtures")
+app.add_typer(mappings_app, name="mappings")
+app.command("sync")(sync)
+app.command("status")(status)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
+    ] = False,
+) -> None:
+    configure_logging(verbose=verbose)
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+) -> None:
+    """Serve the web UI and JSON API."""
+    import uvicorn
+
+    from bridge.web.app import create_app
+
+    uvicorn.run(create_app(wiring(ctx)), host=host, port=port, log_level="warning")
+
+
+@app.command("scheduler")
+def scheduler(ctx: typer.Context) -> None:
+    """Run scheduled syncs until stopped (Ctrl-C or SIGTERM)."""
+    from bridge.scheduler import run_until_stopped
+
+    run_until_stopped(wiring(ctx))
+
+
+@app.command("demo")
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Where the demo database lives.")] = Path(
+        "demo"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Web port (0 = any free port).")] = 8000,
+    interval: Annotated[int, typer.Option("--interval", help="Seconds between syncs.")] = 30,
+) -> None:
+    """Simulators + seeded store + scheduler + web UI on 127.0.0.1."""
+    from bridge.demo import run_demo
+
+    run_demo(folder=folder, web_port=port, interval=interval)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code: 0 ok, 1 domain refusal, 2 bad usage or input.
+
+    Expected errors become one line on stderr, never a traceback.
+    """
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        info("Aborted.")
+        return 130
+    except DomainRefusal as exc:
+        info(f"bridge: {exc}")
+        return 1
+    except (BadInput, ConfigError, MappingSpecError) as exc:
+        info(f"bridge: {exc}")
+        return 2
+    except BridgeError as exc:
+        info(f"bridge: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI boundary: log with an event id, no traceback
+        event_id = uuid.uuid4().hex[:12]
+        structlog.get_logger("bridge.cli").error(
+            "cli.unexpected_error", event_id=event_id, error_type=type(exc).__name__
+        )
+        info(f"bridge: unexpected error ({type(exc).__name__}); event id {event_id}.")
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run())

@@ -1,0 +1,50 @@
+"""Shared CLI plumbing: settings from the environment, JSON output, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from bridge.config import Settings
+from bridge.errors import BadInput, ConfigError
+from bridge.wiring import Wiring
+
+__all__ = ["emit_json", "info", "wiring"]
+
+
+def wiring(ctx: typer.Context) -> Wiring:
+    """The command's collaborators, built once from BRIDGE_* settings."""
+    if not isinstance(ctx.obj, Wiring):
+        try:
+            settings = Settings()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(
+                f"Invalid setting BRIDGE_{str(first['loc'][0]).upper()}: {first['msg']}"
+            ) from exc
+        settings.check_deployable()
+        ctx.obj = Wiring(settings)
+        ctx.call_on_close(ctx.obj.close)
+    return ctx.obj
+
+
+def emit_json(value: Any) -> None:
+    """Exactly one JSON document on stdout (UTF-8, non-ASCII written literally)."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def info(message: str) -> None:
+    """Human-readable output goes to stderr, so stdout stays clean for --json."""
+    typer.echo(message, err=True)
+
+
+def parse_entry_id(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise BadInput(f"Entry id must be a whole number, not {value!r}.") from exc

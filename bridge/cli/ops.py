@@ -1,0 +1,142 @@
+"""CLI for operators: database, staff registry, sync, simulators, fixtures and mappings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bridge.cli.common import emit_json, info, wiring
+from bridge.clock import SystemClock
+from bridge.store.db import session_scope
+from bridge.store.migrate import upgrade
+
+__all__ = ["db_app", "fixtures_app", "mappings_app", "sim_app", "staff_app", "sync"]
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+staff_app = typer.Typer(help="The staff registry.", no_args_is_help=True)
+sim_app = typer.Typer(help="Run the nDelius-like or ViSOR-like simulator.", no_args_is_help=True)
+fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=True)
+mappings_app = typer.Typer(help="The declarative ViSOR mapping.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Upgrade the database at BRIDGE_DATABASE_URL to the newest schema."""
+    upgrade(wiring(ctx).engine)
+    info("Database is at the newest schema.")
+
+
+@staff_app.command("import")
+def staff_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Staff file (JSON, see docs).")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Deactivate staff missing from the file.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add and update staff from a staff file; re-importing never duplicates."""
+    from bridge.services.staff import import_staff, parse_staff_file
+
+    w = wiring(ctx)
+    rows = parse_staff_file(file)
+    with session_scope(w.engine) as s:
+        result = import_staff(s, rows, now=w.clock.now(), actor="system:cli", replace=replace)
+    if json_:
+        emit_json(dict(result))
+    else:
+        info(
+            f"Staff: {result['added']} added, {result['updated']} updated, {result['deactivated']} deactivated."
+        )
+
+
+def sync(
+    ctx: typer.Context,
+    full: Annotated[
+        bool, typer.Option("--full", help="Reconcile every MAPPA case, not just changes.")
+    ] = False,
+    json_: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One sync run: changes since the cursor (or everything, with --full or on first run)."""
+    w = wiring(ctx)
+    with w.ndelius() as source:
+        result = w.sync_service(source).run(full=full)
+    if result is None:
+        if json_:
+            emit_json({"skipped": "another sync is running"})
+        else:
+            info("Skipped: another sync is running.")
+        return
+    if json_:
+        emit_json(result.to_json())
+    else:
+        info(
+            f"Sync run {result.run_id}: {result.events_read} events, {result.cases_fetched} cases read, "
+            f"{result.entries_created} entries created, {result.entries_superseded} superseded, "
+            f"{result.cases_failed} failed (kept for retry); cursor {result.cursor}."
+        )
+
+
+@sim_app.command("ndelius")
+def sim_ndelius(
+    data: Annotated[Path, typer.Option("--data", help="Folder holding cases/*.json.")],
+    port: Annotated[int, typer.Option("--port")] = 8081,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+) -> None:
+    """Serve the nDelius-like API over the case documents in DATA."""
+    from bridge.config import Settings
+    from bridge.sim.ndelius import create_app
+    from bridge.sim.server import run_forever
+
+    s = Settings()
+    app = create_app(
+        cases_dir=data,
+        client_id=s.ndelius_client_id,
+        client_secret=s.ndelius_client_secret.get_secret_value(),
+        clock=SystemClock(),
+    )
+    run_forever(app, host, port)
+
+
+@sim_app.command("visor")
+def sim_visor(
+    port: Annotated[int, typer.Option("--port")] = 8082,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+) -> None:
+    """Serve the ViSOR-like API (validates records against the mapping's XSD)."""
+    from bridge.config import Settings
+    from bridge.sim.server import run_forever
+    from bridge.sim.visor import create_app
+
+    app = create_app(schema_path=Settings().mappings_dir / "visor-record.xsd", clock=SystemClock())
+    run_forever(app, host, port)
+
+
+@fixtures_app.command("generate")
+def fixtures_generate(
+    cases: Annotated[int, typer.Option("--cases", min=1)],
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    out: Annotated[Path, typer.Option("--out")] = Path("generated"),
+) -> None:
+    """Write deterministic synthetic case documents to OUT/cases/ (same seed, same bytes)."""
+    from bridge.sim.generate import generate_cases
+
+    n = generate_cases(cases=cases, seed=seed, out_dir=out)
+    info(f"Wrote {n} case documents to {out / 'cases'}.")
+
+
+@mappings_app.command("check")
+def mappings_check(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None, typer.Argument(help="Mapping folder (default: the configured one).")
+    ] = None,
+) -> None:
+    """Validate the mapping spec, scope rules and XSD."""
+    from bridge.mapping_files import load_mapping
+
+    target = folder or wiring(ctx).settings.mappings_dir
+    bundle = load_mapping(target)
+    info(f"Mapping {bundle.version} in {target}: OK.")

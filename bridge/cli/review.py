@@ -1,0 +1,190 @@
+"""CLI for the queue: list, claim-next, entry actions, and the offender manager's status."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bridge.cli.common import emit_json, info, parse_entry_id, wiring
+from bridge.errors import BadInput
+from bridge.services.status import case_status
+
+__all__ = ["entry_app", "queue_app", "status"]
+
+queue_app = typer.Typer(
+    help="The review queue (metadata only; no record content).", no_args_is_help=True
+)
+entry_app = typer.Typer(help="Act on one entry as a vetted proxy.", no_args_is_help=True)
+
+As = Annotated[str, typer.Option("--as", help="Staff code of the person acting (audited).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+EntryId = Annotated[str, typer.Argument(help="Entry id.")]
+
+
+def _print_entries(rows: list[dict[str, Any]]) -> None:
+    table = Table("id", "crn", "section", "kind", "status", "on behalf of", "due", "issues")
+    for r in rows:
+        blocking = sum(1 for i in r["issues"] if i.get("blocking"))
+        table.add_row(
+            str(r["id"]),
+            r["crn"],
+            r["section"],
+            r["kind"],
+            r["status"],
+            r["on_behalf_of"],
+            r["due_date"],
+            f"{len(r['issues'])} ({blocking} blocking)",
+        )
+    Console(stderr=False).print(table)
+
+
+@queue_app.command("list")
+def queue_list(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only entries in this state.")
+    ] = None,
+    json_: Json = False,
+) -> None:
+    """Every entry (or those in one state), as metadata."""
+    rows = wiring(ctx).review.list_queue(status)
+    if json_:
+        emit_json(rows)
+    else:
+        _print_entries(rows)
+
+
+@queue_app.command("claim-next")
+def claim_next(ctx: typer.Context, as_: As, json_: Json = False) -> None:
+    """Claim the entry with the earliest due date that you may take."""
+    row = wiring(ctx).review.claim_next(actor=as_)
+    if json_:
+        emit_json(row)
+    elif row is None:
+        info("Nothing to claim.")
+    else:
+        info(f"Claimed entry {row['id']} ({row['crn']} {row['section']}), due {row['due_date']}.")
+
+
+@entry_app.command("show")
+def show(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
+    """Show an entry's record, diff and history (an audited view)."""
+    data = wiring(ctx).review.show(parse_entry_id(entry_id), actor=as_)
+    if json_:
+        emit_json(data)
+        return
+    info(
+        f"Entry {data['id']}  {data['crn']}  {data['section']}  {data['kind']}  {data['status']}  v{data['version']}"
+    )
+    for change in data["diff"]:
+        info(f"  {change['path']}: {change['before']!r} -> {change['after']!r}")
+    for issue in data["issues"]:
+        info(
+            f"  issue [{'blocking' if issue['blocking'] else 'note'}] {issue['path']}: {issue['message']}"
+        )
+    typer.echo(data["xml"])
+
+
+def _act(ctx: typer.Context, action: str, entry_id: str, as_: str, json_: bool, **kw: Any) -> None:
+    review = wiring(ctx).review
+    row = getattr(review, action)(parse_entry_id(entry_id), actor=as_, **kw)
+    if json_:
+        emit_json(row)
+    else:
+        info(f"Entry {row['id']} is now {row['status']}.")
+
+
+@entry_app.command("claim")
+def claim(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
+    """Claim an entry so no colleague works on it at the same time."""
+    _act(ctx, "claim", entry_id, as_, json_)
+
+
+@entry_app.command("release")
+def release(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
+    """Give a claimed entry back to the queue."""
+    _act(ctx, "release", entry_id, as_, json_)
+
+
+@entry_app.command("approve")
+def approve(
+    ctx: typer.Context,
+    entry_id: EntryId,
+    as_: As,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", help="Refuse if the entry has moved on from this version."),
+    ] = None,
+    json_: Json = False,
+) -> None:
+    """Approve a claimed entry with no blocking issues."""
+    _act(ctx, "approve", entry_id, as_, json_, version=version)
+
+
+@entry_app.command("reject")
+def reject(
+    ctx: typer.Context,
+    entry_id: EntryId,
+    as_: As,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Shown to the offender manager.")
+    ] = None,
+    json_: Json = False,
+) -> None:
+    """Return a claimed entry with a reason."""
+    _act(ctx, "reject", entry_id, as_, json_, reason=reason)
+
+
+@entry_app.command("mark-entered")
+def mark_entered(
+    ctx: typer.Context,
+    entry_id: EntryId,
+    as_: As,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="The ViSOR reference.")
+    ] = None,
+    date_: Annotated[
+        str | None,
+        typer.Option("--date", help="Date keyed into ViSOR (YYYY-MM-DD; default today)."),
+    ] = None,
+    json_: Json = False,
+) -> None:
+    """Record that an approved entry was keyed into ViSOR."""
+    on = None
+    if date_ is not None:
+        try:
+            on = date.fromisoformat(date_)
+        except ValueError as exc:
+            raise BadInput(f"--date must be YYYY-MM-DD, not {date_!r}.") from exc
+    _act(ctx, "mark_entered", entry_id, as_, json_, reference=reference, on=on)
+
+
+def status(
+    ctx: typer.Context,
+    crn: Annotated[str, typer.Argument(help="Case reference.")],
+    as_: As,
+    json_: Json = False,
+) -> None:
+    """What an offender manager may see about one case: states, dates and reasons only."""
+    w = wiring(ctx)
+    data = case_status(w.engine, w.clock, crn=crn.strip().upper(), actor=as_)
+    if json_:
+        emit_json(data)
+        return
+    table = Table("id", "section", "kind", "status", "created", "due", "entered", "reason")
+    for e in data["entries"]:
+        table.add_row(
+            str(e["id"]),
+            e["section"],
+            e["kind"],
+            e["status"],
+            e["created_at"][:10],
+            e["due_date"],
+            e["entered_at"] or "",
+            e["reason"] or "",
+        )
+    Console().print(table)

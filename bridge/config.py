@@ -1,0 +1,70 @@
+"""Settings from BRIDGE_* environment variables (and an optional .env), built by entrypoints only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bridge.errors import ConfigError
+
+__all__ = ["DEV_SECRET_KEY", "Settings", "default_mappings_dir"]
+
+#: A key that marks a development set-up; a deployment refuses to start with it.
+DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (a marker, refused in production)
+
+
+def default_mappings_dir() -> Path:
+    """The packaged `visor-v1` mapping, wherever the package is installed."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "mappings" / "visor-v1", here / "mappings" / "visor-v1"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(
+        "Cannot find the packaged mapping 'visor-v1'; set BRIDGE_MAPPINGS to its folder."
+    )
+
+
+class Settings(BaseSettings):
+    """Everything an operator may set. See docs/configuration.md for each value."""
+
+    model_config = SettingsConfigDict(env_prefix="BRIDGE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "demo", "test", "production"] = "development"
+    database_url: str = "sqlite:///./bridge.db"
+    ndelius_url: str = "http://127.0.0.1:8081"
+    ndelius_client_id: str = "bridge-dev"
+    ndelius_client_secret: SecretStr = SecretStr("bridge-dev-secret")
+    sink: Literal["manual", "visor-http", "file-drop"] = "manual"
+    visor_url: str = "http://127.0.0.1:8082"
+    mappings: Path | None = None
+    sync_interval_seconds: int = Field(default=300, ge=1)
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    entry_due_working_days: int = Field(default=3, ge=0)
+    retry_base_seconds: float = Field(default=60.0, ge=0)
+    breaker_cooldown_seconds: float = Field(default=60.0, ge=0)
+    http_max_wait_seconds: float = Field(default=30.0, ge=0)
+    http_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_attempts: int = Field(default=5, ge=1)
+    sync_page_size: int = Field(default=500, ge=1, le=5000)
+    adopt_existing: Literal["adopt", "queue"] = "adopt"
+
+    @property
+    def mappings_dir(self) -> Path:
+        return self.mappings or default_mappings_dir()
+
+    def check_deployable(self) -> None:
+        """Refuse to run a real deployment with a development secret or client secret."""
+        if self.environment != "production":
+            return
+        problems = []
+        if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
+            problems.append("BRIDGE_SECRET_KEY is the development default")
+        if self.ndelius_client_secret.get_secret_value() == "bridge-dev-secret":
+            problems.append("BRIDGE_NDELIUS_CLIENT_SECRET is the development default")
+        if problems:
+            raise ConfigError(
+                "Refusing to start in production: " + "; ".join(problems) + ". Set real secrets."
+            )

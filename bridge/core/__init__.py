@@ -1,0 +1,1 @@
+"""The pure core: snapshot → scope → map → diff. No network, database, files, environment or clock."""

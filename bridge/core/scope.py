@@ -1,0 +1,72 @@
+"""Which cases the bridge serves: the scope rule, as data in and a decision out."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from bridge.core.snapshot import CaseSnapshot
+
+__all__ = ["ScopeDecision", "ScopeRules", "decide_scope"]
+
+# Delius stores MAPPA category/level as ref-data codes; X9 / M0 mean "unknown".
+CATEGORY_CODES = {"M1": 1, "M2": 2, "M3": 3, "M4": 4}
+LEVEL_CODES = {"M1": 1, "M2": 2, "M3": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeRules:
+    """Policy from `scope.toml`: which MAPPA categories and levels generate ViSOR work.
+
+    An active MAPPA registration with an unknown category or level stays in scope
+    (a person must fix it) unless `include_unknown` is false.
+    """
+
+    categories: frozenset[int] = field(default_factory=lambda: frozenset({1, 2, 3, 4}))
+    levels: frozenset[int] = field(default_factory=lambda: frozenset({1, 2, 3}))
+    include_unknown: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeDecision:
+    """Whether a case is in scope, and if not, the reason shown to people."""
+
+    in_scope: bool
+    reason: str
+    on_behalf_of: str | None = None
+
+
+def decide_scope(
+    snapshot: CaseSnapshot, *, needs_proxy: Collection[str], rules: ScopeRules
+) -> ScopeDecision:
+    """Apply the scope rule.
+
+    In scope = the latest active MAPPA registration is in the configured categories and
+    levels, AND the current offender manager needs a proxy, AND the case is not soft-deleted.
+
+    Args:
+        snapshot: the case as read.
+        needs_proxy: staff codes of offender managers who need a proxy now.
+        rules: the configured policy.
+
+    Returns:
+        The decision; `on_behalf_of` is the offender manager when in scope.
+    """
+    if snapshot.is_soft_deleted:
+        return ScopeDecision(False, "case deleted in nDelius")
+    mappa = snapshot.latest_mappa()
+    if mappa is None:
+        return ScopeDecision(False, "no active MAPPA registration")
+    category = CATEGORY_CODES.get(mappa.code_of("registerCategory") or "")
+    level = LEVEL_CODES.get(mappa.code_of("registerLevel") or "")
+    if category is None or level is None:
+        if not rules.include_unknown:
+            return ScopeDecision(False, "MAPPA category or level unknown")
+    elif category not in rules.categories or level not in rules.levels:
+        return ScopeDecision(False, "MAPPA category or level not in scope")
+    manager = snapshot.manager_code
+    if manager is None:
+        return ScopeDecision(False, "no current offender manager")
+    if manager not in needs_proxy:
+        return ScopeDecision(False, "offender manager does not need a proxy")
+    return ScopeDecision(True, "in scope", on_behalf_of=manager)

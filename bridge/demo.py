@@ -1,0 +1,117 @@
+"""`bridge demo`: both simulators, a seeded SQLite store, the scheduler and the web UI, on loopback."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import socket
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+
+import uvicorn
+from pydantic import SecretStr
+
+from bridge.clock import SystemClock
+from bridge.config import Settings, default_mappings_dir
+from bridge.scheduler import build_scheduler, sync_job
+from bridge.services.staff import import_staff, parse_staff_file
+from bridge.sim import ndelius as ndelius_sim
+from bridge.sim import visor as visor_sim
+from bridge.sim.server import serve_in_thread
+from bridge.store.db import session_scope
+from bridge.store.migrate import upgrade
+from bridge.web.app import create_app
+from bridge.wiring import Wiring
+
+__all__ = ["fixtures_dir", "run_demo"]
+
+
+def fixtures_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)  # noqa: T201 - the demo's own console output
+
+
+def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
+    clock = SystemClock()
+    folder.mkdir(parents=True, exist_ok=True)
+    fixtures = fixtures_dir()
+    client_id, client_secret = "bridge-demo", secrets.token_urlsafe(16)
+    with ExitStack() as stack:
+        nd_url = stack.enter_context(
+            serve_in_thread(
+                ndelius_sim.create_app(
+                    cases_dir=fixtures / "ndelius",
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    clock=clock,
+                )
+            )
+        )
+        vi_url = stack.enter_context(
+            serve_in_thread(
+                visor_sim.create_app(
+                    schema_path=default_mappings_dir() / "visor-record.xsd", clock=clock
+                )
+            )
+        )
+        settings = Settings(
+            environment="demo",
+            database_url=f"sqlite:///{(folder / 'bridge.db').resolve()}",
+            ndelius_url=nd_url,
+            ndelius_client_id=client_id,
+            ndelius_client_secret=SecretStr(client_secret),
+            visor_url=vi_url,
+            secret_key=SecretStr(secrets.token_urlsafe(32)),
+            sync_interval_seconds=interval,
+            retry_base_seconds=5,
+            http_max_wait_seconds=2,
+        )
+        wiring = Wiring(settings, clock=clock)
+        stack.callback(wiring.close)
+        upgrade(wiring.engine)
+        with session_scope(wiring.engine) as s:
+            import_staff(
+                s, parse_staff_file(fixtures / "staff.json"), now=clock.now(), actor="system:demo"
+            )
+        sync_job(wiring)
+        sched = build_scheduler(wiring, interval_seconds=interval)
+        sched.start()
+        stack.callback(sched.shutdown, wait=False)
+        port = _free_port(web_port)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(wiring), host="127.0.0.1", port=port, log_level="warning")
+        )
+        queued = len(wiring.review.list_queue("pending"))
+        _say(
+            f"\nvisor-bridge demo\n"
+            f"  Web UI (review queue):  http://127.0.0.1:{port}/\n"
+            f"  nDelius simulator:      {nd_url}\n"
+            f"  ViSOR simulator:        {vi_url}\n"
+            f"  Database:               {folder / 'bridge.db'}\n"
+            f"  Entries waiting:        {queued} (a sync runs every {interval} s)\n\n"
+            f"  Try, in another terminal (same folder):\n"
+            f"    export BRIDGE_DATABASE_URL=sqlite:///{(folder / 'bridge.db').resolve()}\n"
+            f"    bridge queue list\n"
+            f"    bridge queue claim-next --as N07P004      # a vetted proxy\n"
+            f"    bridge entry show ID --as N07P004\n"
+            f"    bridge status CRN --as N07A001            # an offender manager who needs a proxy\n"
+            f"    bridge entry show ID --as N02P006         # vetting expired: refused\n\n"
+            f"  Ctrl-C stops everything.\n"
+        )
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        server.run()  # returns on Ctrl-C (uvicorn handles SIGINT)

@@ -1,0 +1,293 @@
+"""Client for the nDelius-like API: OAuth2 token cache, retries with backoff, paging.
+
+Only CRNs and ids appear in logs and errors; bodies never do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential
+
+from bridge.clock import Clock
+from bridge.core.snapshot import CaseSnapshot, as_dict, as_list, as_str
+from bridge.errors import (
+    SourceDataError,
+    SourceError,
+    SourceNotFound,
+    SourceUnavailable,
+)
+
+__all__ = ["ChangeEvent", "EventPage", "NdeliusClient"]
+
+log = structlog.get_logger(__name__)
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class _Retryable(Exception):
+    """Internal: one attempt failed in a way worth trying again."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """A thin change event: the sync always re-reads the case it names."""
+
+    sequence: int
+    event_type: str
+    occurred_at: str | None
+    crn: str | None
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[ChangeEvent]
+    last_sequence: int
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, (email.utils.parsedate_to_datetime(value) - now).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class NdeliusClient:
+    """Reads cases, registrations, contacts, access limits, the MAPPA listing and events."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        clock: Clock,
+        timeout: float = 10.0,
+        attempts: int = 5,
+        backoff_base: float = 0.5,
+        max_wait: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            limits=httpx.Limits(max_connections=20),
+        )
+        self._auth = (client_id, client_secret)
+        self._clock = clock
+        self._attempts = attempts
+        self._backoff = wait_exponential(multiplier=backoff_base, max=max_wait)
+        self._max_wait = max_wait
+        self._token: str | None = None
+        self._token_expires: datetime | None = None
+        self.requests = 0  # every HTTP request made, for benchmarks and tests
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> NdeliusClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _wait(self, state: Any) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return min(exc.retry_after, self._max_wait)
+        return min(float(self._backoff(state)), self._max_wait)
+
+    def _fetch_token(self) -> str:
+        self.requests += 1
+        try:
+            r = self._http.post(
+                "/auth/oauth/token", params={"grant_type": "client_credentials"}, auth=self._auth
+            )
+        except httpx.TransportError as exc:
+            raise _Retryable(f"token request failed: {type(exc).__name__}") from exc
+        if r.status_code in RETRY_STATUS:
+            raise _Retryable(f"token request HTTP {r.status_code}")
+        if r.status_code != 200:
+            raise SourceError(
+                f"nDelius refused the client credentials (HTTP {r.status_code}); check BRIDGE_NDELIUS_CLIENT_ID/SECRET.",
+                status=r.status_code,
+            )
+        try:
+            body = as_dict(r.json())
+        except ValueError as exc:
+            raise _Retryable("token response was not JSON") from exc
+        token = as_str(body.get("access_token"))
+        if token is None:
+            raise _Retryable("token response had no access_token")
+        expires_in = body.get("expires_in")
+        ttl = float(expires_in) if isinstance(expires_in, int | float) else 60.0
+        self._token_expires = self._clock.now() + timedelta(seconds=max(ttl - 30, ttl / 2))
+        self._token = token
+        return token
+
+    def _token_now(self) -> str:
+        if (
+            self._token is None
+            or self._token_expires is None
+            or self._clock.now() >= self._token_expires
+        ):
+            return self._fetch_token()
+        return self._token
+
+    def _once(self, path: str, params: dict[str, Any] | None, crn: str | None) -> Any:
+        token = self._token_now()
+        for refreshed in (False, True):
+            self.requests += 1
+            try:
+                r = self._http.get(
+                    path, params=params, headers={"Authorization": f"Bearer {token}"}
+                )
+            except httpx.TransportError as exc:
+                raise _Retryable(f"{type(exc).__name__}") from exc
+            if r.status_code == 401 and not refreshed:
+                token = self._fetch_token()  # expired or revoked: one refresh, then give up
+                continue
+            break
+        if r.status_code in RETRY_STATUS:
+            raise _Retryable(
+                f"HTTP {r.status_code}",
+                _retry_after(r.headers.get("Retry-After"), self._clock.now()),
+            )
+        if r.status_code == 404:
+            raise SourceNotFound(
+                f"nDelius has no case {crn} (HTTP 404)"
+                if crn
+                else f"nDelius answered 404 for {path}",
+                crn=crn,
+                status=404,
+            )
+        if r.status_code >= 400:
+            raise SourceError(
+                f"nDelius answered HTTP {r.status_code} for {'case ' + crn if crn else path}",
+                crn=crn,
+                status=r.status_code,
+            )
+        try:
+            return json.loads(r.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            # A truncated body is usually a transport fault: worth another attempt.
+            raise _Retryable("body was not valid JSON") from exc
+
+    def _get(
+        self, path: str, params: dict[str, Any] | None = None, *, crn: str | None = None
+    ) -> Any:
+        try:
+            for attempt in Retrying(
+                retry=retry_if_exception_type(_Retryable),
+                stop=stop_after_attempt(self._attempts),
+                wait=self._wait,
+                sleep=self._clock.sleep,
+                reraise=True,
+            ):
+                with attempt:
+                    return self._once(path, params, crn)
+        except _Retryable as exc:
+            what = f"case {crn}" if crn else path
+            if str(exc) == "body was not valid JSON":
+                raise SourceDataError(
+                    f"nDelius sent malformed JSON for {what} after {self._attempts} attempts",
+                    crn=crn,
+                ) from exc
+            raise SourceUnavailable(
+                f"nDelius unavailable for {what} after {self._attempts} attempts: {exc}", crn=crn
+            ) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- API --------------------------------------------------------------------
+
+    def case(self, crn: str) -> CaseSnapshot:
+        """Read everything the mapping needs for one CRN (four requests, more if contacts page)."""
+        offender = self._get(f"/secure/offenders/crn/{crn}/all", crn=crn)
+        registrations = self._get(f"/secure/offenders/crn/{crn}/registrations", crn=crn)
+        contacts: list[Any] = []
+        page = 0
+        while True:
+            body = as_dict(
+                self._get(
+                    f"/case/{crn}/contacts",
+                    {"mappaCategories": "1,2,3,4", "page": page, "size": 100},
+                    crn=crn,
+                )
+            )
+            contacts.extend(as_list(body.get("content")))
+            total = body.get("totalPages")
+            page += 1
+            if not isinstance(total, int) or page >= total:
+                break
+        access = self._get(f"/case/{crn}/access-limitations", crn=crn)
+        if not isinstance(offender, dict):
+            raise SourceDataError(
+                f"nDelius sent an offender for case {crn} that is not a JSON object", crn=crn
+            )
+        return CaseSnapshot.from_parts(
+            crn, offender=offender, registrations=registrations, contacts=contacts, access=access
+        )
+
+    def events(self, after: int, limit: int) -> EventPage:
+        body = as_dict(self._get("/events", {"after": after, "limit": limit}))
+        events = []
+        for raw in as_list(body.get("events")):
+            ev = as_dict(raw)
+            seq = ev.get("sequence")
+            if not isinstance(seq, int):
+                raise SourceDataError("nDelius sent an event without an integer sequence")
+            crn = None
+            for ident in as_list(as_dict(ev.get("personReference")).get("identifiers")):
+                if as_dict(ident).get("type") == "CRN":
+                    crn = as_str(as_dict(ident).get("value"))
+            events.append(
+                ChangeEvent(
+                    seq,
+                    as_str(ev.get("eventType")) or "",
+                    as_str(ev.get("occurredAt")),
+                    crn,
+                    as_dict(ev.get("additionalInformation")),
+                )
+            )
+        last = body.get("lastSequence")
+        if not isinstance(last, int):
+            raise SourceDataError("nDelius sent an events page without an integer lastSequence")
+        return EventPage(events, last)
+
+    def head(self) -> int:
+        """The newest sequence in the feed."""
+        return self.events(after=2**62, limit=1).last_sequence
+
+    def mappa_cases(self, page_size: int = 500) -> Iterator[str]:
+        """Every CRN with an active MAPPA registration, page by page."""
+        page = 0
+        while True:
+            body = as_dict(self._get("/mappa/cases", {"page": page, "size": page_size}))
+            for item in as_list(body.get("content")):
+                crn = as_str(as_dict(item).get("crn"))
+                if crn:
+                    yield crn
+            page += 1
+            total = body.get("totalPages")
+            if not isinstance(total, int) or page >= total:
+                return

@@ -1,0 +1,1 @@
+"""Orchestration over the pure core and the adapters: sync, review, staff, status."""

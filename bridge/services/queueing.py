@@ -1,0 +1,265 @@
+"""Turns one freshly read case into queue changes: new entries, supersessions, adoption."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+from sqlmodel import Session, select
+
+from bridge.audit import Audit, record
+from bridge.core.deadlines import add_working_days
+from bridge.core.differ import Decision, decide
+from bridge.core.issues import has_blocking, issues_to_json
+from bridge.core.mapping import has_visor_record, map_case
+from bridge.core.record import (
+    Envelope,
+    build_record,
+    canonical_hash,
+    field_diff,
+    schema_issues,
+    to_xml,
+)
+from bridge.core.scope import ScopeDecision, decide_scope
+from bridge.core.snapshot import CaseSnapshot
+from bridge.core.xmltext import parse_untrusted
+from bridge.mapping_files import MappingBundle
+from bridge.store import entries as q
+from bridge.store.models import Baseline, CaseState, Entry, EntryVersion
+
+__all__ = ["Counts", "PreparedCase", "apply_case", "prepare_case", "supersede"]
+
+SYNC_ACTOR = "system:sync"
+
+
+@dataclass(frozen=True)
+class PreparedSection:
+    name: str
+    element: etree._Element
+    content_hash: str
+    issues: tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """Everything worked out for one case before the transaction opens."""
+
+    snapshot: CaseSnapshot
+    scope: ScopeDecision
+    sections: tuple[PreparedSection, ...]
+    has_visor_record: bool
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    superseded: int = 0
+
+    def add(self, other: Counts) -> None:
+        self.created += other.created
+        self.superseded += other.superseded
+
+
+def prepare_case(
+    snapshot: CaseSnapshot, *, needs_proxy: Collection[str], bundle: MappingBundle
+) -> PreparedCase:
+    """Scope and map a case (pure work; no database)."""
+    scope = decide_scope(snapshot, needs_proxy=needs_proxy, rules=bundle.scope)
+    sections: tuple[PreparedSection, ...] = ()
+    if scope.in_scope:
+        sections = tuple(
+            PreparedSection(m.name, m.element, canonical_hash(m.element), m.issues)
+            for m in map_case(snapshot)
+        )
+    return PreparedCase(snapshot, scope, sections, has_visor_record(snapshot))
+
+
+def supersede(
+    session: Session, entry: Entry, *, reason: str, now: datetime, by: int | None = None
+) -> None:
+    entry.status = "superseded"
+    entry.reason = reason
+    entry.superseded_by = by
+    entry.updated_at = now
+    session.add(entry)
+    record(
+        session,
+        Audit(
+            "alteration",
+            "entry.superseded",
+            SYNC_ACTOR,
+            entry.crn,
+            entry.id,
+            {"reason": reason, "by": by},
+        ),
+        at=now,
+    )
+
+
+def _upsert_case_state(
+    session: Session, prepared: PreparedCase, *, now: datetime, mapping_version: str
+) -> None:
+    snap = prepared.snapshot
+    state = session.get(CaseState, snap.crn) or CaseState(crn=snap.crn)
+    state.snapshot_hash = snap.fingerprint()
+    state.in_scope = prepared.scope.in_scope
+    state.scope_reason = prepared.scope.reason
+    state.on_behalf_of = prepared.scope.on_behalf_of or snap.manager_code
+    state.excluded_from = list(snap.excluded_from)
+    state.restricted_to = list(snap.restricted_to)
+    state.mapping_version = mapping_version
+    state.last_read_at = now
+    session.add(state)
+
+
+def _adopt(session: Session, prepared: PreparedCase, *, now: datetime) -> None:
+    """Go-live: the case is already on ViSOR, so what nDelius holds becomes the baseline."""
+    for s in prepared.sections:
+        session.add(
+            Baseline(
+                crn=prepared.snapshot.crn,
+                section=s.name,
+                content_hash=s.content_hash,
+                section_xml=to_xml(s.element),
+                updated_at=now,
+            )
+        )
+    record(
+        session,
+        Audit(
+            "collection",
+            "case.adopted",
+            SYNC_ACTOR,
+            prepared.snapshot.crn,
+            None,
+            {"sections": [s.name for s in prepared.sections]},
+        ),
+        at=now,
+    )
+
+
+def _new_entry(
+    session: Session,
+    prepared: PreparedCase,
+    section: PreparedSection,
+    *,
+    kind: str,
+    baseline: Baseline | None,
+    bundle: MappingBundle,
+    now: datetime,
+    occurred_at: datetime,
+    due_days: int,
+) -> Entry:
+    snap = prepared.snapshot
+    on_behalf_of = prepared.scope.on_behalf_of or ""
+    envelope = Envelope(kind, snap.crn, snap.fingerprint(), bundle.version, on_behalf_of, now)
+    rec = build_record(section.element, envelope, section_hash=section.content_hash)
+    issues = list(section.issues)
+    if not has_blocking(issues):  # type: ignore[arg-type]
+        issues.extend(schema_issues(rec, bundle.schema, section=section.name))
+    base_el = section_of_baseline(baseline)
+    diff = [c.to_json() for c in field_diff(base_el, section.element)]
+    xml = to_xml(rec)
+    entry = Entry(
+        crn=snap.crn,
+        section=section.name,
+        kind=kind,
+        status="pending",
+        version=1,
+        xml=xml,
+        content_hash=section.content_hash,
+        issues=issues_to_json(issues),  # type: ignore[arg-type]
+        diff=diff,
+        on_behalf_of=on_behalf_of,
+        mapping_version=bundle.version,
+        source_occurred_at=occurred_at,
+        due_date=add_working_days(occurred_at.date(), due_days),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    assert entry.id is not None
+    session.add(
+        EntryVersion(entry_id=entry.id, version=1, xml=xml, created_at=now, created_by=SYNC_ACTOR)
+    )
+    record(
+        session,
+        Audit(
+            "collection",
+            "entry.queued",
+            SYNC_ACTOR,
+            snap.crn,
+            entry.id,
+            {"section": section.name, "kind": kind, "mapping_version": bundle.version},
+        ),
+        at=now,
+    )
+    return entry
+
+
+def section_of_baseline(baseline: Baseline | None) -> etree._Element | None:
+    if baseline is None or baseline.section_xml is None:
+        return None
+    return parse_untrusted(baseline.section_xml)
+
+
+def apply_case(
+    session: Session,
+    prepared: PreparedCase,
+    *,
+    bundle: MappingBundle,
+    now: datetime,
+    occurred_at: datetime,
+    due_days: int,
+    adopt_existing: str,
+) -> Counts:
+    """Write what a read of one case means for the queue, in the caller's transaction."""
+    counts = Counts()
+    crn = prepared.snapshot.crn
+    _upsert_case_state(session, prepared, now=now, mapping_version=bundle.version)
+    if not prepared.scope.in_scope:
+        for entry in q.open_entries_for_crn(session, crn):
+            supersede(session, entry, reason=f"out of scope: {prepared.scope.reason}", now=now)
+            counts.superseded += 1
+        return counts
+    baselines = {b.section: b for b in q.baselines_for_crn(session, crn)}
+    never_queued = session.exec(select(Entry.id).where(Entry.crn == crn).limit(1)).first() is None
+    if not baselines and prepared.has_visor_record and adopt_existing == "adopt" and never_queued:
+        _adopt(session, prepared, now=now)
+        return counts
+    kind = "nominal-update" if baselines or prepared.has_visor_record else "nominal-create"
+    for section in prepared.sections:
+        open_entry = q.open_entry(session, crn, section.name)
+        baseline = baselines.get(section.name)
+        decision = decide(
+            new_hash=section.content_hash,
+            open_hash=open_entry.content_hash if open_entry else None,
+            baseline_hash=baseline.content_hash if baseline else None,
+        )
+        if decision is Decision.NOTHING:
+            continue
+        if decision is Decision.SUPERSEDE_ONLY and open_entry is not None:
+            supersede(
+                session, open_entry, reason="reverted: nDelius is back to what ViSOR holds", now=now
+            )
+            counts.superseded += 1
+            continue
+        entry = _new_entry(
+            session,
+            prepared,
+            section,
+            kind=kind,
+            baseline=baseline,
+            bundle=bundle,
+            now=now,
+            occurred_at=occurred_at,
+            due_days=due_days,
+        )
+        counts.created += 1
+        if open_entry is not None:
+            supersede(session, open_entry, reason="newer change", now=now, by=entry.id)
+            counts.superseded += 1
+    return counts

@@ -1,0 +1,253 @@
+"""The proxy's work: list, claim, view, release, approve, reject and mark entries as entered.
+
+Every rule is checked here at the moment of each action (vetting can expire between a
+claim and an approval), and every transition commits together with its audit event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bridge.audit import Audit, record
+from bridge.auth import has_current_vetting, may_handle_case
+from bridge.clock import Clock
+from bridge.core.issues import has_blocking, issues_from_json
+from bridge.core.record import section_of, to_xml
+from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
+from bridge.store import entries as q
+from bridge.store.db import session_scope
+from bridge.store.models import AuditEvent, Baseline, Entry, Staff
+
+__all__ = ["ReviewService", "entry_summary"]
+
+_VISOR_REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9/-]{3,31}")
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def entry_summary(entry: Entry) -> dict[str, Any]:
+    """Queue metadata (contract keys of `queue list`): never record content."""
+    return {
+        "id": entry.id,
+        "crn": entry.crn,
+        "kind": entry.kind,
+        "section": entry.section,
+        "status": entry.status,
+        "on_behalf_of": entry.on_behalf_of,
+        "created_at": _iso(entry.created_at),
+        "due_date": _iso(entry.due_date),
+        "issues": entry.issues,
+    }
+
+
+class ReviewService:
+    """Queue and entry actions for proxies; `actor` is always a staff code."""
+
+    def __init__(self, *, engine: Engine, clock: Clock, claim_batch: int = 50) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._claim_batch = claim_batch
+
+    # -- guards -------------------------------------------------------------------
+
+    @contextmanager
+    def _as_proxy(
+        self, actor: str, entry_id: int, action: str
+    ) -> Iterator[tuple[Session, Entry, datetime]]:
+        """A transaction in which `actor` may act on `entry_id`, or NotPermitted (audited)."""
+        now = self._clock.now()
+        try:
+            with session_scope(self._engine) as s:
+                staff = s.get(Staff, actor)
+                entry = q.get_entry(s, entry_id)
+                if (
+                    entry is None
+                    or staff is None
+                    or not has_current_vetting(staff, now.date())
+                    or not may_handle_case(staff, q.case_state(s, entry.crn))
+                ):
+                    raise NotPermitted()
+                yield s, entry, now
+        except NotPermitted:
+            with session_scope(self._engine) as s:
+                record(
+                    s,
+                    Audit("access", "access.refused", actor, None, entry_id, {"action": action}),
+                    at=now,
+                )
+            raise
+
+    @staticmethod
+    def _audit(
+        s: Session,
+        entry: Entry,
+        actor: str,
+        category: Any,
+        action: str,
+        now: datetime,
+        **detail: Any,
+    ) -> None:
+        record(s, Audit(category, action, actor, entry.crn, entry.id, detail), at=now)
+
+    # -- reading --------------------------------------------------------------------
+
+    def list_queue(self, status: str | None = None) -> list[dict[str, Any]]:
+        with Session(self._engine) as s:
+            return [entry_summary(e) for e in q.list_entries(s, status)]
+
+    def show(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+        """The entry with its record, diff, version and history; recorded as a consultation."""
+        with self._as_proxy(actor, entry_id, "view") as (s, entry, now):
+            self._audit(s, entry, actor, "consultation", "entry.viewed", now, version=entry.version)
+            history = s.exec(
+                select(AuditEvent)
+                .where(AuditEvent.entry_id == entry_id)
+                .order_by(col(AuditEvent.id))
+            ).all()
+            return {
+                **entry_summary(entry),
+                "xml": entry.xml,
+                "diff": entry.diff,
+                "version": entry.version,
+                "reason": entry.reason,
+                "visor_reference": entry.visor_reference,
+                "entered_at": _iso(entry.entered_at),
+                "history": [
+                    {"at": _iso(h.at), "actor": h.actor, "action": h.action, "detail": h.detail}
+                    for h in history
+                ],
+            }
+
+    # -- claiming ---------------------------------------------------------------------
+
+    def claim(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+        with self._as_proxy(actor, entry_id, "claim") as (s, entry, now):
+            if entry.status == "claimed" and entry.claimed_by == actor:
+                return entry_summary(entry)
+            if entry.status != "pending" or not q.claim_if(s, entry_id, staff=actor, now=now):
+                raise WrongState(
+                    f"Entry {entry_id} is {entry.status}; only a pending entry can be claimed."
+                )
+            self._audit(s, entry, actor, "disclosure", "entry.claimed", now)
+            return entry_summary(entry)
+
+    def claim_next(self, *, actor: str) -> dict[str, Any] | None:
+        """Claim the pending entry with the earliest due date that `actor` may take."""
+        now = self._clock.now()
+        with Session(self._engine) as s:
+            staff = s.get(Staff, actor)
+            if staff is None or not has_current_vetting(staff, now.date()):
+                raise NotPermitted()
+        after: tuple[object, int] | None = None
+        while True:
+            with Session(self._engine) as s:
+                batch = list(q.pending_candidates(s, limit=self._claim_batch, after=after))
+                allowed = [e for e in batch if may_handle_case(staff, q.case_state(s, e.crn))]
+            for candidate in allowed:
+                assert candidate.id is not None
+                with session_scope(self._engine) as s:
+                    if q.claim_if(s, candidate.id, staff=actor, now=now):
+                        entry = q.get_entry(s, candidate.id)
+                        assert entry is not None
+                        self._audit(s, entry, actor, "disclosure", "entry.claimed", now)
+                        return entry_summary(entry)
+            if len(batch) < self._claim_batch:
+                return None
+            last = batch[-1]
+            assert last.id is not None
+            after = (last.due_date, last.id)
+
+    def release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+        with self._as_proxy(actor, entry_id, "release") as (s, entry, now):
+            self._require_claimed_by(entry, actor)
+            entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
+                "pending",
+                None,
+                None,
+                now,
+            )
+            s.add(entry)
+            self._audit(s, entry, actor, "alteration", "entry.released", now)
+            return entry_summary(entry)
+
+    # -- deciding -----------------------------------------------------------------------
+
+    @staticmethod
+    def _require_claimed_by(entry: Entry, actor: str) -> None:
+        if entry.status != "claimed" or entry.claimed_by != actor:
+            raise WrongState(f"Entry {entry.id} is {entry.status}; claim it first.")
+
+    @staticmethod
+    def _require_version(entry: Entry, version: int | None) -> None:
+        if version is not None and version != entry.version:
+            raise VersionConflict(
+                f"Entry {entry.id} is at version {entry.version}, not {version}; reload it and try again."
+            )
+
+    def approve(self, entry_id: int, *, actor: str, version: int | None = None) -> dict[str, Any]:
+        with self._as_proxy(actor, entry_id, "approve") as (s, entry, now):
+            self._require_claimed_by(entry, actor)
+            self._require_version(entry, version)
+            if has_blocking(issues_from_json(entry.issues)):
+                raise WrongState(
+                    f"Entry {entry_id} has blocking issues; edit the fields they name first."
+                )
+            entry.status, entry.updated_at = "approved", now
+            s.add(entry)
+            assert entry.xml is not None
+            section = section_of(entry.xml)
+            s.merge(
+                Baseline(
+                    crn=entry.crn,
+                    section=entry.section,
+                    content_hash=entry.content_hash,
+                    section_xml=to_xml(section),
+                    entry_id=entry.id,
+                    updated_at=now,
+                )
+            )
+            self._audit(s, entry, actor, "alteration", "entry.approved", now, version=entry.version)
+            return entry_summary(entry)
+
+    def reject(self, entry_id: int, *, actor: str, reason: str | None) -> dict[str, Any]:
+        if not reason or not reason.strip():
+            raise BadInput("A rejection needs a reason (--reason) for the offender manager.")
+        with self._as_proxy(actor, entry_id, "reject") as (s, entry, now):
+            self._require_claimed_by(entry, actor)
+            entry.status, entry.reason, entry.updated_at = "rejected", reason.strip()[:500], now
+            s.add(entry)
+            self._audit(s, entry, actor, "alteration", "entry.rejected", now)
+            return entry_summary(entry)
+
+    def mark_entered(
+        self, entry_id: int, *, actor: str, reference: str | None, on: date | None = None
+    ) -> dict[str, Any]:
+        """The proxy keyed an approved entry into ViSOR: record the reference and date."""
+        if not reference or not _VISOR_REFERENCE.fullmatch(reference.strip().upper()):
+            raise BadInput(
+                "A ViSOR reference (--reference) of 4-32 letters, digits, '/' or '-' is needed."
+            )
+        with self._as_proxy(actor, entry_id, "mark-entered") as (s, entry, now):
+            if entry.status != "approved":
+                raise WrongState(
+                    f"Entry {entry_id} is {entry.status}; only an approved entry can be marked entered."
+                )
+            entered = on or now.date()
+            if entered > now.date():
+                raise BadInput("The date entered into ViSOR cannot be in the future.")
+            entry.status, entry.visor_reference = "accepted", reference.strip().upper()
+            entry.entered_at, entry.updated_at = entered, now
+            s.add(entry)
+            self._audit(
+                s, entry, actor, "disclosure", "entry.entered", now, reference=entry.visor_reference
+            )
+            return entry_summary(entry)

@@ -1,0 +1,176 @@
+"""The tables. Timestamps are timezone-aware UTC; no table stores why someone needs a proxy."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "AuditEvent",
+    "Baseline",
+    "CaseState",
+    "Entry",
+    "EntryVersion",
+    "JobLock",
+    "RetryItem",
+    "Staff",
+    "SyncCursor",
+    "SyncRun",
+]
+
+OPEN_STATES = ("pending", "claimed")
+BASELINE_STATES = ("approved", "submitted", "accepted")
+
+
+class Staff(SQLModel, table=True):
+    """A member of staff from the registry. Vetting outcomes are never stored, only dates."""
+
+    code: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=200)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    team: str | None = Field(default=None, max_length=16)
+    vetting_level: str | None = Field(default=None, max_length=16)
+    vetting_expires: date | None = None
+    needs_proxy_since: date | None = None
+    needs_proxy_until: date | None = None
+    active: bool = True
+    password_hash: str | None = Field(default=None, max_length=255)
+    updated_at: datetime
+
+
+class CaseState(SQLModel, table=True):
+    """What the bridge last knew about a case: no content, only hashes, scope and access lists."""
+
+    crn: str = Field(primary_key=True, max_length=16)
+    snapshot_hash: str | None = Field(default=None, max_length=64)
+    in_scope: bool = False
+    scope_reason: str = Field(default="", max_length=200)
+    on_behalf_of: str | None = Field(default=None, max_length=16)
+    excluded_from: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    restricted_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    mapping_version: str | None = Field(default=None, max_length=32)
+    last_read_at: datetime | None = None
+
+
+class Entry(SQLModel, table=True):
+    """One unit of proxy work: a record for one CRN + section (contract states and kinds)."""
+
+    __table_args__ = (
+        Index("ix_entry_crn_section_status", "crn", "section", "status"),
+        Index("ix_entry_status_due", "status", "due_date", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    crn: str = Field(max_length=16)
+    section: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    status: str = Field(default="pending", max_length=16)
+    version: int = 1
+    xml: str | None = Field(default=None, sa_column=Column(Text))
+    content_hash: str = Field(max_length=64)  # of the section as mapped (version 1)
+    issues: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    diff: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    on_behalf_of: str = Field(max_length=16)
+    mapping_version: str = Field(max_length=32)
+    source_occurred_at: datetime
+    due_date: date
+    created_at: datetime
+    updated_at: datetime
+    claimed_by: str | None = Field(default=None, max_length=16)
+    claimed_at: datetime | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    visor_reference: str | None = Field(default=None, max_length=64)
+    entered_at: date | None = None
+    superseded_by: int | None = None
+
+
+class EntryVersion(SQLModel, table=True):
+    """Every version of an entry's record: version 1 as mapped, later ones as edited."""
+
+    __table_args__ = (UniqueConstraint("entry_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="entry.id", index=True)
+    version: int
+    xml: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    created_by: str = Field(max_length=16)
+
+
+class Baseline(SQLModel, table=True):
+    """The last approved/submitted/accepted content per CRN + section: what ViSOR holds."""
+
+    crn: str = Field(primary_key=True, max_length=16)
+    section: str = Field(primary_key=True, max_length=32)
+    content_hash: str = Field(max_length=64)
+    section_xml: str | None = Field(default=None, sa_column=Column(Text))
+    entry_id: int | None = None
+    updated_at: datetime
+
+
+class SyncRun(SQLModel, table=True):
+    """One sync run and what it did."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    full: bool = False
+    status: str = Field(default="running", max_length=16)
+    events_read: int = 0
+    cases_fetched: int = 0
+    entries_created: int = 0
+    entries_superseded: int = 0
+    cases_failed: int = 0
+    cursor: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+
+
+class SyncCursor(SQLModel, table=True):
+    """The change-feed position, moved in the same transaction as the entries it covers."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    sequence: int
+    updated_at: datetime
+
+
+class RetryItem(SQLModel, table=True):
+    """A CRN whose read or mapping failed: kept until it succeeds, never forgotten."""
+
+    crn: str = Field(primary_key=True, max_length=16)
+    attempts: int = 0
+    last_error: str = Field(default="", max_length=500)
+    first_failed_at: datetime
+    next_attempt_at: datetime
+    occurred_at: datetime  # the change time the eventual entries are due from
+
+
+class JobLock(SQLModel, table=True):
+    """Last run of a scheduled job, so only one instance runs each tick."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    last_run: datetime | None = None
+    holder: str | None = Field(default=None, max_length=100)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained log of processing (DPA 2018 s.62): ids only, no content."""
+
+    __table_args__ = (Index("ix_audit_crn", "crn"), Index("ix_audit_entry", "entry_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=32)
+    category: str = Field(
+        max_length=16
+    )  # collection|alteration|consultation|disclosure|combination|erasure|access
+    action: str = Field(max_length=48)
+    crn: str | None = Field(default=None, max_length=16)
+    entry_id: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -1,0 +1,1 @@
+"""The web service: pages and JSON API over the services."""

@@ -1,0 +1,73 @@
+"""The one place that builds the engine, clients, mapping and services from Settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+
+from bridge.clock import Clock, SystemClock
+from bridge.config import Settings
+from bridge.mapping_files import MappingBundle, load_mapping
+from bridge.ndelius import NdeliusClient
+from bridge.services.review import ReviewService
+from bridge.services.sync import SyncOptions, SyncService
+from bridge.store.db import make_engine
+
+__all__ = ["Wiring"]
+
+
+class Wiring:
+    """Lazily built collaborators; nothing connects or reads files until asked."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def bundle(self) -> MappingBundle:
+        return load_mapping(self.settings.mappings_dir)
+
+    def ndelius(self) -> NdeliusClient:
+        s = self.settings
+        return NdeliusClient(
+            s.ndelius_url,
+            client_id=s.ndelius_client_id,
+            client_secret=s.ndelius_client_secret.get_secret_value(),
+            clock=self.clock,
+            timeout=s.http_timeout_seconds,
+            attempts=s.http_attempts,
+            backoff_base=min(0.5, s.http_max_wait_seconds),
+            max_wait=s.http_max_wait_seconds,
+        )
+
+    def sync_service(
+        self, source: NdeliusClient, *, progress: Callable[[str, int], None] | None = None
+    ) -> SyncService:
+        s = self.settings
+        return SyncService(
+            engine=self.engine,
+            source=source,
+            bundle=self.bundle,
+            clock=self.clock,
+            options=SyncOptions(
+                due_working_days=s.entry_due_working_days,
+                page_size=s.sync_page_size,
+                retry_base_seconds=s.retry_base_seconds,
+                adopt_existing=s.adopt_existing,
+            ),
+            progress=progress,
+        )
+
+    @cached_property
+    def review(self) -> ReviewService:
+        return ReviewService(engine=self.engine, clock=self.clock)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,99 @@
+"""Small deterministic builders that start from fixtures/ (no fuzzy factories)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import SecretStr
+
+from bridge.clock import Clock
+from bridge.config import Settings
+from bridge.store.db import session_scope
+from bridge.services.staff import import_staff, parse_staff_file
+from bridge.wiring import Wiring
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CASES = FIXTURES / "ndelius" / "cases"
+SIM_CLIENT = ("bridge-test", "bridge-test-secret")
+
+#: Expected scope of the fixture cases (fixtures/README.md).
+OUT_OF_SCOPE = {"D415066", "E521390", "F613745", "J903381", "J917642", "K120459", "L246013"}
+IN_SCOPE = {p.stem for p in CASES.glob("*.json")} - OUT_OF_SCOPE
+#: In-scope cases already on ViSOR (AVIS or VISO): adopted at go-live, so nothing queued.
+ON_VISOR = {"A104212", "L258390", "M361024", "M375518"}
+
+PROXY = "N07P004"
+PROXY_2 = "N07P005"
+EXPIRED_PROXY = "N02P006"
+MANAGER = "N07A001"
+ADMIN = "ADM0001"
+
+
+def case_doc(crn: str) -> dict[str, Any]:
+    """A fixture case document, ready to change and PUT to the simulator."""
+    return copy.deepcopy(json.loads((CASES / f"{crn}.json").read_text(encoding="utf-8")))
+
+
+def staff_file(folder: Path, today: date) -> Path:
+    """fixtures/staff.json with its dates moved relative to `today`, so tests never rot."""
+    data = json.loads((FIXTURES / "staff.json").read_text(encoding="utf-8"))
+    for person in data["staff"]:
+        vetting = person.get("vetting")
+        if vetting:
+            expired = date.fromisoformat(vetting["expires"]) < date(2026, 11, 23)
+            vetting["expires"] = (today + timedelta(days=-30 if expired else 365)).isoformat()
+        needs = person.get("needsProxy")
+        if needs:
+            needs["since"] = (today - timedelta(days=300)).isoformat()
+            if needs.get("until"):
+                needs["until"] = (today - timedelta(days=30)).isoformat()
+    path = folder / "staff.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def settings(db_url: str, ndelius_url: str = "http://127.0.0.1:9", **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": db_url,
+        "ndelius_url": ndelius_url,
+        "ndelius_client_id": SIM_CLIENT[0],
+        "ndelius_client_secret": SecretStr(SIM_CLIENT[1]),
+        "http_max_wait_seconds": 0,
+        "http_timeout_seconds": 5,
+        "retry_base_seconds": 0,
+        "sync_page_size": 50,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def seeded_wiring(db_url: str, ndelius_url: str, clock: Clock, folder: Path, **overrides: Any) -> Wiring:
+    """A wiring over a migrated database with the fixture staff imported."""
+    wiring = Wiring(settings(db_url, ndelius_url, **overrides), clock=clock)
+    with session_scope(wiring.engine) as s:
+        import_staff(s, parse_staff_file(staff_file(folder, clock.now().date())), now=clock.now(), actor="test")
+    return wiring
+
+
+def env_for(db_url: str, ndelius_url: str) -> dict[str, str]:
+    """BRIDGE_* variables for running the CLI against a test database and simulator."""
+    return {
+        "BRIDGE_ENVIRONMENT": "test",
+        "BRIDGE_DATABASE_URL": db_url,
+        "BRIDGE_NDELIUS_URL": ndelius_url,
+        "BRIDGE_NDELIUS_CLIENT_ID": SIM_CLIENT[0],
+        "BRIDGE_NDELIUS_CLIENT_SECRET": SIM_CLIENT[1],
+        "BRIDGE_HTTP_MAX_WAIT_SECONDS": "0",
+        "BRIDGE_RETRY_BASE_SECONDS": "0",
+    }
+
+
+#: The type of the `make_wiring` fixture.
+MakeWiring = Callable[..., Wiring]

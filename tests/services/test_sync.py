@@ -1,0 +1,145 @@
+"""The sync over a real nDelius simulator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bridge.store.models import AuditEvent, Baseline, Entry, RetryItem
+from tests.builders import IN_SCOPE, ON_VISOR, OUT_OF_SCOPE, MakeWiring, case_doc
+
+
+def _sync(wiring, full: bool = False):  # type: ignore[no-untyped-def]
+    with wiring.ndelius() as source:
+        return wiring.sync_service(source).run(full=full)
+
+
+def _entries(wiring) -> list[Entry]:  # type: ignore[no-untyped-def]
+    with Session(wiring.engine) as s:
+        return list(s.exec(select(Entry).order_by(Entry.id)))
+
+
+def test_first_sync_queues_only_in_scope_cases_and_second_queues_nothing(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
+    wiring = make_wiring(db_url, ndelius_url)
+    first = _sync(wiring)
+    assert first is not None
+    entries = _entries(wiring)
+    queued = {e.crn for e in entries}
+    assert queued == IN_SCOPE - ON_VISOR
+    assert not queued & OUT_OF_SCOPE
+    # one entry per section of each queued case, all new ViSOR nominals
+    assert first.entries_created == len(entries) == 4 * len(queued)
+    assert {e.kind for e in entries} == {"nominal-create"}
+    assert first.cases_failed == 0
+    assert first.cursor is not None
+    # cases already on ViSOR became baselines instead (adoption at go-live)
+    with Session(wiring.engine) as s:
+        assert {b.crn for b in s.exec(select(Baseline))} == ON_VISOR
+
+    second = _sync(wiring)
+    assert second is not None
+    assert second.entries_created == 0
+    assert second.entries_superseded == 0
+    assert len(_entries(wiring)) == len(entries)
+
+
+def test_address_change_creates_exactly_one_address_entry(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
+    wiring = make_wiring(db_url, ndelius_url)
+    _sync(wiring)
+    before = {e.id for e in _entries(wiring)}
+    doc = case_doc("B203456")
+    main = next(a for a in doc["offender"]["contactDetails"]["addresses"] if a["status"]["code"] == "M")
+    main["postcode"] = "LS1 4DY"
+    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
+
+    result = _sync(wiring)
+    assert result is not None
+    new = [e for e in _entries(wiring) if e.id not in before]
+    assert [(e.crn, e.section) for e in new] == [("B203456", "addresses")]
+    assert result.entries_created == 1
+    # the pending address entry it replaces is superseded, with the newer one named
+    old = [e for e in _entries(wiring) if e.crn == "B203456" and e.section == "addresses" and e.id in before]
+    assert old[0].status == "superseded"
+    assert old[0].superseded_by == new[0].id
+    assert any(d["path"].endswith("Postcode") and d["after"] == "LS1 4DY" for d in new[0].diff)
+
+
+def test_change_then_revert_leaves_the_original_pending_entry(
+    sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
+    wiring = make_wiring(sqlite_url, ndelius_url)
+    _sync(wiring)
+    original = case_doc("B203456")
+    changed = case_doc("B203456")
+    changed["offender"]["surname"] = "Different"
+    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=changed).raise_for_status()
+    _sync(wiring)
+    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=original).raise_for_status()
+    _sync(wiring)
+    identity = [e for e in _entries(wiring) if e.crn == "B203456" and e.section == "identity"]
+    # original (superseded by the change), the change (superseded by the revert), the revert
+    assert [e.status for e in identity] == ["superseded", "superseded", "pending"]
+
+
+def test_failed_reads_go_to_the_retry_set_and_are_recovered(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
+    wiring = make_wiring(db_url, ndelius_url, http_attempts=2)
+    httpx.post(
+        f"{ndelius_url}/__admin/faults", json={"path": "/crn/B203456/", "status": 503, "count": 50}
+    ).raise_for_status()
+    result = _sync(wiring)
+    assert result is not None
+    assert result.cases_failed == 1
+    assert "B203456" not in {e.crn for e in _entries(wiring)}
+    with Session(wiring.engine) as s:
+        item = s.get(RetryItem, "B203456")
+        assert item is not None
+        assert item.attempts == 1
+        assert "503" in item.last_error
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "case.read_failed")).first()
+
+    httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+    again = _sync(wiring)
+    assert again is not None
+    assert again.cases_failed == 0
+    assert {e.section for e in _entries(wiring) if e.crn == "B203456"} == {
+        "identity", "addresses", "mappa", "managing-officer"
+    }
+    with Session(wiring.engine) as s:
+        assert s.get(RetryItem, "B203456") is None
+
+
+def test_manager_no_longer_needing_a_proxy_supersedes_open_entries(
+    sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
+    wiring = make_wiring(sqlite_url, ndelius_url)
+    _sync(wiring)
+    doc = case_doc("B203456")
+    for m in doc["offender"]["offenderManagers"]:
+        if m.get("active"):
+            m["staff"]["code"] = "N07A010"  # needs no proxy
+    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
+    result = _sync(wiring)
+    assert result is not None
+    assert result.entries_created == 0
+    states = {e.status for e in _entries(wiring) if e.crn == "B203456"}
+    assert states == {"superseded"}
+    reasons = {e.reason for e in _entries(wiring) if e.crn == "B203456"}
+    assert reasons == {"out of scope: offender manager does not need a proxy"}
+
+
+@pytest.mark.parametrize("crn", sorted(OUT_OF_SCOPE))
+def test_out_of_scope_cases_never_queue(crn: str, sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring) -> None:
+    wiring = make_wiring(sqlite_url, ndelius_url)
+    _sync(wiring)
+    doc = case_doc(crn)
+    doc["offender"]["title"] = "Mx"  # any change: an event for this case
+    httpx.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
+    _sync(wiring)
+    assert crn not in {e.crn for e in _entries(wiring)}
