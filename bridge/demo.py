@@ -32,13 +32,13 @@ def fixtures_dir() -> Path:
 
 
 def _free_port(preferred: int) -> int:
+    """`preferred` if it is free, else (or when 0) any free loopback port."""
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", preferred))
-            return preferred
         except OSError:
             s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
+        return int(s.getsockname()[1])
 
 
 def _say(text: str) -> None:

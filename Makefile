@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` (the demo) and `make test` (every check and test).
+# Each creates .venv and installs what it needs on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check fmt pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=python3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/bridge demo
+
+check: $(STAMP)
+	$(BIN)/ruff format --check bridge tests
+	$(BIN)/ruff check bridge tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: check pytest
+
+fmt: $(STAMP)
+	$(BIN)/ruff format bridge tests
+	$(BIN)/ruff check --fix bridge tests
+
+clean:
+	rm -rf $(VENV) demo *.egg-info
