@@ -74,11 +74,18 @@ def settings(db_url: str, ndelius_url: str = "http://127.0.0.1:9", **overrides: 
     return Settings(**values)
 
 
-def seeded_wiring(db_url: str, ndelius_url: str, clock: Clock, folder: Path, **overrides: Any) -> Wiring:
+def seeded_wiring(
+    db_url: str, ndelius_url: str, clock: Clock, folder: Path, **overrides: Any
+) -> Wiring:
     """A wiring over a migrated database with the fixture staff imported."""
     wiring = Wiring(settings(db_url, ndelius_url, **overrides), clock=clock)
     with session_scope(wiring.engine) as s:
-        import_staff(s, parse_staff_file(staff_file(folder, clock.now().date())), now=clock.now(), actor="test")
+        import_staff(
+            s,
+            parse_staff_file(staff_file(folder, clock.now().date())),
+            now=clock.now(),
+            actor="test",
+        )
     return wiring
 
 

@@ -49,7 +49,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No BRIDGE_* from the developer's shell, and no stray .env, reaches a test."""
     for key in list(os.environ):
-        if key.startswith("BRIDGE_") and key not in {"BRIDGE_TEST_POSTGRES_URL", "BRIDGE_TEST_REQUIRE_ALL"}:
+        if key.startswith("BRIDGE_") and key not in {
+            "BRIDGE_TEST_POSTGRES_URL",
+            "BRIDGE_TEST_REQUIRE_ALL",
+        }:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
 
@@ -77,7 +80,9 @@ def postgres_url() -> Iterator[str]:
     """A uniquely named, migrated database on the server named by BRIDGE_TEST_POSTGRES_URL."""
     base = os.environ.get("BRIDGE_TEST_POSTGRES_URL")
     if not base:
-        pytest.skip("PostgreSQL tests need BRIDGE_TEST_POSTGRES_URL (a server URL; .ci/run sets it)")
+        pytest.skip(
+            "PostgreSQL tests need BRIDGE_TEST_POSTGRES_URL (a server URL; .ci/run sets it)"
+        )
     admin = make_engine(base)
     name = f"bridge_test_{uuid.uuid4().hex[:10]}"
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -125,7 +130,10 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 @pytest.fixture(scope="session")
 def ndelius_server() -> Iterator[str]:
     app = ndelius_sim.create_app(
-        cases_dir=FIXTURES / "ndelius", client_id=SIM_CLIENT[0], client_secret=SIM_CLIENT[1], clock=SystemClock()
+        cases_dir=FIXTURES / "ndelius",
+        client_id=SIM_CLIENT[0],
+        client_secret=SIM_CLIENT[1],
+        clock=SystemClock(),
     )
     with serve_in_thread(app) as url:
         yield url
@@ -141,7 +149,9 @@ def ndelius_url(ndelius_server: str) -> str:
 
 @pytest.fixture(scope="session")
 def visor_server() -> Iterator[str]:
-    app = visor_sim.create_app(schema_path=default_mappings_dir() / "visor-record.xsd", clock=SystemClock())
+    app = visor_sim.create_app(
+        schema_path=default_mappings_dir() / "visor-record.xsd", clock=SystemClock()
+    )
     with serve_in_thread(app) as url:
         yield url
 

@@ -22,7 +22,11 @@ def test_demo_serves_a_non_empty_queue_within_15_seconds(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     proc = subprocess.Popen(
         [str(bridge), "demo", "--dir", str(tmp_path / "demo"), "--port", "0", "--interval", "3600"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     try:
         started = time.monotonic()

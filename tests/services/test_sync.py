@@ -53,7 +53,9 @@ def test_address_change_creates_exactly_one_address_entry(
     _sync(wiring)
     before = {e.id for e in _entries(wiring)}
     doc = case_doc("B203456")
-    main = next(a for a in doc["offender"]["contactDetails"]["addresses"] if a["status"]["code"] == "M")
+    main = next(
+        a for a in doc["offender"]["contactDetails"]["addresses"] if a["status"]["code"] == "M"
+    )
     main["postcode"] = "LS1 4DY"
     httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
 
@@ -63,7 +65,11 @@ def test_address_change_creates_exactly_one_address_entry(
     assert [(e.crn, e.section) for e in new] == [("B203456", "addresses")]
     assert result.entries_created == 1
     # the pending address entry it replaces is superseded, with the newer one named
-    old = [e for e in _entries(wiring) if e.crn == "B203456" and e.section == "addresses" and e.id in before]
+    old = [
+        e
+        for e in _entries(wiring)
+        if e.crn == "B203456" and e.section == "addresses" and e.id in before
+    ]
     assert old[0].status == "superseded"
     assert old[0].superseded_by == new[0].id
     assert any(d["path"].endswith("Postcode") and d["after"] == "LS1 4DY" for d in new[0].diff)
@@ -109,7 +115,10 @@ def test_failed_reads_go_to_the_retry_set_and_are_recovered(
     assert again is not None
     assert again.cases_failed == 0
     assert {e.section for e in _entries(wiring) if e.crn == "B203456"} == {
-        "identity", "addresses", "mappa", "managing-officer"
+        "identity",
+        "addresses",
+        "mappa",
+        "managing-officer",
     }
     with Session(wiring.engine) as s:
         assert s.get(RetryItem, "B203456") is None
@@ -135,7 +144,9 @@ def test_manager_no_longer_needing_a_proxy_supersedes_open_entries(
 
 
 @pytest.mark.parametrize("crn", sorted(OUT_OF_SCOPE))
-def test_out_of_scope_cases_never_queue(crn: str, sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring) -> None:
+def test_out_of_scope_cases_never_queue(
+    crn: str, sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
     wiring = make_wiring(sqlite_url, ndelius_url)
     _sync(wiring)
     doc = case_doc(crn)

@@ -30,7 +30,10 @@ def test_second_holder_is_refused_until_the_first_releases(db_url: str) -> None:
 
 
 def test_sync_while_another_runs_is_skipped(
-    db_url: str, ndelius_url: str, make_wiring: MakeWiring, monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    ndelius_url: str,
+    make_wiring: MakeWiring,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     wiring = make_wiring(db_url, ndelius_url)
