@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlmodel import Session, select
-
 from bridge.store.models import AuditEvent, Baseline, Entry, RetryItem
+from sqlmodel import Session, select
 from tests.builders import IN_SCOPE, ON_VISOR, OUT_OF_SCOPE, MakeWiring, case_doc
 
 
