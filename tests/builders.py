@@ -9,12 +9,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from bridge.clock import Clock
 from bridge.config import Settings
 from bridge.services.staff import import_staff, parse_staff_file
 from bridge.store.db import session_scope
 from bridge.wiring import Wiring
-from pydantic import SecretStr
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

@@ -12,6 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
 from bridge.clock import FixedClock, SystemClock
 from bridge.config import default_mappings_dir
 from bridge.sim import ndelius as ndelius_sim
@@ -20,8 +23,6 @@ from bridge.sim.server import serve_in_thread
 from bridge.store.db import make_engine
 from bridge.store.migrate import upgrade
 from bridge.wiring import Wiring
-from sqlalchemy import text
-from sqlmodel import SQLModel
 from tests.builders import seeded_wiring
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -176,9 +176,7 @@ class SyncService:
             for ev in page.events:
                 if ev.crn and ev.crn not in first_seen:
                     first_seen[ev.crn] = _parse_time(ev.occurred_at, self._clock.now())
-            self._process(
-                first_seen, result, new_cursor=page.events[-1].sequence
-            )
+            self._process(first_seen, result, new_cursor=page.events[-1].sequence)
             cursor = page.events[-1].sequence
 
     def _reconcile(self, result: SyncResult) -> None:

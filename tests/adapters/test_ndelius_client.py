@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from bridge.clock import FixedClock
 from bridge.errors import SourceDataError, SourceError, SourceNotFound, SourceUnavailable
 from bridge.ndelius import NdeliusClient

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from bridge.store.models import AuditEvent, Baseline, Entry, RetryItem
 from sqlmodel import Session, select
+
+from bridge.store.models import AuditEvent, Baseline, Entry, RetryItem
 from tests.builders import IN_SCOPE, ON_VISOR, OUT_OF_SCOPE, MakeWiring, case_doc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from bridge.cli import run
 from bridge.store.db import make_engine
 from bridge.store.locks import job_lock

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import bridge.store.models  # noqa: F401  (registers the tables)
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 from sqlmodel.sql import sqltypes as sm_types
+
+import bridge.store.models  # noqa: F401  (registers the tables)
 
 config = context.config
 target_metadata = SQLModel.metadata
