@@ -19,7 +19,8 @@ DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (a marker, refused in produ
 def default_mappings_dir() -> Path:
     """The packaged `visor-v1` mapping, wherever the package is installed."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "mappings" / "visor-v1", here / "mappings" / "visor-v1"):
+    # A source checkout (or editable install) first, then the copy inside a wheel.
+    for candidate in (here.parent / "mappings" / "visor-v1", here / "_mappings" / "visor-v1"):
         if candidate.is_dir():
             return candidate
     raise ConfigError(

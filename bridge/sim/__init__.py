@@ -1,0 +1,1 @@
+"""nDelius-like and ViSOR-like simulators for the demo, tests and benchmarks."""
