@@ -88,6 +88,15 @@ def demo(
     run_demo(folder=folder, web_port=port, interval=interval)
 
 
+# Recent Typer vendors Click as `typer._click`: its parse errors are not `click`'s classes.
+# Both are caught, through public names only (BadParameter's base is UsageError).
+_USAGE_ERRORS: tuple[type[click.exceptions.UsageError], ...] = (
+    click.exceptions.UsageError,
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"),
+)
+_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok, 1 domain refusal, 2 bad usage or input.
 
@@ -95,10 +104,10 @@ def run(argv: list[str] | None = None) -> int:
     """
     try:
         code = app(args=argv, standalone_mode=False)
-    except click.exceptions.UsageError as exc:
+    except _USAGE_ERRORS as exc:
         exc.show()
         return 2
-    except click.exceptions.Abort:
+    except _ABORTS:
         info("Aborted.")
         return 130
     except DomainRefusal as exc:

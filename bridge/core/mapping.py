@@ -19,12 +19,13 @@ __all__ = ["SECTIONS", "MappedSection", "has_visor_record", "map_case", "pnc_is_
 SECTIONS = ("identity", "addresses", "mappa", "managing-officer")
 MAPPING_VERSION = "visor-v1.0"
 
-_PNC = re.compile(r"(\d{4})/(\d{7})([A-Z])")
+# re.ASCII: `\d` must mean 0-9 as in the XSD, not any Unicode digit.
+_PNC = re.compile(r"(\d{4})/(\d{7})([A-Z])", re.ASCII)
 _PNC_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
-_CRO = re.compile(r"(\d{1,6}/\d{2}[A-Z])|(SF\d{2}/\d{1,6}[A-Z])")
-_NOMS = re.compile(r"[A-Z]\d{4}[A-Z]{2}")
+_CRO = re.compile(r"(\d{1,6}/\d{2}[A-Z])|(SF\d{2}/\d{1,6}[A-Z])", re.ASCII)
+_NOMS = re.compile(r"[A-Z]\d{4}[A-Z]{2}", re.ASCII)
 _STAFF = re.compile(r"[A-Z0-9]{7}")
-_POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}")
+_POSTCODE = re.compile(r"[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}", re.ASCII)
 _GENDERS = {"male": "Male", "m": "Male", "female": "Female", "f": "Female", "other": "Other"}
 _GENDERS |= {"not known": "Not known", "unknown": "Not known", "n": "Not known"}
 _ADDRESS_STATUS = {"M": "Main", "P": "Previous", "O": "Other"}
@@ -166,7 +167,8 @@ def _code_description(
             )
         return
     el = w.child(parent, tag)
-    w.text(el, "Code", obj.get("code"), path=f"{path}/Code", max_len=20)
+    # required: a code that is empty once cleaned would leave an XSD-invalid `<Team/>`.
+    w.text(el, "Code", obj.get("code"), path=f"{path}/Code", required=True, max_len=20)
     w.text(el, "Description", obj.get("description"), path=f"{path}/Description", max_len=100)
 
 

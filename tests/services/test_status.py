@@ -1,0 +1,99 @@
+"""The offender manager's status view: states, dates and reasons only — never ViSOR content."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bridge.clock import FixedClock
+from bridge.core.fields import NS
+from bridge.core.xmltext import parse_untrusted
+from bridge.errors import NotPermitted
+from bridge.services.status import case_status
+from bridge.store.models import AuditEvent, Entry
+from bridge.wiring import Wiring
+from tests.builders import IN_SCOPE, MANAGER, OUT_OF_SCOPE, PROXY, MakeWiring
+
+KEEP = {"G719053", "K134872"}  # both managed by N07A001; G719053 has Unicode names
+
+
+def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
+    with httpx.Client(base_url=ndelius_url) as admin:
+        for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - KEEP):
+            admin.delete(f"/__admin/cases/{crn}").raise_for_status()
+    w = make_wiring(db_url, ndelius_url)
+    with w.ndelius() as src:
+        assert w.sync_service(src).run() is not None
+    return w
+
+
+def _record_values(w: Wiring, crn: str) -> set[str]:
+    """Every text value of length >= 3 in the Nominal part of the case's entries."""
+    values: set[str] = set()
+    with Session(w.engine) as s:
+        entries = list(s.exec(select(Entry).where(Entry.crn == crn)))
+    assert len(entries) == 4
+    for entry in entries:
+        assert entry.xml is not None
+        nominal = parse_untrusted(entry.xml).find(f"{{{NS}}}Nominal")
+        assert nominal is not None
+        for node in nominal.iter():
+            text = (node.text or "").strip()
+            if len(text) >= 3:
+                values.add(text)
+    return values
+
+
+def test_the_managers_status_never_contains_record_values(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring, clock: FixedClock
+) -> None:
+    w = _synced(make_wiring, db_url, ndelius_url)
+    # move one entry along so the view holds more than pending rows
+    entry_id = next(r["id"] for r in w.review.list_queue() if r["crn"] == "G719053")
+    w.review.claim(entry_id, actor=PROXY)
+
+    status = case_status(w.engine, clock, crn="G719053", actor=MANAGER)
+    assert set(status) == {"crn", "entries"}
+    assert status["crn"] == "G719053"
+    assert len(status["entries"]) == 4
+    for row in status["entries"]:
+        assert set(row) == {
+            "id", "section", "kind", "status", "created_at", "due_date", "entered_at", "reason"
+        }  # fmt: skip
+
+    values = _record_values(w, "G719053")
+    assert {"Siobhán", "O'Neil", "1986-03-11", "N19 5DN"} <= values  # the check has teeth
+    for dumped in (json.dumps(status), json.dumps(status, ensure_ascii=False)):
+        leaked = sorted(v for v in values if v in dumped)
+        assert leaked == []
+
+    with Session(w.engine) as s:
+        viewed = s.exec(select(AuditEvent).where(AuditEvent.action == "status.viewed")).all()
+    assert [(e.actor, e.crn, e.category) for e in viewed] == [(MANAGER, "G719053", "consultation")]
+
+
+def test_unrelated_manager_and_unknown_case_get_the_same_refusal(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring, clock: FixedClock
+) -> None:
+    w = _synced(make_wiring, db_url, ndelius_url)
+    messages = set()
+    for crn, actor in [
+        ("G719053", "N07A002"),  # manages other cases, not this one
+        ("G719053", "N02A003"),
+        ("Z999999", MANAGER),  # no such case
+        ("G719053", "NOBODY1"),  # not in the registry
+        ("B203456", MANAGER),  # a real CRN the bridge never read (removed before the sync)
+    ]:
+        with pytest.raises(NotPermitted) as refused:
+            case_status(w.engine, clock, crn=crn, actor=actor)
+        messages.add(str(refused.value))
+    assert len(messages) == 1
+    with Session(w.engine) as s:
+        refusals = s.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).all()
+    assert len(refusals) == 5
+    assert all(e.crn is None and e.detail == {"action": "status"} for e in refusals)
+    # the case's own manager still sees it
+    assert case_status(w.engine, clock, crn="K134872", actor=MANAGER)["entries"]
