@@ -10,10 +10,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.errors import ConfigError
 
-__all__ = ["DEV_SECRET_KEY", "Settings", "default_mappings_dir"]
+__all__ = ["DEV_SECRET_KEY", "Settings", "default_fixtures_dir", "default_mappings_dir"]
 
 #: A key that marks a development set-up; a deployment refuses to start with it.
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (a marker, refused in production)
+
+
+def default_fixtures_dir() -> Path | None:
+    """The repository's `fixtures/` (golden examples, seed cases), or None in an installed wheel."""
+    candidate = Path(__file__).resolve().parent.parent / "fixtures"
+    return candidate if (candidate / "ndelius" / "cases").is_dir() else None
 
 
 def default_mappings_dir() -> Path:

@@ -62,10 +62,12 @@ class ConfigError(BridgeError, Permanent):
 class MappingSpecError(BridgeError, Permanent):
     """Raised when the mapping spec cannot be used; `problems` lists every one found."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, folder: object = None) -> None:
         self.problems = list(problems)
+        self.folder = folder
         listing = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the mapping spec:\n{listing}")
+        where = f" in {folder}" if folder is not None else ""
+        super().__init__(f"{len(self.problems)} problem(s) in the mapping spec{where}:\n{listing}")
 
 
 class SourceError(BridgeError):

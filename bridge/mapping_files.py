@@ -1,4 +1,8 @@
-"""Loads a mapping folder (mapping.toml, scope.toml, the XSD) and reports every problem at once."""
+"""Reads a mapping folder (mapping.toml, sections/, codes/, scope.toml, the XSD) into a bundle.
+
+Every problem in the folder is reported at once, each naming its file and key, in one
+`MappingSpecError`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from typing import Any
 
 from lxml import etree
 
+from bridge.core.engine import Mapper
 from bridge.core.scope import ScopeRules
+from bridge.core.spec import MappingSpec
+from bridge.core.spec_parse import parse_spec
 from bridge.core.xmltext import UnsafeXML, parse_untrusted
 from bridge.errors import MappingSpecError
 
@@ -18,35 +25,78 @@ __all__ = ["MappingBundle", "load_mapping"]
 
 @dataclass(frozen=True)
 class MappingBundle:
-    """Everything the core needs from a mapping folder, already parsed."""
+    """Everything the core needs from a mapping folder, already parsed and checked."""
 
     folder: Path
-    version: str
+    spec: MappingSpec
+    mapper: Mapper
     schema: etree.XMLSchema
     scope: ScopeRules
 
+    @property
+    def version(self) -> str:
+        return self.spec.version
 
-def _toml(path: Path, problems: list[str]) -> dict[str, Any]:
+
+def _read(path: Path, problems: list[str], folder: Path) -> str | None:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.append(f"{path}: file is missing")
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{path}: not valid TOML ({exc})")
-    return {}
+        problems.append(f"{path.relative_to(folder)}: file is missing")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(f"{path.relative_to(folder)}: cannot be read ({exc})")
+    return None
+
+
+def _texts(folder: Path, problems: list[str]) -> dict[str, str]:
+    out = {}
+    for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+        text = _read(path, problems, folder.parent)
+        if text is not None:
+            out[path.stem] = text
+    return out
 
 
 def _int_set(
-    table: dict[str, Any], key: str, allowed: range, where: str, problems: list[str]
+    table: dict[str, Any], key: str, allowed: range, problems: list[str]
 ) -> frozenset[int]:
     value = table.get(key)
     if not isinstance(value, list) or not all(isinstance(v, int) and v in allowed for v in value):
         problems.append(
-            f"{where}: [scope].{key} must be a list of whole numbers {allowed.start}-{allowed.stop - 1}"
+            f"scope.toml [scope].{key}: must be a list of whole numbers "
+            f"{allowed.start}-{allowed.stop - 1}"
         )
         return frozenset()
     return frozenset(value)
+
+
+def _scope(folder: Path, problems: list[str]) -> ScopeRules:
+    text = _read(folder / "scope.toml", problems, folder)
+    table: Any = {}
+    if text is not None:
+        try:
+            table = tomllib.loads(text).get("scope", {})
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(f"scope.toml: not valid TOML ({exc})")
+    if not isinstance(table, dict):
+        problems.append("scope.toml: [scope] must be a table")
+        table = {}
+    categories = _int_set(table, "categories", range(1, 5), problems)
+    levels = _int_set(table, "levels", range(1, 4), problems)
+    include_unknown = table.get("include_unknown", True)
+    if not isinstance(include_unknown, bool):
+        problems.append("scope.toml [scope].include_unknown: must be true or false")
+    return ScopeRules(categories=categories, levels=levels, include_unknown=bool(include_unknown))
+
+
+def _schema(path: Path, problems: list[str], folder: Path) -> etree.XMLSchema | None:
+    try:
+        return etree.XMLSchema(parse_untrusted(path.read_bytes()))
+    except FileNotFoundError:
+        problems.append(f"{path.relative_to(folder)}: schema file is missing")
+    except (UnsafeXML, etree.XMLSchemaParseError) as exc:
+        problems.append(f"{path.relative_to(folder)}: schema does not compile ({exc})")
+    return None
 
 
 def load_mapping(folder: Path) -> MappingBundle:
@@ -56,40 +106,15 @@ def load_mapping(folder: Path) -> MappingBundle:
         MappingSpecError: listing every problem found, each naming its file and key.
     """
     problems: list[str] = []
-    header = _toml(folder / "mapping.toml", problems).get("mapping", {})
-    version = header.get("version") if isinstance(header, dict) else None
-    if not isinstance(version, str) or not version.startswith("visor-v"):
-        problems.append(
-            f"{folder / 'mapping.toml'}: [mapping].version must be a string like 'visor-v1.0'"
-        )
-    schema_name = (
-        header.get("schema", "visor-record.xsd") if isinstance(header, dict) else "visor-record.xsd"
+    if not folder.is_dir():
+        raise MappingSpecError([f"{folder}: no such mapping folder"])
+    head = _read(folder / "mapping.toml", problems, folder)
+    spec, found = parse_spec(
+        head or "", _texts(folder / "sections", problems), _texts(folder / "codes", problems)
     )
-    schema: etree.XMLSchema | None = None
-    xsd_path = folder / str(schema_name)
-    try:
-        schema = etree.XMLSchema(parse_untrusted(xsd_path.read_bytes()))
-    except FileNotFoundError:
-        problems.append(f"{xsd_path}: schema file is missing")
-    except (UnsafeXML, etree.XMLSchemaParseError) as exc:
-        problems.append(f"{xsd_path}: schema does not compile ({exc})")
-    scope_path = folder / "scope.toml"
-    scope_table = _toml(scope_path, problems).get("scope", {})
-    if not isinstance(scope_table, dict):
-        problems.append(f"{scope_path}: [scope] must be a table")
-        scope_table = {}
-    categories = _int_set(scope_table, "categories", range(1, 5), str(scope_path), problems)
-    levels = _int_set(scope_table, "levels", range(1, 4), str(scope_path), problems)
-    include_unknown = scope_table.get("include_unknown", True)
-    if not isinstance(include_unknown, bool):
-        problems.append(f"{scope_path}: [scope].include_unknown must be true or false")
-    if problems or schema is None:
-        raise MappingSpecError(problems)
-    return MappingBundle(
-        folder=folder,
-        version=str(version),
-        schema=schema,
-        scope=ScopeRules(
-            categories=categories, levels=levels, include_unknown=bool(include_unknown)
-        ),
-    )
+    problems.extend(found if head is not None else [])
+    scope = _scope(folder, problems)
+    schema = _schema(folder / (spec.schema if spec else "visor-record.xsd"), problems, folder)
+    if problems or spec is None or schema is None:
+        raise MappingSpecError(problems, folder=folder)
+    return MappingBundle(folder, spec, Mapper(spec), schema, scope)

@@ -226,11 +226,13 @@ class NdeliusClient:
         registrations = self._get(f"/secure/offenders/crn/{crn}/registrations", crn=crn)
         contacts: list[Any] = []
         page = 0
+        # No mappaCategories filter: a case whose MAPPA category is unknown (X9) is still in
+        # scope, and its ViSOR-flagged contacts must not vanish because of that.
         while True:
             body = as_dict(
                 self._get(
                     f"/case/{crn}/contacts",
-                    {"mappaCategories": "1,2,3,4", "page": page, "size": 100},
+                    {"page": page, "size": 100},
                     crn=crn,
                 )
             )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from typing import Any
 from pydantic import SecretStr
 
 from bridge.clock import Clock
-from bridge.config import Settings
+from bridge.config import Settings, default_mappings_dir
+from bridge.core.snapshot import CaseSnapshot
+from bridge.mapping_files import load_mapping
 from bridge.services.staff import import_staff, parse_staff_file
 from bridge.store.db import session_scope
 from bridge.wiring import Wiring
@@ -33,6 +36,22 @@ PROXY_2 = "N07P005"
 EXPIRED_PROXY = "N02P006"
 MANAGER = "N07A001"
 ADMIN = "ADM0001"
+
+
+@functools.cache
+def expected_sections(crn: str) -> tuple[tuple[str, str], ...]:
+    """(section, item key) of every entry a first sync queues for a fixture case.
+
+    Worked out by the packaged mapping: every section with something in it (an empty aliases
+    section is nothing to enter), and one activity entry per ViSOR-flagged contact.
+    """
+    mapper = load_mapping(default_mappings_dir()).mapper
+    mapped = mapper.map_case(CaseSnapshot.from_document(crn, case_doc(crn)))
+    return tuple((s.name, s.key) for s in mapped.sections if not s.is_empty)
+
+
+def expected_entry_count(crns: Iterable[str]) -> int:
+    return sum(len(expected_sections(crn)) for crn in crns)
 
 
 def case_doc(crn: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import structlog
 import typer
 
 from bridge.cli.common import info, wiring
-from bridge.cli.ops import db_app, fixtures_app, mappings_app, sim_app, staff_app, sync
+from bridge.cli.mappings import mappings_app
+from bridge.cli.ops import db_app, fixtures_app, sim_app, staff_app, sync
 from bridge.cli.review import entry_app, queue_app, status
 from bridge.errors import (
     BadInput,

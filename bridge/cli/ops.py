@@ -12,13 +12,12 @@ from bridge.clock import SystemClock
 from bridge.store.db import session_scope
 from bridge.store.migrate import upgrade
 
-__all__ = ["db_app", "fixtures_app", "mappings_app", "sim_app", "staff_app", "sync"]
+__all__ = ["db_app", "fixtures_app", "sim_app", "staff_app", "sync"]
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="The staff registry.", no_args_is_help=True)
 sim_app = typer.Typer(help="Run the nDelius-like or ViSOR-like simulator.", no_args_is_help=True)
 fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=True)
-mappings_app = typer.Typer(help="The declarative ViSOR mapping.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
@@ -125,18 +124,3 @@ def fixtures_generate(
 
     n = generate_cases(cases=cases, seed=seed, out_dir=out)
     info(f"Wrote {n} case documents to {out / 'cases'}.")
-
-
-@mappings_app.command("check")
-def mappings_check(
-    ctx: typer.Context,
-    folder: Annotated[
-        Path | None, typer.Argument(help="Mapping folder (default: the configured one).")
-    ] = None,
-) -> None:
-    """Validate the mapping spec, scope rules and XSD."""
-    from bridge.mapping_files import load_mapping
-
-    target = folder or wiring(ctx).settings.mappings_dir
-    bundle = load_mapping(target)
-    info(f"Mapping {bundle.version} in {target}: OK.")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
 
-from bridge.core.fields import NS
 from bridge.core.issues import Issue
 from bridge.core.xmltext import parse_untrusted
 
+#: The v1 record namespace (a mapping's own namespace comes from its mapping.toml).
+NS = "urn:visor-bridge:visor:v1"
+
 __all__ = [
+    "NS",
     "Envelope",
     "FieldChange",
     "build_record",
@@ -57,17 +61,29 @@ def canonical_hash(element: etree._Element) -> str:
 
 
 def _sub(parent: etree._Element, tag: str, text: str) -> None:
-    etree.SubElement(parent, f"{{{NS}}}{tag}").text = text
+    etree.SubElement(parent, f"{{{etree.QName(parent).namespace}}}{tag}").text = text
 
 
 def build_record(
-    section: etree._Element, envelope: Envelope, *, section_hash: str
+    section: etree._Element | Sequence[etree._Element],
+    envelope: Envelope,
+    *,
+    section_hash: str,
 ) -> etree._Element:
-    """Wrap one section in a `Record` with its envelope (the section is copied, not moved)."""
-    record = etree.Element(f"{{{NS}}}Record", nsmap={None: NS})
-    env = etree.SubElement(record, f"{{{NS}}}Envelope")
-    section_name = etree.QName(section).localname
-    _sub(env, "RecordId", f"{envelope.crn}.{section_name}.{section_hash[:16]}")
+    """Wrap content in a `Record` with its envelope (the content is copied, not moved).
+
+    Args:
+        section: one section element (a queue entry), or several (a whole nominal, as in the
+            golden examples).
+        envelope: what the record carries besides its content.
+        section_hash: the canonical hash of the content; its start makes the record id unique.
+    """
+    sections = [section] if isinstance(section, etree._Element) else list(section)
+    ns = etree.QName(sections[0]).namespace or NS
+    record = etree.Element(f"{{{ns}}}Record", nsmap={None: ns})
+    env = etree.SubElement(record, f"{{{ns}}}Envelope")
+    name = etree.QName(sections[0]).localname if len(sections) == 1 else "Nominal"
+    _sub(env, "RecordId", f"{envelope.crn}.{name}.{section_hash[:16]}")
     _sub(env, "Kind", envelope.kind)
     _sub(env, "CRN", envelope.crn)
     _sub(env, "SourceVersion", envelope.source_version)
@@ -76,8 +92,9 @@ def build_record(
     _sub(env, "PreparedAt", envelope.prepared_at.isoformat())
     if envelope.owning_force:
         _sub(env, "OwningForce", envelope.owning_force)
-    nominal = etree.SubElement(record, f"{{{NS}}}Nominal")
-    nominal.append(copy.deepcopy(section))
+    nominal = etree.SubElement(record, f"{{{ns}}}Nominal")
+    for element in sections:
+        nominal.append(copy.deepcopy(element))
     return record
 
 
@@ -89,7 +106,7 @@ def to_xml(element: etree._Element) -> str:
 def section_of(record_xml: str) -> etree._Element:
     """The section element inside a stored record (parsed with the hardened parser)."""
     root = parse_untrusted(record_xml)
-    nominal = root.find(f"{{{NS}}}Nominal")
+    nominal = root.find("{*}Nominal")
     if nominal is None or len(nominal) == 0:
         raise ValueError("record has no section")
     return nominal[0]

@@ -147,6 +147,17 @@ class CaseSnapshot:
         return managers[-1] if managers else {}
 
     @property
+    def has_visor_record(self) -> bool:
+        """True when nDelius says the person is already on ViSOR (AVIS registration or VISO id)."""
+        if self.active_registrations("AVIS"):
+            return True
+        return any(
+            as_str(as_dict(as_dict(ident).get("type")).get("code")) == "VISO"
+            and as_str(as_dict(ident).get("value")) is not None
+            for ident in as_list(self.offender.get("additionalIdentifiers"))
+        )
+
+    @property
     def manager_code(self) -> str | None:
         return as_str(as_dict(self.current_manager().get("staff")).get("code"))
 

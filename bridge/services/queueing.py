@@ -12,8 +12,7 @@ from sqlmodel import Session, select
 from bridge.audit import Audit, record
 from bridge.core.deadlines import add_working_days
 from bridge.core.differ import Decision, decide
-from bridge.core.issues import has_blocking, issues_to_json
-from bridge.core.mapping import has_visor_record, map_case
+from bridge.core.issues import Issue, has_blocking, issues_to_json
 from bridge.core.record import (
     Envelope,
     build_record,
@@ -37,9 +36,11 @@ SYNC_ACTOR = "system:sync"
 @dataclass(frozen=True)
 class PreparedSection:
     name: str
+    key: str  # the nDelius contact id for activity, else ""
     element: etree._Element
     content_hash: str
-    issues: tuple[object, ...]
+    issues: tuple[Issue, ...]
+    is_empty: bool
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class PreparedCase:
     scope: ScopeDecision
     sections: tuple[PreparedSection, ...]
     has_visor_record: bool
+    owning_force: str | None = None
+    routing_issues: tuple[Issue, ...] = ()
 
 
 @dataclass
@@ -67,13 +70,21 @@ def prepare_case(
 ) -> PreparedCase:
     """Scope and map a case (pure work; no database)."""
     scope = decide_scope(snapshot, needs_proxy=needs_proxy, rules=bundle.scope)
-    sections: tuple[PreparedSection, ...] = ()
-    if scope.in_scope:
-        sections = tuple(
-            PreparedSection(m.name, m.element, canonical_hash(m.element), m.issues)
-            for m in map_case(snapshot)
-        )
-    return PreparedCase(snapshot, scope, sections, has_visor_record(snapshot))
+    if not scope.in_scope:
+        return PreparedCase(snapshot, scope, (), snapshot.has_visor_record)
+    mapped = bundle.mapper.map_case(snapshot)
+    sections = tuple(
+        PreparedSection(m.name, m.key, m.element, canonical_hash(m.element), m.issues, m.is_empty)
+        for m in mapped.sections
+    )
+    return PreparedCase(
+        snapshot,
+        scope,
+        sections,
+        snapshot.has_visor_record,
+        mapped.owning_force,
+        mapped.routing_issues,
+    )
 
 
 def supersede(
@@ -121,6 +132,7 @@ def _adopt(session: Session, prepared: PreparedCase, *, now: datetime) -> None:
             Baseline(
                 crn=prepared.snapshot.crn,
                 section=s.name,
+                item_key=s.key,
                 content_hash=s.content_hash,
                 section_xml=to_xml(s.element),
                 updated_at=now,
@@ -134,7 +146,7 @@ def _adopt(session: Session, prepared: PreparedCase, *, now: datetime) -> None:
             SYNC_ACTOR,
             prepared.snapshot.crn,
             None,
-            {"sections": [s.name for s in prepared.sections]},
+            {"sections": sorted({s.name for s in prepared.sections})},
         ),
         at=now,
     )
@@ -154,10 +166,18 @@ def _new_entry(
 ) -> Entry:
     snap = prepared.snapshot
     on_behalf_of = prepared.scope.on_behalf_of or ""
-    envelope = Envelope(kind, snap.crn, snap.fingerprint(), bundle.version, on_behalf_of, now)
+    envelope = Envelope(
+        kind,
+        snap.crn,
+        snap.fingerprint(),
+        bundle.version,
+        on_behalf_of,
+        now,
+        owning_force=prepared.owning_force,
+    )
     rec = build_record(section.element, envelope, section_hash=section.content_hash)
-    issues = list(section.issues)
-    if not has_blocking(issues):  # type: ignore[arg-type]
+    issues = [*section.issues, *prepared.routing_issues]
+    if not has_blocking(issues):
         issues.extend(schema_issues(rec, bundle.schema, section=section.name))
     base_el = section_of_baseline(baseline)
     diff = [c.to_json() for c in field_diff(base_el, section.element)]
@@ -165,12 +185,13 @@ def _new_entry(
     entry = Entry(
         crn=snap.crn,
         section=section.name,
+        item_key=section.key,
         kind=kind,
         status="pending",
         version=1,
         xml=xml,
         content_hash=section.content_hash,
-        issues=issues_to_json(issues),  # type: ignore[arg-type]
+        issues=issues_to_json(issues),
         diff=diff,
         on_behalf_of=on_behalf_of,
         mapping_version=bundle.version,
@@ -193,7 +214,12 @@ def _new_entry(
             SYNC_ACTOR,
             snap.crn,
             entry.id,
-            {"section": section.name, "kind": kind, "mapping_version": bundle.version},
+            {
+                "section": section.name,
+                "item": section.key or None,
+                "kind": kind,
+                "mapping_version": bundle.version,
+            },
         ),
         at=now,
     )
@@ -225,19 +251,23 @@ def apply_case(
             supersede(session, entry, reason=f"out of scope: {prepared.scope.reason}", now=now)
             counts.superseded += 1
         return counts
-    baselines = {b.section: b for b in q.baselines_for_crn(session, crn)}
+    baselines = {(b.section, b.item_key): b for b in q.baselines_for_crn(session, crn)}
     never_queued = session.exec(select(Entry.id).where(Entry.crn == crn).limit(1)).first() is None
     if not baselines and prepared.has_visor_record and adopt_existing == "adopt" and never_queued:
         _adopt(session, prepared, now=now)
         return counts
-    kind = "nominal-update" if baselines or prepared.has_visor_record else "nominal-create"
+    nominal_kind = "nominal-update" if baselines or prepared.has_visor_record else "nominal-create"
     for section in prepared.sections:
-        open_entry = q.open_entry(session, crn, section.name)
-        baseline = baselines.get(section.name)
+        open_entry = q.open_entry(session, crn, section.name, section.key)
+        baseline = baselines.get((section.name, section.key))
+        # With nothing on ViSOR yet, an empty section (no aliases, say) is nothing to enter.
+        baseline_hash = baseline.content_hash if baseline else None
+        if baseline is None and section.is_empty:
+            baseline_hash = section.content_hash
         decision = decide(
             new_hash=section.content_hash,
             open_hash=open_entry.content_hash if open_entry else None,
-            baseline_hash=baseline.content_hash if baseline else None,
+            baseline_hash=baseline_hash,
         )
         if decision is Decision.NOTHING:
             continue
@@ -251,7 +281,7 @@ def apply_case(
             session,
             prepared,
             section,
-            kind=kind,
+            kind="activity" if section.name == "activity" else nominal_kind,
             baseline=baseline,
             bundle=bundle,
             now=now,

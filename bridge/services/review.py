@@ -209,6 +209,7 @@ class ReviewService:
                 Baseline(
                     crn=entry.crn,
                     section=entry.section,
+                    item_key=entry.item_key,
                     content_hash=entry.content_hash,
                     section_xml=to_xml(section),
                     entry_id=entry.id,

@@ -179,7 +179,13 @@ def _add_case_routes(app: FastAPI, state: NdeliusState) -> None:
         items = doc.get("contacts", [])
         if not isinstance(items, list):  # malformed: passed through as it is
             return JSONResponse({"content": items, "totalPages": 1, "totalResults": 0})
-        flagged = [c for c in items if isinstance(c, dict) and c.get("visorContact") is True]
+        # As external-api-and-delius findMappaContacts: flagged for ViSOR or already exported.
+        flagged = [
+            c
+            for c in items
+            if isinstance(c, dict)
+            and (c.get("visorContact") is True or c.get("visorExported") is True)
+        ]
         if wanted is not None and not mappa_categories(doc) & wanted:
             flagged = []
         return JSONResponse(page_of(flagged, page, size))

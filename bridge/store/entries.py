@@ -29,10 +29,13 @@ def get_entry(session: Session, entry_id: int) -> Entry | None:
     return session.get(Entry, entry_id)
 
 
-def open_entry(session: Session, crn: str, section: str) -> Entry | None:
-    """The one pending or claimed entry for a CRN + section, if any."""
+def open_entry(session: Session, crn: str, section: str, item_key: str = "") -> Entry | None:
+    """The one pending or claimed entry for a CRN + section (+ contact id for activity), if any."""
     stmt = select(Entry).where(
-        Entry.crn == crn, Entry.section == section, col(Entry.status).in_(OPEN_STATES)
+        Entry.crn == crn,
+        Entry.section == section,
+        Entry.item_key == item_key,
+        col(Entry.status).in_(OPEN_STATES),
     )
     return session.exec(stmt.order_by(col(Entry.id).desc())).first()
 
@@ -46,8 +49,8 @@ def entries_for_crn(session: Session, crn: str) -> Sequence[Entry]:
     return session.exec(select(Entry).where(Entry.crn == crn).order_by(col(Entry.id))).all()
 
 
-def baseline_for(session: Session, crn: str, section: str) -> Baseline | None:
-    return session.get(Baseline, (crn, section))
+def baseline_for(session: Session, crn: str, section: str, item_key: str = "") -> Baseline | None:
+    return session.get(Baseline, (crn, section, item_key))
 
 
 def baselines_for_crn(session: Session, crn: str) -> Sequence[Baseline]:

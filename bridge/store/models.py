@@ -59,13 +59,14 @@ class Entry(SQLModel, table=True):
     """One unit of proxy work: a record for one CRN + section (contract states and kinds)."""
 
     __table_args__ = (
-        Index("ix_entry_crn_section_status", "crn", "section", "status"),
+        Index("ix_entry_crn_section_status", "crn", "section", "item_key", "status"),
         Index("ix_entry_status_due", "status", "due_date", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     crn: str = Field(max_length=16)
     section: str = Field(max_length=32)
+    item_key: str = Field(default="", max_length=32)  # the nDelius contact id for `activity`
     kind: str = Field(max_length=32)
     status: str = Field(default="pending", max_length=16)
     version: int = 1
@@ -103,10 +104,11 @@ class EntryVersion(SQLModel, table=True):
 
 
 class Baseline(SQLModel, table=True):
-    """The last approved/submitted/accepted content per CRN + section: what ViSOR holds."""
+    """The last approved/submitted/accepted content per CRN + section (+ contact): what ViSOR holds."""
 
     crn: str = Field(primary_key=True, max_length=16)
     section: str = Field(primary_key=True, max_length=32)
+    item_key: str = Field(default="", primary_key=True, max_length=32)
     content_hash: str = Field(max_length=64)
     section_xml: str | None = Field(default=None, sa_column=Column(Text))
     entry_id: int | None = None

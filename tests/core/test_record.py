@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from bridge.core.fields import NS
 from bridge.core.record import (
+    NS,
     Envelope,
     FieldChange,
     build_record,

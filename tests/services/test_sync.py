@@ -7,7 +7,15 @@ import pytest
 from sqlmodel import Session, select
 
 from bridge.store.models import AuditEvent, Baseline, Entry, RetryItem
-from tests.builders import IN_SCOPE, ON_VISOR, OUT_OF_SCOPE, MakeWiring, case_doc
+from tests.builders import (
+    IN_SCOPE,
+    ON_VISOR,
+    OUT_OF_SCOPE,
+    MakeWiring,
+    case_doc,
+    expected_entry_count,
+    expected_sections,
+)
 
 
 def _sync(wiring, full: bool = False):  # type: ignore[no-untyped-def]
@@ -30,9 +38,13 @@ def test_first_sync_queues_only_in_scope_cases_and_second_queues_nothing(
     queued = {e.crn for e in entries}
     assert queued == IN_SCOPE - ON_VISOR
     assert not queued & OUT_OF_SCOPE
-    # one entry per section of each queued case, all new ViSOR nominals
-    assert first.entries_created == len(entries) == 4 * len(queued)
-    assert {e.kind for e in entries} == {"nominal-create"}
+    # one entry per non-empty section of each queued case (activity: one per flagged contact)
+    assert {(e.crn, e.section, e.item_key) for e in entries} == {
+        (crn, section, key) for crn in queued for section, key in expected_sections(crn)
+    }
+    assert first.entries_created == len(entries) == expected_entry_count(queued)
+    assert {e.kind for e in entries if e.section != "activity"} == {"nominal-create"}
+    assert {e.kind for e in entries if e.section == "activity"} == {"activity"}
     assert first.cases_failed == 0
     assert first.cursor is not None
     # cases already on ViSOR became baselines instead (adoption at go-live)
@@ -118,7 +130,10 @@ def test_failed_reads_go_to_the_retry_set_and_are_recovered(
         "identity",
         "addresses",
         "mappa",
+        "risk",
+        "registrations",
         "managing-officer",
+        "activity",
     }
     with Session(wiring.engine) as s:
         assert s.get(RetryItem, "B203456") is None

@@ -1,0 +1,326 @@
+"""The mapping engine: a case snapshot and a `MappingSpec` in, ViSOR sections and issues out.
+
+Total and deterministic: whatever the document holds, `Mapper.map_case` returns sections and a
+list of issues, never an exception. Values are always written as element text (lxml escapes
+markup), so source text can never become XML structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from bridge.core.issues import Issue
+from bridge.core.paths import MISSING, Path, text_of
+from bridge.core.routing import route
+from bridge.core.snapshot import CaseSnapshot
+from bridge.core.spec import Clause, FieldSpec, MappingSpec, SectionSpec, SortKey
+from bridge.core.trace import Trace
+from bridge.core.transforms import TRANSFORMS, Problem
+from bridge.core.xmltext import clean_text
+
+__all__ = ["MappedCase", "MappedSection", "Mapper", "Trace", "case_context"]
+
+
+@dataclass(frozen=True, slots=True)
+class MappedSection:
+    """One section's content and the issues found while mapping it.
+
+    Attributes:
+        name: the contract section name (`identity`, …, `activity`).
+        key: the item key for per-item sections (the nDelius contact id), else "".
+        element: the section element (namespace-qualified).
+        issues: what a person must check or fix.
+    """
+
+    name: str
+    key: str
+    element: etree._Element
+    issues: tuple[Issue, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the section holds nothing to enter (e.g. no aliases) and raised nothing."""
+        return len(self.element) == 0 and not self.issues
+
+
+@dataclass(frozen=True, slots=True)
+class MappedCase:
+    """Every section of one case, and the police force that owns the record."""
+
+    crn: str
+    sections: tuple[MappedSection, ...]
+    owning_force: str | None
+    routing_issues: tuple[Issue, ...]
+
+
+_MESSAGES = {
+    "missing-field": "{label} is missing in nDelius; add it here before approval.",
+    "missing-warn": "{label} is not recorded in nDelius; add it if one exists.",
+    "wrong-type": "{label} in nDelius is not a single value; check nDelius and enter it by hand.",
+    "unknown-code": "{label} has a code that is not in the {hint} code table; choose the right value.",
+    "unknown-value": "{label} is recorded as unknown in nDelius; ask the offender manager and set it.",
+    "invalid-format": "{label} is not in the format ViSOR needs ({hint}); correct it.",
+    "invalid-date": "{label} is not a real date; correct it.",
+    "too-long": "{label} is longer than ViSOR allows ({hint} characters); shorten it.",
+    "xml-char-removed": "{hint} character(s) XML cannot hold were removed from {label}; check it.",
+    "too-many": "Only the first {hint} values of {label} are kept; ViSOR holds no more.",
+}
+
+
+#: Internal distinctions that share one contract issue code.
+_PUBLIC_CODES = {"missing-warn": "missing-field", "unknown-value": "unknown-code"}
+
+
+def case_context(snapshot: CaseSnapshot) -> dict[str, Any]:
+    """The roots a case-level path starts from (docs/mapping.md, "Where values come from")."""
+    mappa = snapshot.latest_mappa()
+    return {
+        "crn": snapshot.crn,
+        "offender": snapshot.offender,
+        "registrations": [r.raw for r in snapshot.registrations],
+        "contacts": list(snapshot.contacts),
+        "access": snapshot.access,
+        "mappa": mappa.raw if mappa is not None else None,
+        "manager": snapshot.current_manager() or None,
+    }
+
+
+class _Run:
+    """The state of mapping one section: its namespace, issues and trace."""
+
+    __slots__ = ("issues", "mapper", "section", "trace")
+
+    def __init__(self, mapper: Mapper, section: str, trace: Trace | None) -> None:
+        self.mapper = mapper
+        self.section = section
+        self.issues: list[Issue] = []
+        self.trace = trace
+
+    def issue(self, code: str, path: str, label: str, *, blocking: bool, hint: str = "") -> None:
+        message = _MESSAGES[code].format(label=label, hint=hint)
+        public = _PUBLIC_CODES.get(code, code)
+        self.issues.append(Issue(public, f"{self.section}/{path}", message, blocking))
+
+    def missing(self, spec: FieldSpec, path: str, context: Any) -> None:
+        if spec.required == "no" or not self.mapper.holds(spec.required_when, context):
+            return
+        if spec.required == "block":
+            self.issue("missing-field", path, spec.label, blocking=True)
+        else:
+            self.issue("missing-warn", path, spec.label, blocking=False)
+
+    def emit(self, spec: FieldSpec, parent: etree._Element, context: Any, prefix: str) -> None:
+        if spec.is_group:
+            self.group(spec, parent, context, prefix)
+        else:
+            self.leaf(spec, parent, context, prefix)
+
+    def group(self, spec: FieldSpec, parent: etree._Element, context: Any, prefix: str) -> None:
+        path = prefix + spec.element
+        tag = self.mapper.tag(spec.element)
+        if spec.each is not None:
+            items = self.mapper.items(spec.each, spec.where_, spec.sort, context, spec.limit)
+            if items and self.trace is not None:
+                self.trace.hits.add(spec.where)
+            for n, item in enumerate(items, start=1):
+                element = etree.SubElement(parent, tag)
+                for child in spec.children:
+                    self.emit(child, element, item, f"{path}[{n}]/")
+            if not items:
+                self.missing(spec, path, context)
+            return
+        inner = context
+        if spec.source is not None:
+            inner = spec.source.first(context)
+            if inner is MISSING:
+                self.missing(spec, path, context)
+                return
+            if not isinstance(inner, dict):
+                self.issue("wrong-type", path, spec.label, blocking=spec.required == "block")
+                return
+            if self.trace is not None:
+                self.trace.hits.add(spec.where)
+        element = etree.SubElement(parent, tag)
+        for child in spec.children:
+            self.emit(child, element, inner, f"{path}/")
+        if len(element) == 0:
+            parent.remove(element)
+
+    def leaf(self, spec: FieldSpec, parent: etree._Element, context: Any, prefix: str) -> None:
+        path = prefix + spec.element
+        raws = self.raw_values(spec, context)
+        if not raws and spec.default is not None:
+            raws = [spec.default]
+        if not raws:
+            self.missing(spec, path, context)
+            return
+        if spec.repeat is not None and len(raws) > spec.repeat:
+            self.issue("too-many", path, spec.label, blocking=False, hint=str(spec.repeat))
+            raws = raws[: spec.repeat]
+        tag = self.mapper.tag(spec.element)
+        written = flagged = 0
+        for n, raw in enumerate(raws, start=1):
+            at = f"{path}[{n}]" if spec.repeat is not None else path
+            text, problem = self.value(spec, raw, at)
+            if text is not None:
+                etree.SubElement(parent, tag).text = text
+                written += 1
+            flagged += problem
+        if written == 0 and flagged == 0:  # e.g. only spaces, control characters, a dummy postcode
+            self.missing(spec, path, context)
+
+    def raw_values(self, spec: FieldSpec, context: Any) -> list[Any]:
+        if spec.value is not None:
+            return [spec.value]
+        if spec.sources:
+            parts = [text_of(p.first(context)) for p in spec.sources]
+            joined = spec.separator.join(p.strip() for p in parts if p and p.strip())
+            if joined and self.trace is not None:
+                self.trace.hits.add(spec.where)
+            return [joined] if joined else []
+        assert spec.source is not None
+        if spec.repeat is not None:
+            found = [
+                v for v in spec.source.values(context) if not (isinstance(v, str) and not v.strip())
+            ]
+        else:
+            first = spec.source.first(context)
+            found = (
+                []
+                if first is MISSING or (isinstance(first, str) and not first.strip())
+                else [first]
+            )
+        if found and self.trace is not None:
+            self.trace.hits.add(spec.where)
+        return found
+
+    def value(self, spec: FieldSpec, raw: Any, path: str) -> tuple[str | None, bool]:
+        """The text to write for one raw value, and whether a problem was reported instead."""
+        text = text_of(raw)
+        if text is None:
+            self.issue("wrong-type", path, spec.label, blocking=spec.required == "block")
+            return None, True
+        cleaned, removed = clean_text(text)
+        if removed:
+            self.issue("xml-char-removed", path, spec.label, blocking=False, hint=str(removed))
+        cleaned = cleaned.strip()
+        if not cleaned:
+            return None, False
+        table = self.mapper.spec.tables.get(spec.table) if spec.table else None
+        result = TRANSFORMS[spec.transform].apply(cleaned, table)
+        if table is not None and self.trace is not None:
+            self.trace.codes.add((table.name, cleaned, table.covers(cleaned)))
+        if isinstance(result, Problem):
+            self.issue(result.code, path, spec.label, blocking=True, hint=result.hint)
+            return None, True
+        if result is not None and spec.max_length is not None and len(result) > spec.max_length:
+            self.issue("too-long", path, spec.label, blocking=True, hint=str(spec.max_length))
+            return None, True
+        return result, False
+
+
+class Mapper:
+    """A compiled mapping: build once from a `MappingSpec`, then map any number of cases."""
+
+    def __init__(self, spec: MappingSpec) -> None:
+        self.spec = spec
+        self._ns = spec.namespace
+        self._tags: dict[str, str] = {}
+
+    @property
+    def version(self) -> str:
+        return self.spec.version
+
+    def tag(self, element: str) -> str:
+        qualified = self._tags.get(element)
+        if qualified is None:
+            qualified = self._tags[element] = f"{{{self._ns}}}{element}"
+        return qualified
+
+    def holds(self, clauses: tuple[Clause, ...], context: Any) -> bool:
+        return all(self._holds(c, context) for c in clauses)
+
+    def _holds(self, clause: Clause, context: Any) -> bool:
+        if clause.any_of:
+            return any(self._holds(c, context) for c in clause.any_of)
+        assert clause.path is not None
+        value = clause.path.first(context)
+        if clause.present is not None:
+            return (value is not MISSING) is clause.present
+        text = text_of(value) if value is not MISSING else None
+        if clause.table is not None:
+            table = self.spec.tables.get(clause.table)
+            return text is not None and table is not None and table.lookup(text).value is not None
+        assert clause.values is not None
+        return (text in clause.values) != clause.negate
+
+    def items(
+        self,
+        each: Path,
+        where: tuple[Clause, ...],
+        sort: tuple[SortKey, ...],
+        context: Any,
+        limit: int | None,
+    ) -> list[dict[str, Any]]:
+        """The objects a repeated group or section walks, filtered, sorted and limited."""
+        items = [i for i in each.values(context) if isinstance(i, dict) and self.holds(where, i)]
+        for key in reversed(sort):  # stable sorts, least significant key first
+            items.sort(key=_sort_key(key), reverse=key.descending)
+        return items[:limit] if limit is not None else items
+
+    def map_case(self, snapshot: CaseSnapshot, *, trace: Trace | None = None) -> MappedCase:
+        """Map every section of one case; never raises, whatever the document holds.
+
+        Args:
+            snapshot: the case as read from nDelius.
+            trace: when given, records which fields and codes the case used.
+
+        Returns:
+            The sections in spec order (`activity` once per flagged contact) and the routing.
+        """
+        context = case_context(snapshot)
+        sections: list[MappedSection] = []
+        for section in self.spec.sections:
+            sections.extend(self._section(section, context, trace))
+        force, routing_issues = route(self.spec.routing, self.spec.tables, context, trace=trace)
+        return MappedCase(snapshot.crn, tuple(sections), force, tuple(routing_issues))
+
+    def _section(
+        self, section: SectionSpec, context: dict[str, Any], trace: Trace | None
+    ) -> Iterable[MappedSection]:
+        if section.each is None:
+            yield self._build(section, context, "", trace)
+            return
+        assert section.key is not None
+        items = self.items(section.each, section.filters, section.sort, context, None)
+        for n, item in enumerate(items, start=1):
+            key = text_of(section.key.first(item)) or f"item-{n}"
+            yield self._build(section, item, key, trace)
+
+    def _build(
+        self, section: SectionSpec, context: Any, key: str, trace: Trace | None
+    ) -> MappedSection:
+        root = etree.Element(self.tag(section.element), nsmap={None: self._ns})
+        for name, value in section.attributes:
+            root.set(name, value)
+        run = _Run(self, section.name, trace)
+        for spec in section.fields:
+            run.emit(spec, root, context, "")
+        return MappedSection(section.name, key, root, tuple(run.issues))
+
+
+def _sort_key(key: SortKey) -> Any:
+    rank = {value: i for i, value in enumerate(key.order)}
+
+    def sort_value(item: dict[str, Any]) -> tuple[int, int, str]:
+        text = text_of(key.path.first(item))
+        if text is None:  # absent values go last whichever way the key sorts
+            return (0, 0, "") if key.descending else (1, 0, "")
+        position = rank.get(text, len(rank)) if rank else 0
+        return (1, -position, text) if key.descending else (0, position, text)
+
+    return sort_value
