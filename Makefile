@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check fmt pytest clean
+.PHONY: run test check fmt pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=python3.11)"; exit 1; }
@@ -30,6 +30,11 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: check pytest
+
+# Benchmarks are separate from `make test`: they measure ratios side by side in one run and
+# write the numbers into docs/BENCHMARKS.md.
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.bench_mapping
 
 fmt: $(STAMP)
 	$(BIN)/ruff format bridge tests

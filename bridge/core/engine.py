@@ -7,12 +7,13 @@ markup), so source text can never become XML structure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 
+from bridge.core.codes import CodeTable
 from bridge.core.issues import Issue
 from bridge.core.paths import MISSING, Path, text_of
 from bridge.core.routing import route
@@ -89,8 +90,28 @@ def case_context(snapshot: CaseSnapshot) -> dict[str, Any]:
     }
 
 
+SortFn = Callable[[dict[str, Any]], Any]
+
+
+class _Node:
+    """A field spec compiled for speed: qualified tag, transform function, table, sort keys."""
+
+    __slots__ = ("apply", "children", "single", "sorts", "spec", "table", "tag")
+
+    def __init__(self, spec: FieldSpec, namespace: str, tables: Mapping[str, CodeTable]) -> None:
+        self.spec = spec
+        self.tag = f"{{{namespace}}}{spec.element}"
+        self.apply = TRANSFORMS[spec.transform].apply
+        self.table = tables.get(spec.table) if spec.table else None
+        self.children = tuple(_Node(c, namespace, tables) for c in spec.children)
+        self.sorts = _compile_sort(spec.sort)
+        # The common leaf: one source path, one value.
+        plain = spec.source is not None and spec.repeat is None and not spec.children
+        self.single = spec.source if plain else None
+
+
 class _Run:
-    """The state of mapping one section: its namespace, issues and trace."""
+    """The state of mapping one section: its issues and trace."""
 
     __slots__ = ("issues", "mapper", "section", "trace")
 
@@ -113,22 +134,24 @@ class _Run:
         else:
             self.issue("missing-warn", path, spec.label, blocking=False)
 
-    def emit(self, spec: FieldSpec, parent: etree._Element, context: Any, prefix: str) -> None:
-        if spec.is_group:
-            self.group(spec, parent, context, prefix)
+    def emit(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
+        if node.children:
+            self.group(node, parent, context, prefix)
+        elif node.single is not None:
+            self.single(node, parent, context, prefix)
         else:
-            self.leaf(spec, parent, context, prefix)
+            self.leaf(node, parent, context, prefix)
 
-    def group(self, spec: FieldSpec, parent: etree._Element, context: Any, prefix: str) -> None:
+    def group(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
+        spec = node.spec
         path = prefix + spec.element
-        tag = self.mapper.tag(spec.element)
         if spec.each is not None:
-            items = self.mapper.items(spec.each, spec.where_, spec.sort, context, spec.limit)
+            items = self.mapper.items(spec.each, spec.where_, node.sorts, context, spec.limit)
             if items and self.trace is not None:
                 self.trace.hits.add(spec.where)
             for n, item in enumerate(items, start=1):
-                element = etree.SubElement(parent, tag)
-                for child in spec.children:
+                element = etree.SubElement(parent, node.tag)
+                for child in node.children:
                     self.emit(child, element, item, f"{path}[{n}]/")
             if not items:
                 self.missing(spec, path, context)
@@ -144,13 +167,43 @@ class _Run:
                 return
             if self.trace is not None:
                 self.trace.hits.add(spec.where)
-        element = etree.SubElement(parent, tag)
-        for child in spec.children:
+        element = etree.SubElement(parent, node.tag)
+        for child in node.children:
             self.emit(child, element, inner, f"{path}/")
         if len(element) == 0:
             parent.remove(element)
 
-    def leaf(self, spec: FieldSpec, parent: etree._Element, context: Any, prefix: str) -> None:
+    def single(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
+        """The common leaf (one source, one value), without the general case's lists."""
+        spec = node.spec
+        assert node.single is not None
+        raw = node.single.first(context)
+        if type(raw) is str and raw.isascii() and raw.isprintable():
+            # Fast path: clean text that the transform accepts as it is (most fields, most cases).
+            cleaned = raw.strip()
+            result = node.apply(cleaned, node.table) if cleaned else None
+            if type(result) is str and (spec.max_length is None or len(result) <= spec.max_length):
+                if self.trace is not None:
+                    self.trace.hits.add(spec.where)
+                    if node.table is not None:
+                        self.trace.codes.add((node.table.name, cleaned, True))
+                etree.SubElement(parent, node.tag).text = result
+                return
+        if raw is MISSING or (isinstance(raw, str) and not raw.strip()):
+            if spec.default is None:
+                self.missing(spec, prefix + spec.element, context)
+                return
+            raw = spec.default
+        elif self.trace is not None:
+            self.trace.hits.add(spec.where)
+        text, problem = self.value(node, raw, prefix + spec.element)
+        if text is not None:
+            etree.SubElement(parent, node.tag).text = text
+        elif not problem:  # e.g. only control characters, or a dummy postcode
+            self.missing(spec, prefix + spec.element, context)
+
+    def leaf(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
+        spec = node.spec
         path = prefix + spec.element
         raws = self.raw_values(spec, context)
         if not raws and spec.default is not None:
@@ -161,13 +214,12 @@ class _Run:
         if spec.repeat is not None and len(raws) > spec.repeat:
             self.issue("too-many", path, spec.label, blocking=False, hint=str(spec.repeat))
             raws = raws[: spec.repeat]
-        tag = self.mapper.tag(spec.element)
         written = flagged = 0
         for n, raw in enumerate(raws, start=1):
             at = f"{path}[{n}]" if spec.repeat is not None else path
-            text, problem = self.value(spec, raw, at)
+            text, problem = self.value(node, raw, at)
             if text is not None:
-                etree.SubElement(parent, tag).text = text
+                etree.SubElement(parent, node.tag).text = text
                 written += 1
             flagged += problem
         if written == 0 and flagged == 0:  # e.g. only spaces, control characters, a dummy postcode
@@ -198,20 +250,24 @@ class _Run:
             self.trace.hits.add(spec.where)
         return found
 
-    def value(self, spec: FieldSpec, raw: Any, path: str) -> tuple[str | None, bool]:
+    def value(self, node: _Node, raw: Any, path: str) -> tuple[str | None, bool]:
         """The text to write for one raw value, and whether a problem was reported instead."""
-        text = text_of(raw)
+        spec = node.spec
+        text = raw if type(raw) is str else text_of(raw)
         if text is None:
             self.issue("wrong-type", path, spec.label, blocking=spec.required == "block")
             return None, True
-        cleaned, removed = clean_text(text)
-        if removed:
-            self.issue("xml-char-removed", path, spec.label, blocking=False, hint=str(removed))
-        cleaned = cleaned.strip()
+        if text.isascii() and text.isprintable():  # fast path: nothing XML cannot hold
+            cleaned = text.strip()
+        else:
+            cleaned, removed = clean_text(text)
+            if removed:
+                self.issue("xml-char-removed", path, spec.label, blocking=False, hint=str(removed))
+            cleaned = cleaned.strip()
         if not cleaned:
             return None, False
-        table = self.mapper.spec.tables.get(spec.table) if spec.table else None
-        result = TRANSFORMS[spec.transform].apply(cleaned, table)
+        table = node.table
+        result = node.apply(cleaned, table)
         if table is not None and self.trace is not None:
             self.trace.codes.add((table.name, cleaned, table.covers(cleaned)))
         if isinstance(result, Problem):
@@ -229,17 +285,18 @@ class Mapper:
     def __init__(self, spec: MappingSpec) -> None:
         self.spec = spec
         self._ns = spec.namespace
-        self._tags: dict[str, str] = {}
+        self._sections = tuple(
+            (
+                section,
+                tuple(_Node(f, spec.namespace, spec.tables) for f in section.fields),
+                _compile_sort(section.sort),
+            )
+            for section in spec.sections
+        )
 
     @property
     def version(self) -> str:
         return self.spec.version
-
-    def tag(self, element: str) -> str:
-        qualified = self._tags.get(element)
-        if qualified is None:
-            qualified = self._tags[element] = f"{{{self._ns}}}{element}"
-        return qualified
 
     def holds(self, clauses: tuple[Clause, ...], context: Any) -> bool:
         return all(self._holds(c, context) for c in clauses)
@@ -262,14 +319,14 @@ class Mapper:
         self,
         each: Path,
         where: tuple[Clause, ...],
-        sort: tuple[SortKey, ...],
+        sorts: tuple[tuple[SortFn, bool], ...],
         context: Any,
         limit: int | None,
     ) -> list[dict[str, Any]]:
         """The objects a repeated group or section walks, filtered, sorted and limited."""
         items = [i for i in each.values(context) if isinstance(i, dict) and self.holds(where, i)]
-        for key in reversed(sort):  # stable sorts, least significant key first
-            items.sort(key=_sort_key(key), reverse=key.descending)
+        for key, descending in reversed(sorts):  # stable sorts, least significant key first
+            items.sort(key=key, reverse=descending)
         return items[:limit] if limit is not None else items
 
     def map_case(self, snapshot: CaseSnapshot, *, trace: Trace | None = None) -> MappedCase:
@@ -284,36 +341,40 @@ class Mapper:
         """
         context = case_context(snapshot)
         sections: list[MappedSection] = []
-        for section in self.spec.sections:
-            sections.extend(self._section(section, context, trace))
+        for section, nodes, sorts in self._sections:
+            if section.each is None:
+                sections.append(self._build(section, nodes, context, "", trace))
+                continue
+            assert section.key is not None
+            items = self.items(section.each, section.filters, sorts, context, None)
+            for n, item in enumerate(items, start=1):
+                key = text_of(section.key.first(item)) or f"item-{n}"
+                sections.append(self._build(section, nodes, item, key, trace))
         force, routing_issues = route(self.spec.routing, self.spec.tables, context, trace=trace)
         return MappedCase(snapshot.crn, tuple(sections), force, tuple(routing_issues))
 
-    def _section(
-        self, section: SectionSpec, context: dict[str, Any], trace: Trace | None
-    ) -> Iterable[MappedSection]:
-        if section.each is None:
-            yield self._build(section, context, "", trace)
-            return
-        assert section.key is not None
-        items = self.items(section.each, section.filters, section.sort, context, None)
-        for n, item in enumerate(items, start=1):
-            key = text_of(section.key.first(item)) or f"item-{n}"
-            yield self._build(section, item, key, trace)
-
     def _build(
-        self, section: SectionSpec, context: Any, key: str, trace: Trace | None
+        self,
+        section: SectionSpec,
+        nodes: tuple[_Node, ...],
+        context: Any,
+        key: str,
+        trace: Trace | None,
     ) -> MappedSection:
-        root = etree.Element(self.tag(section.element), nsmap={None: self._ns})
+        root = etree.Element(f"{{{self._ns}}}{section.element}", nsmap={None: self._ns})
         for name, value in section.attributes:
             root.set(name, value)
         run = _Run(self, section.name, trace)
-        for spec in section.fields:
-            run.emit(spec, root, context, "")
+        for node in nodes:
+            run.emit(node, root, context, "")
         return MappedSection(section.name, key, root, tuple(run.issues))
 
 
-def _sort_key(key: SortKey) -> Any:
+def _compile_sort(keys: tuple[SortKey, ...]) -> tuple[tuple[SortFn, bool], ...]:
+    return tuple((_sort_key(k), k.descending) for k in keys)
+
+
+def _sort_key(key: SortKey) -> SortFn:
     rank = {value: i for i, value in enumerate(key.order)}
 
     def sort_value(item: dict[str, Any]) -> tuple[int, int, str]:

@@ -64,11 +64,13 @@ class Path:
 
     text: str
     steps: tuple[_Step, ...]
+    #: For a path without `[]` or filters: its keys, so `first` is a plain chain of lookups.
+    keys: tuple[str, ...] | None = None
 
     @property
     def is_multi(self) -> bool:
         """True when the path can yield more than one value."""
-        return any(s.spread for s in self.steps)
+        return self.keys is None
 
     def values(self, context: Any) -> Iterator[Any]:
         """Every value the path reaches in `context`, in document order (nulls skipped)."""
@@ -76,16 +78,17 @@ class Path:
 
     def first(self, context: Any) -> Any:
         """The first value the path reaches, or `MISSING`."""
-        if not self.is_multi:  # the common case, kept cheap: a chain of dict lookups
-            value = context
-            for step in self.steps:
-                if not isinstance(value, dict):
-                    return MISSING
-                value = value.get(step.key)
-                if value is None:
-                    return MISSING
-            return value
-        return next(self._walk(context, 0), MISSING)
+        keys = self.keys
+        if keys is None:
+            return next(self._walk(context, 0), MISSING)
+        value = context
+        for key in keys:  # the common case, kept cheap: a chain of dict lookups
+            if not isinstance(value, dict):
+                return MISSING
+            value = value.get(key)
+            if value is None:
+                return MISSING
+        return value
 
     def _walk(self, value: Any, index: int) -> Iterator[Any]:
         if index == len(self.steps):
@@ -134,7 +137,8 @@ def parse_path(text: str) -> Path:
                 filter_value=match.group("fvalue") if fpath else None,
             )
         )
-    return Path(text, tuple(steps))
+    simple = not any(step.spread for step in steps)
+    return Path(text, tuple(steps), tuple(step.key for step in steps) if simple else None)
 
 
 def _split(text: str) -> list[str]:

@@ -69,6 +69,7 @@ def build_record(
     envelope: Envelope,
     *,
     section_hash: str,
+    copy_content: bool = True,
 ) -> etree._Element:
     """Wrap content in a `Record` with its envelope (the content is copied, not moved).
 
@@ -77,6 +78,8 @@ def build_record(
             golden examples).
         envelope: what the record carries besides its content.
         section_hash: the canonical hash of the content; its start makes the record id unique.
+        copy_content: False moves the elements into the record (when the caller is done with
+            them), which saves a deep copy.
     """
     sections = [section] if isinstance(section, etree._Element) else list(section)
     ns = etree.QName(sections[0]).namespace or NS
@@ -94,7 +97,7 @@ def build_record(
         _sub(env, "OwningForce", envelope.owning_force)
     nominal = etree.SubElement(record, f"{{{ns}}}Nominal")
     for element in sections:
-        nominal.append(copy.deepcopy(element))
+        nominal.append(copy.deepcopy(element) if copy_content else element)
     return record
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from bridge.core.codes import CodeTable
 
@@ -74,11 +74,10 @@ def _upper(value: str, _table: CodeTable | None) -> Result:
 
 def _date(value: str, _table: CodeTable | None) -> Result:
     try:
-        return (
-            date.fromisoformat(value[:10]).isoformat()
-            if len(value) >= 10
-            else Problem("invalid-date")
-        )
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+        # A date-time (nDelius writes contact dates as zoned ISO date-times): its date part.
+        return datetime.fromisoformat(value).date().isoformat()
     except ValueError:
         return Problem("invalid-date")
 

@@ -98,7 +98,7 @@ def golden_record(
         prepared_at=GOLDEN_PREPARED_AT,
         owning_force=mapped.owning_force,
     )
-    return build_record(elements, envelope, section_hash=digest), mapped
+    return build_record(elements, envelope, section_hash=digest, copy_content=False), mapped
 
 
 def _golden_bytes(record: etree._Element) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +27,7 @@ from bridge.sim.generate_pools import (
 
 T = TypeVar("T")
 
-__all__ = ["cro_number", "generate_cases", "pnc_check_character", "pnc_number"]
+__all__ = ["cro_number", "generate_cases", "iter_cases", "pnc_check_character", "pnc_number"]
 
 CHECK_CHARACTERS = "ZABCDEFGHJKLMNPQRTUVWXY"
 _EPOCH = date(1950, 1, 1)
@@ -304,17 +304,22 @@ def _write(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def iter_cases(*, cases: int, seed: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The same documents `generate_cases` writes, as (CRN, document) pairs in memory."""
+    rng = random.Random(seed)
+    for index in range(1, cases + 1):
+        doc = _case(rng, index)
+        yield doc["offender"]["otherIds"]["crn"], doc
+
+
 def generate_cases(*, cases: int, seed: int, out_dir: Path) -> int:
     """Write `cases` synthetic case documents to `out_dir/cases/{CRN}.json`.
 
     The same seed always gives byte-identical files. Returns the number written.
     """
-    rng = random.Random(seed)
     folder = out_dir / "cases"
     folder.mkdir(parents=True, exist_ok=True)
     encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
-    for index in range(1, cases + 1):
-        doc = _case(rng, index)
-        path = folder / f"{doc['offender']['otherIds']['crn']}.json"
-        _write(path, encode(doc).encode("utf-8") + b"\n")
+    for crn, doc in iter_cases(cases=cases, seed=seed):
+        _write(folder / f"{crn}.json", encode(doc).encode("utf-8") + b"\n")
     return cases
