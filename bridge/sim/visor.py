@@ -121,7 +121,7 @@ def _add_routes(app: FastAPI, state: VisorState) -> None:
 
 def create_app(*, schema_path: Path, clock: Clock) -> FastAPI:
     """A fresh ViSOR-like API validating records against the XSD at `schema_path`."""
-    schema = etree.XMLSchema(etree.parse(str(schema_path)))
+    schema = etree.XMLSchema(etree.parse(str(schema_path), hardened_parser()))
     app = FastAPI(title="ViSOR simulator", docs_url=None, redoc_url=None)
     state = VisorState(schema, clock)
     faults = install_faults(app, clock)
