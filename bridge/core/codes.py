@@ -83,7 +83,10 @@ def parse_code_table(
         if not isinstance(value, str) or not value.strip():
             problems.append(f"{where}: [codes].{code} must be non-empty text")
             continue
-        codes[code.casefold() if insensitive else code] = value
+        key = code.casefold() if insensitive else code
+        if key in codes:
+            problems.append(f"{where}: [codes].{code} repeats a code (the table ignores case)")
+        codes[key] = value
     for extra in set(data) - {"table", "codes"}:
         problems.append(
             f"{where}: [{extra}] is not part of a code table (only [table] and [codes])"

@@ -4,7 +4,7 @@ A path is segments joined by `.`. Each segment names a key of a JSON object and 
 
 - `[]` — every element of the array there (`offender.contactDetails.addresses[]`);
 - `[sub.path=VALUE]` — the elements whose `sub.path` is the text `VALUE`
-  (`offender.additionalIdentifiers[type.code=VISO].value`).
+  (`offender.additionalIdentifiers[type.code=VISO].value`); `[sub.path=A|B]` accepts either.
 
 Resolution never raises: a missing key, a `null`, or a value of the wrong shape simply yields
 nothing, and the mapping decides whether that is an issue.
@@ -55,7 +55,7 @@ class _Step:
     key: str
     spread: bool  # `[]` or a filter: the value is an array whose elements we walk
     filter_path: Path | None
-    filter_value: str | None
+    filter_values: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class Path:
 
 def _matches(item: Any, step: _Step) -> bool:
     assert step.filter_path is not None
-    return text_of(step.filter_path.first(item)) == step.filter_value
+    return text_of(step.filter_path.first(item)) in step.filter_values
 
 
 def parse_path(text: str) -> Path:
@@ -134,7 +134,7 @@ def parse_path(text: str) -> Path:
                 key=match.group("key"),
                 spread=raw.endswith("]"),
                 filter_path=parse_path(fpath) if fpath else None,
-                filter_value=match.group("fvalue") if fpath else None,
+                filter_values=frozenset(match.group("fvalue").split("|")) if fpath else frozenset(),
             )
         )
     simple = not any(step.spread for step in steps)

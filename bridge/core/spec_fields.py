@@ -106,7 +106,7 @@ class SectionParser:
                 self.problems.add(where, "present must be true or false")
             return Clause(path=path, present=bool(raw["present"]))
         if kind == "in_table":
-            if raw["in_table"] not in self.tables:
+            if not isinstance(raw["in_table"], str) or raw["in_table"] not in self.tables:
                 self.problems.add(
                     where, f"in_table names '{raw['in_table']}', which is not a code table"
                 )
@@ -149,7 +149,9 @@ class SectionParser:
         self, raw: Any, where: str, *, parent: str, roots: frozenset[str] | None
     ) -> tuple[FieldSpec, ...]:
         if not isinstance(raw, list) or not raw:
-            self.problems.add(where, "must list at least one field ([[fields]] tables)")
+            self.problems.add(
+                f"{self.file} {where}", "must list at least one field ([[fields]] tables)"
+            )
             return ()
         out = []
         for i, item in enumerate(raw, 1):
@@ -165,7 +167,8 @@ class SectionParser:
             self.problems.add(f"{self.file} {key}", "must be a table")
             return None
         element = raw.get("element")
-        line = self._next_line(r"\s*element\s*=")
+        # Only a field that has an `element` line may claim the next one.
+        line = self._next_line(r"\s*element\s*=") if "element" in raw else None
         here = f"{self.file} {key}" + (f" (line {line})" if line else "")
         if not isinstance(element, str) or not ELEMENT.fullmatch(element):
             self.problems.add(here, "element must be an XML element name like 'Surname'")
@@ -202,16 +205,15 @@ class SectionParser:
         required_kind: Required = (
             "block" if required is True else "warn" if required == "warn" else "no"
         )
-        if required not in (True, False, "warn"):
+        if not (isinstance(required, bool) or required == "warn"):  # 1 == True, so test the type
             self.problems.add(f"{here} required", 'must be true, false or "warn"')
-        max_length = raw.get("max_length")
-        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
-            self.problems.add(f"{here} max_length", "must be a whole number of at least 1")
-            max_length = None
-        repeat, limit = raw.get("repeat"), raw.get("limit")
-        for name, number in (("repeat", repeat), ("limit", limit)):
-            if number is not None and (not isinstance(number, int) or number < 1):
+        max_length, repeat, limit = raw.get("max_length"), raw.get("repeat"), raw.get("limit")
+        for name, number in (("max_length", max_length), ("repeat", repeat), ("limit", limit)):
+            if number is not None and not _is_count(number):
                 self.problems.add(f"{here} {name}", "must be a whole number of at least 1")
+        max_length = max_length if _is_count(max_length) else None
+        repeat = repeat if _is_count(repeat) else None
+        limit = limit if _is_count(limit) else None
         for name in ("value", "default", "separator", "label"):
             if name in raw and not isinstance(raw[name], str):
                 self.problems.add(f"{here} {name}", "must be text")
@@ -235,7 +237,7 @@ class SectionParser:
             if sum(k in raw for k in ("source", "sources", "value")) != 1:
                 self.problems.add(here, "needs exactly one of source, sources or value")
         transform = raw.get("transform", "text")
-        if transform not in TRANSFORMS:
+        if not isinstance(transform, str) or transform not in TRANSFORMS:
             self.problems.add(
                 f"{here} transform",
                 f"'{transform}' is not a transform (known: {', '.join(sorted(TRANSFORMS))})",
@@ -244,7 +246,7 @@ class SectionParser:
         table = raw.get("table")
         if TRANSFORMS[transform].needs_table and table is None:
             self.problems.add(f"{here} table", f"transform '{transform}' needs a table")
-        if table is not None and table not in self.tables:
+        if table is not None and (not isinstance(table, str) or table not in self.tables):
             self.problems.add(f"{here} table", f"'{table}' is not a code table in codes/")
         return FieldSpec(
             element=element,
@@ -260,10 +262,15 @@ class SectionParser:
             required=required_kind,
             required_when=self.clauses(raw.get("required_when"), f"{here} required_when"),
             max_length=max_length,
-            repeat=repeat if isinstance(repeat, int) else None,
+            repeat=repeat,
             children=children,
             each=each,
             where_=self.clauses(raw.get("where"), f"{here} where"),
             sort=self.sort_keys(raw.get("sort"), f"{here} sort"),
-            limit=limit if isinstance(limit, int) else None,
+            limit=limit,
         )
+
+
+def _is_count(value: Any) -> bool:
+    """A whole number of at least 1 (TOML `true` is not one, though Python says bool is int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

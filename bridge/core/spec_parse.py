@@ -18,6 +18,9 @@ from bridge.core.spec import (
     SectionSpec,
 )
 from bridge.core.spec_fields import ELEMENT, Problems, SectionParser, parse_path_at
+from bridge.core.xmltext import clean_text
+
+ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*", re.ASCII)
 
 __all__ = ["parse_spec"]
 
@@ -63,8 +66,11 @@ def _section(
             file, "[section].each and [section].key go together (one record per item, keyed)"
         )
     attributes = head.get("attributes", {})
-    if not isinstance(attributes, dict) or not all(isinstance(v, str) for v in attributes.values()):
-        problems.add(file, "[section].attributes must be a table of text values")
+    if not isinstance(attributes, dict) or not all(
+        ATTRIBUTE.fullmatch(k) and isinstance(v, str) and clean_text(v) == (v, 0)
+        for k, v in attributes.items()
+    ):
+        problems.add(file, "[section].attributes must map XML attribute names to text XML can hold")
         attributes = {}
     fields = parser.fields(
         data.get("fields"), "fields", parent="", roots=None if each is not None else CASE_ROOTS
@@ -102,7 +108,7 @@ def _routing(raw: Any, tables: Mapping[str, CodeTable], problems: Problems) -> R
     names = {}
     for key in ("postcode_areas", "area_defaults", "forces"):
         value = raw.get(key)
-        if value not in tables:
+        if not isinstance(value, str) or value not in tables:
             problems.add(where, f"{key} must name a code table in codes/ (got {value!r})")
         names[key] = str(value)
     for key in sorted(set(raw) - set(paths) - set(names)):
@@ -165,14 +171,20 @@ def parse_spec(
     if not isinstance(order, list) or not order:
         problems.add("mapping.toml [mapping].sections", "must list the sections in record order")
         order = []
+    seen: set[str] = set()
     for name in order:
-        if name not in SECTION_NAMES:
+        if not isinstance(name, str) or name not in SECTION_NAMES:
             problems.add(
                 "mapping.toml [mapping].sections",
                 f"'{name}' is not a section (one of {', '.join(SECTION_NAMES)})",
             )
+        elif name in seen:
+            problems.add("mapping.toml [mapping].sections", f"'{name}' is listed twice")
         elif name not in sections:
             problems.add(f"sections/{name}.toml", "file is missing")
+        if isinstance(name, str):
+            seen.add(name)
+    order = list(dict.fromkeys(n for n in order if isinstance(n, str)))
     for name in sorted(set(sections) - set(order)):
         problems.add(f"sections/{name}.toml", "is not listed in mapping.toml [mapping].sections")
     specs = tuple(

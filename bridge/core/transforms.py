@@ -72,7 +72,12 @@ def _upper(value: str, _table: CodeTable | None) -> Result:
     return value.upper()
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ].+)?", re.ASCII)
+
+
 def _date(value: str, _table: CodeTable | None) -> Result:
+    if not _ISO_DATE.fullmatch(value):  # not week dates, ordinal dates or compact forms
+        return Problem("invalid-date")
     try:
         if len(value) == 10:
             return date.fromisoformat(value).isoformat()
