@@ -18,6 +18,7 @@ from bridge.core.record import (
     build_record,
     canonical_hash,
     field_diff,
+    flatten,
     schema_issues,
     to_xml,
 )
@@ -31,6 +32,8 @@ from bridge.store.models import Baseline, CaseState, Entry, EntryVersion
 __all__ = ["Counts", "PreparedCase", "apply_case", "prepare_case", "supersede"]
 
 SYNC_ACTOR = "system:sync"
+#: Kind of the entry that asks a proxy to withdraw an activity already on ViSOR.
+ACTIVITY_WITHDRAWN = "activity-withdrawn"
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,12 @@ def _new_entry(
     if not has_blocking(issues):
         issues.extend(schema_issues(rec, bundle.schema, section=section.name))
     base_el = section_of_baseline(baseline)
-    diff = [c.to_json() for c in field_diff(base_el, section.element)]
+    if kind == ACTIVITY_WITHDRAWN:  # the record names what to withdraw: every field goes
+        diff = [
+            {"path": p, "before": v, "after": None} for p, v in flatten(section.element).items()
+        ]
+    else:
+        diff = [c.to_json() for c in field_diff(base_el, section.element)]
     xml = to_xml(rec)
     entry = Entry(
         crn=snap.crn,
@@ -292,4 +300,61 @@ def apply_case(
         if open_entry is not None:
             supersede(session, open_entry, reason="newer change", now=now, by=entry.id)
             counts.superseded += 1
+    counts.add(
+        _vanished_contacts(
+            session,
+            prepared,
+            baselines,
+            bundle=bundle,
+            now=now,
+            occurred_at=occurred_at,
+            due_days=due_days,
+        )
+    )
+    return counts
+
+
+def _vanished_contacts(
+    session: Session,
+    prepared: PreparedCase,
+    baselines: dict[tuple[str, str], Baseline],
+    *,
+    bundle: MappingBundle,
+    now: datetime,
+    occurred_at: datetime,
+    due_days: int,
+) -> Counts:
+    """Contacts deleted (or unflagged) in nDelius: drop pending work, withdraw what was entered."""
+    counts = Counts()
+    crn = prepared.snapshot.crn
+    current = {s.key for s in prepared.sections if s.name == "activity"}
+    for entry in q.open_entries_for_crn(session, crn):
+        if (
+            entry.section == "activity"
+            and entry.kind == "activity"
+            and entry.item_key not in current
+        ):
+            reason = "contact deleted or no longer flagged for ViSOR in nDelius"
+            supersede(session, entry, reason=reason, now=now)
+            counts.superseded += 1
+    for (section, key), baseline in sorted(baselines.items()):
+        if section != "activity" or key in current or baseline.section_xml is None:
+            continue
+        open_entry = q.open_entry(session, crn, "activity", key)
+        if open_entry is not None and open_entry.kind == ACTIVITY_WITHDRAWN:
+            continue  # already asked for
+        element = parse_untrusted(baseline.section_xml)
+        withdrawn = PreparedSection("activity", key, element, baseline.content_hash, (), False)
+        _new_entry(
+            session,
+            prepared,
+            withdrawn,
+            kind=ACTIVITY_WITHDRAWN,
+            baseline=baseline,
+            bundle=bundle,
+            now=now,
+            occurred_at=occurred_at,
+            due_days=due_days,
+        )
+        counts.created += 1
     return counts

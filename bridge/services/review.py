@@ -205,6 +205,14 @@ class ReviewService:
             s.add(entry)
             assert entry.xml is not None
             section = section_of(entry.xml)
+            if entry.kind == "activity-withdrawn":  # ViSOR will no longer hold it
+                gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
+                if gone is not None:
+                    s.delete(gone)
+                self._audit(
+                    s, entry, actor, "alteration", "entry.approved", now, version=entry.version
+                )
+                return entry_summary(entry)
             s.merge(
                 Baseline(
                     crn=entry.crn,
