@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from bridge.audit import Audit, record
 from bridge.core.deadlines import add_working_days
 from bridge.core.differ import Decision, decide
+from bridge.core.ended import mappa_ended_section
 from bridge.core.issues import Issue, has_blocking, issues_to_json
 from bridge.core.record import (
     Envelope,
@@ -34,6 +35,8 @@ __all__ = ["Counts", "PreparedCase", "apply_case", "prepare_case", "supersede"]
 SYNC_ACTOR = "system:sync"
 #: Kind of the entry that asks a proxy to withdraw an activity already on ViSOR.
 ACTIVITY_WITHDRAWN = "activity-withdrawn"
+#: Kind of the entry that tells ViSOR MAPPA management has ended (deregistration).
+MAPPA_ENDED = "mappa-ended"
 
 
 @dataclass(frozen=True)
@@ -256,8 +259,19 @@ def apply_case(
     _upsert_case_state(session, prepared, now=now, mapping_version=bundle.version)
     if not prepared.scope.in_scope:
         for entry in q.open_entries_for_crn(session, crn):
+            if entry.kind == MAPPA_ENDED:
+                continue  # that one is about leaving scope: it stays
             supersede(session, entry, reason=f"out of scope: {prepared.scope.reason}", now=now)
             counts.superseded += 1
+        if prepared.snapshot.latest_mappa() is None:
+            counts.created += _mappa_ended(
+                session,
+                prepared,
+                bundle=bundle,
+                now=now,
+                occurred_at=occurred_at,
+                due_days=due_days,
+            )
         return counts
     baselines = {(b.section, b.item_key): b for b in q.baselines_for_crn(session, crn)}
     never_queued = session.exec(select(Entry.id).where(Entry.crn == crn).limit(1)).first() is None
@@ -312,6 +326,48 @@ def apply_case(
         )
     )
     return counts
+
+
+def _mappa_ended(
+    session: Session,
+    prepared: PreparedCase,
+    *,
+    bundle: MappingBundle,
+    now: datetime,
+    occurred_at: datetime,
+    due_days: int,
+) -> int:
+    """MAPPA deregistered: if ViSOR holds MAPPA content, ask once for it to be ended."""
+    crn = prepared.snapshot.crn
+    baseline = q.baseline_for(session, crn, "mappa")
+    if baseline is None or baseline.section_xml is None:
+        return 0  # nothing was ever entered: superseding the pending work is enough
+    open_entry = q.open_entry(session, crn, "mappa")
+    if open_entry is not None and open_entry.kind == MAPPA_ENDED:
+        return 0
+    element = mappa_ended_section(parse_untrusted(baseline.section_xml), prepared.snapshot)
+    section = PreparedSection("mappa", "", element, canonical_hash(element), (), False)
+    # Out of scope, so no proxy adjustment names the officer: the record is for the last one.
+    on_behalf_of = prepared.snapshot.manager_code or ""
+    ended = PreparedCase(
+        prepared.snapshot,
+        ScopeDecision(False, prepared.scope.reason, on_behalf_of=on_behalf_of),
+        (section,),
+        prepared.has_visor_record,
+        prepared.owning_force,
+    )
+    _new_entry(
+        session,
+        ended,
+        section,
+        kind=MAPPA_ENDED,
+        baseline=baseline,
+        bundle=bundle,
+        now=now,
+        occurred_at=occurred_at,
+        due_days=due_days,
+    )
+    return 1
 
 
 def _vanished_contacts(

@@ -205,7 +205,7 @@ class ReviewService:
             s.add(entry)
             assert entry.xml is not None
             section = section_of(entry.xml)
-            if entry.kind == "activity-withdrawn":  # ViSOR will no longer hold it
+            if entry.kind in ("activity-withdrawn", "mappa-ended"):  # ViSOR will no longer hold it
                 gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
                 if gone is not None:
                     s.delete(gone)
