@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from bridge.clock import Clock
@@ -123,3 +124,19 @@ def env_for(db_url: str, ndelius_url: str) -> dict[str, str]:
 
 #: The type of the `make_wiring` fixture.
 MakeWiring = Callable[..., Wiring]
+
+
+def only_cases(ndelius_url: str, keep: set[str]) -> None:
+    """Delete every fixture case but `keep` from the simulator (keeps a sync short)."""
+
+    with httpx.Client(base_url=ndelius_url) as admin:
+        for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - keep):
+            admin.delete(f"/__admin/cases/{crn}").raise_for_status()
+
+
+def sync_json(wiring: Wiring) -> dict[str, object]:
+    """One sync run against the wiring's nDelius, as `bridge sync --json` reports it."""
+    with wiring.ndelius() as src:
+        result = wiring.sync_service(src).run()
+    assert result is not None
+    return result.to_json()

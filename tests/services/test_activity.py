@@ -7,28 +7,15 @@ from sqlmodel import Session, select
 
 from bridge.store.models import Baseline, Entry
 from bridge.wiring import Wiring
-from tests.builders import IN_SCOPE, OUT_OF_SCOPE, PROXY, MakeWiring, case_doc
+from tests.builders import PROXY, MakeWiring, case_doc, only_cases, sync_json
 
 CRN = "B203456"  # two ViSOR-flagged contacts, managed by an officer who needs a proxy
-
-
-def _sync(wiring: Wiring) -> dict[str, object]:
-    with wiring.ndelius() as src:
-        result = wiring.sync_service(src).run()
-    assert result is not None
-    return result.to_json()
 
 
 def _activity(wiring: Wiring) -> list[Entry]:
     with Session(wiring.engine) as s:
         stmt = select(Entry).where(Entry.crn == CRN, Entry.section == "activity")
         return list(s.exec(stmt.order_by(Entry.id)))
-
-
-def _only_this_case(ndelius_url: str) -> None:
-    with httpx.Client(base_url=ndelius_url) as admin:
-        for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - {CRN}):
-            admin.delete(f"/__admin/cases/{crn}").raise_for_status()
 
 
 def _drop_contact(ndelius_url: str, contact_id: str) -> None:
@@ -40,9 +27,9 @@ def _drop_contact(ndelius_url: str, contact_id: str) -> None:
 def test_each_flagged_contact_is_its_own_entry_keyed_by_contact_id(
     db_url: str, ndelius_url: str, make_wiring: MakeWiring
 ) -> None:
-    _only_this_case(ndelius_url)
+    only_cases(ndelius_url, {CRN})
     wiring = make_wiring(db_url, ndelius_url)
-    _sync(wiring)
+    sync_json(wiring)
     flagged = sorted(
         str(c["id"])
         for c in case_doc(CRN)["contacts"]
@@ -56,7 +43,7 @@ def test_each_flagged_contact_is_its_own_entry_keyed_by_contact_id(
     target = next(c for c in doc["contacts"] if str(c["id"]) == flagged[0])
     target["notes"] = "Updated after the MAPPA meeting."
     httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
-    result = _sync(wiring)
+    result = sync_json(wiring)
     assert (result["entries_created"], result["entries_superseded"]) == (1, 1)
     pending = [e for e in _activity(wiring) if e.status == "pending"]
     assert sorted(e.item_key for e in pending) == flagged
@@ -65,13 +52,13 @@ def test_each_flagged_contact_is_its_own_entry_keyed_by_contact_id(
 def test_a_deleted_contact_supersedes_its_pending_entry(
     db_url: str, ndelius_url: str, make_wiring: MakeWiring
 ) -> None:
-    _only_this_case(ndelius_url)
+    only_cases(ndelius_url, {CRN})
     wiring = make_wiring(db_url, ndelius_url)
-    _sync(wiring)
+    sync_json(wiring)
     gone = _activity(wiring)[0]
     _drop_contact(ndelius_url, gone.item_key)
 
-    result = _sync(wiring)
+    result = sync_json(wiring)
     assert (result["entries_created"], result["entries_superseded"]) == (0, 1)
     after = {e.id: e for e in _activity(wiring)}
     assert after[gone.id].status == "superseded"
@@ -82,16 +69,16 @@ def test_a_deleted_contact_supersedes_its_pending_entry(
 def test_a_deleted_contact_already_entered_asks_for_a_withdrawal_once(
     db_url: str, ndelius_url: str, make_wiring: MakeWiring
 ) -> None:
-    _only_this_case(ndelius_url)
+    only_cases(ndelius_url, {CRN})
     wiring = make_wiring(db_url, ndelius_url)
-    _sync(wiring)
+    sync_json(wiring)
     entered = _activity(wiring)[0]
     assert entered.id is not None
     wiring.review.claim(entered.id, actor=PROXY)
     wiring.review.approve(entered.id, actor=PROXY)
     _drop_contact(ndelius_url, entered.item_key)
 
-    result = _sync(wiring)
+    result = sync_json(wiring)
     assert result["entries_created"] == 1
     withdrawal = _activity(wiring)[-1]
     assert (withdrawal.kind, withdrawal.item_key, withdrawal.status) == (
@@ -105,7 +92,7 @@ def test_a_deleted_contact_already_entered_asks_for_a_withdrawal_once(
     assert withdrawal.diff
     assert all(change["after"] is None for change in withdrawal.diff)
     # asking again changes nothing while the withdrawal is open
-    again = _sync(wiring)
+    again = sync_json(wiring)
     assert (again["entries_created"], again["entries_superseded"]) == (0, 0)
 
     assert withdrawal.id is not None
@@ -114,5 +101,5 @@ def test_a_deleted_contact_already_entered_asks_for_a_withdrawal_once(
     with Session(wiring.engine) as s:
         assert s.get(Baseline, (CRN, "activity", entered.item_key)) is None
     # once withdrawn from ViSOR, nothing more is asked
-    last = _sync(wiring)
+    last = sync_json(wiring)
     assert (last["entries_created"], last["entries_superseded"]) == (0, 0)

@@ -8,27 +8,14 @@ from sqlmodel import Session, select
 from bridge.core.record import NS, section_of
 from bridge.store.models import Baseline, Entry
 from bridge.wiring import Wiring
-from tests.builders import IN_SCOPE, OUT_OF_SCOPE, PROXY, MakeWiring, case_doc
+from tests.builders import PROXY, MakeWiring, case_doc, only_cases, sync_json
 
 CRN = "B203456"
-
-
-def _sync(wiring: Wiring) -> dict[str, object]:
-    with wiring.ndelius() as src:
-        result = wiring.sync_service(src).run()
-    assert result is not None
-    return result.to_json()
 
 
 def _entries(wiring: Wiring) -> list[Entry]:
     with Session(wiring.engine) as s:
         return list(s.exec(select(Entry).where(Entry.crn == CRN).order_by(Entry.id)))
-
-
-def _only_this_case(ndelius_url: str) -> None:
-    with httpx.Client(base_url=ndelius_url) as admin:
-        for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - {CRN}):
-            admin.delete(f"/__admin/cases/{crn}").raise_for_status()
 
 
 def _deregister(ndelius_url: str) -> None:
@@ -48,13 +35,13 @@ def _approve(wiring: Wiring, entry: Entry) -> None:
 def test_deregistration_without_anything_on_visor_only_supersedes(
     db_url: str, ndelius_url: str, make_wiring: MakeWiring
 ) -> None:
-    _only_this_case(ndelius_url)
+    only_cases(ndelius_url, {CRN})
     wiring = make_wiring(db_url, ndelius_url)
-    _sync(wiring)
+    sync_json(wiring)
     pending = len(_entries(wiring))
     _deregister(ndelius_url)
 
-    result = _sync(wiring)
+    result = sync_json(wiring)
     assert (result["entries_created"], result["entries_superseded"]) == (0, pending)
     reasons = {e.reason for e in _entries(wiring)}
     assert reasons == {"out of scope: no active MAPPA registration"}
@@ -63,15 +50,15 @@ def test_deregistration_without_anything_on_visor_only_supersedes(
 def test_deregistration_after_entry_asks_once_to_end_mappa_on_visor(
     db_url: str, ndelius_url: str, make_wiring: MakeWiring
 ) -> None:
-    _only_this_case(ndelius_url)
+    only_cases(ndelius_url, {CRN})
     wiring = make_wiring(db_url, ndelius_url)
-    _sync(wiring)
+    sync_json(wiring)
     mappa = next(e for e in _entries(wiring) if e.section == "mappa")
     _approve(wiring, mappa)
     others = [e for e in _entries(wiring) if e.status == "pending"]
     _deregister(ndelius_url)
 
-    result = _sync(wiring)
+    result = sync_json(wiring)
     assert (result["entries_created"], result["entries_superseded"]) == (1, len(others))
     ended = _entries(wiring)[-1]
     assert (ended.section, ended.kind, ended.status) == ("mappa", "mappa-ended", "pending")
@@ -82,11 +69,11 @@ def test_deregistration_after_entry_asks_once_to_end_mappa_on_visor(
     assert section.findtext(f"{{{NS}}}EndDate") == "2026-11-20"
     assert section.findtext(f"{{{NS}}}Category") == "3"
 
-    again = _sync(wiring)
+    again = sync_json(wiring)
     assert (again["entries_created"], again["entries_superseded"]) == (0, 0)
 
     _approve(wiring, ended)
     with Session(wiring.engine) as s:
         assert s.get(Baseline, (CRN, "mappa", "")) is None
-    last = _sync(wiring)
+    last = sync_json(wiring)
     assert (last["entries_created"], last["entries_superseded"]) == (0, 0)
