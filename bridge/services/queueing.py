@@ -61,6 +61,16 @@ class PreparedCase:
     routing_issues: tuple[Issue, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Write:
+    """What every entry written for one case read shares."""
+
+    bundle: MappingBundle
+    now: datetime
+    occurred_at: datetime
+    due_days: int
+
+
 @dataclass
 class Counts:
     created: int = 0
@@ -165,33 +175,30 @@ def _new_entry(
     *,
     kind: str,
     baseline: Baseline | None,
-    bundle: MappingBundle,
-    now: datetime,
-    occurred_at: datetime,
-    due_days: int,
+    write: _Write,
 ) -> Entry:
     snap = prepared.snapshot
-    on_behalf_of = prepared.scope.on_behalf_of or ""
+    # Out of scope (a mappa-ended record) no proxy adjustment names the officer: use the manager.
+    on_behalf_of = prepared.scope.on_behalf_of or snap.manager_code or ""
     envelope = Envelope(
         kind,
         snap.crn,
         snap.fingerprint(),
-        bundle.version,
+        write.bundle.version,
         on_behalf_of,
-        now,
+        write.now,
         owning_force=prepared.owning_force,
     )
     rec = build_record(section.element, envelope, section_hash=section.content_hash)
     issues = [*section.issues, *prepared.routing_issues]
     if not has_blocking(issues):
-        issues.extend(schema_issues(rec, bundle.schema, section=section.name))
-    base_el = section_of_baseline(baseline)
+        issues.extend(schema_issues(rec, write.bundle.schema, section=section.name))
     if kind == ACTIVITY_WITHDRAWN:  # the record names what to withdraw: every field goes
         diff = [
             {"path": p, "before": v, "after": None} for p, v in flatten(section.element).items()
         ]
     else:
-        diff = [c.to_json() for c in field_diff(base_el, section.element)]
+        diff = [c.to_json() for c in field_diff(section_of_baseline(baseline), section.element)]
     xml = to_xml(rec)
     entry = Entry(
         crn=snap.crn,
@@ -205,17 +212,19 @@ def _new_entry(
         issues=issues_to_json(issues),
         diff=diff,
         on_behalf_of=on_behalf_of,
-        mapping_version=bundle.version,
-        source_occurred_at=occurred_at,
-        due_date=add_working_days(occurred_at.date(), due_days),
-        created_at=now,
-        updated_at=now,
+        mapping_version=write.bundle.version,
+        source_occurred_at=write.occurred_at,
+        due_date=add_working_days(write.occurred_at.date(), write.due_days),
+        created_at=write.now,
+        updated_at=write.now,
     )
     session.add(entry)
     session.flush()
     assert entry.id is not None
     session.add(
-        EntryVersion(entry_id=entry.id, version=1, xml=xml, created_at=now, created_by=SYNC_ACTOR)
+        EntryVersion(
+            entry_id=entry.id, version=1, xml=xml, created_at=write.now, created_by=SYNC_ACTOR
+        )
     )
     record(
         session,
@@ -229,10 +238,10 @@ def _new_entry(
                 "section": section.name,
                 "item": section.key or None,
                 "kind": kind,
-                "mapping_version": bundle.version,
+                "mapping_version": write.bundle.version,
             },
         ),
-        at=now,
+        at=write.now,
     )
     return entry
 
@@ -256,6 +265,7 @@ def apply_case(
     """Write what a read of one case means for the queue, in the caller's transaction."""
     counts = Counts()
     crn = prepared.snapshot.crn
+    write = _Write(bundle, now, occurred_at, due_days)
     _upsert_case_state(session, prepared, now=now, mapping_version=bundle.version)
     if not prepared.scope.in_scope:
         for entry in q.open_entries_for_crn(session, crn):
@@ -267,10 +277,7 @@ def apply_case(
             counts.created += _mappa_ended(
                 session,
                 prepared,
-                bundle=bundle,
-                now=now,
-                occurred_at=occurred_at,
-                due_days=due_days,
+                write=write,
             )
         return counts
     baselines = {(b.section, b.item_key): b for b in q.baselines_for_crn(session, crn)}
@@ -305,10 +312,7 @@ def apply_case(
             section,
             kind="activity" if section.name == "activity" else nominal_kind,
             baseline=baseline,
-            bundle=bundle,
-            now=now,
-            occurred_at=occurred_at,
-            due_days=due_days,
+            write=write,
         )
         counts.created += 1
         if open_entry is not None:
@@ -319,10 +323,7 @@ def apply_case(
             session,
             prepared,
             baselines,
-            bundle=bundle,
-            now=now,
-            occurred_at=occurred_at,
-            due_days=due_days,
+            write=write,
         )
     )
     return counts
@@ -332,10 +333,7 @@ def _mappa_ended(
     session: Session,
     prepared: PreparedCase,
     *,
-    bundle: MappingBundle,
-    now: datetime,
-    occurred_at: datetime,
-    due_days: int,
+    write: _Write,
 ) -> int:
     """MAPPA deregistered: if ViSOR holds MAPPA content, ask once for it to be ended."""
     crn = prepared.snapshot.crn
@@ -347,25 +345,13 @@ def _mappa_ended(
         return 0
     element = mappa_ended_section(parse_untrusted(baseline.section_xml), prepared.snapshot)
     section = PreparedSection("mappa", "", element, canonical_hash(element), (), False)
-    # Out of scope, so no proxy adjustment names the officer: the record is for the last one.
-    on_behalf_of = prepared.snapshot.manager_code or ""
-    ended = PreparedCase(
-        prepared.snapshot,
-        ScopeDecision(False, prepared.scope.reason, on_behalf_of=on_behalf_of),
-        (section,),
-        prepared.has_visor_record,
-        prepared.owning_force,
-    )
     _new_entry(
         session,
-        ended,
+        prepared,
         section,
         kind=MAPPA_ENDED,
         baseline=baseline,
-        bundle=bundle,
-        now=now,
-        occurred_at=occurred_at,
-        due_days=due_days,
+        write=write,
     )
     return 1
 
@@ -375,10 +361,7 @@ def _vanished_contacts(
     prepared: PreparedCase,
     baselines: dict[tuple[str, str], Baseline],
     *,
-    bundle: MappingBundle,
-    now: datetime,
-    occurred_at: datetime,
-    due_days: int,
+    write: _Write,
 ) -> Counts:
     """Contacts deleted (or unflagged) in nDelius: drop pending work, withdraw what was entered."""
     counts = Counts()
@@ -391,7 +374,7 @@ def _vanished_contacts(
             and entry.item_key not in current
         ):
             reason = "contact deleted or no longer flagged for ViSOR in nDelius"
-            supersede(session, entry, reason=reason, now=now)
+            supersede(session, entry, reason=reason, now=write.now)
             counts.superseded += 1
     for (section, key), baseline in sorted(baselines.items()):
         if section != "activity" or key in current or baseline.section_xml is None:
@@ -407,10 +390,7 @@ def _vanished_contacts(
             withdrawn,
             kind=ACTIVITY_WITHDRAWN,
             baseline=baseline,
-            bundle=bundle,
-            now=now,
-            occurred_at=occurred_at,
-            due_days=due_days,
+            write=write,
         )
         counts.created += 1
     return counts
