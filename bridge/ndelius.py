@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,13 +84,17 @@ class NdeliusClient:
         attempts: int = 5,
         backoff_base: float = 0.5,
         max_wait: float = 30.0,
+        max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        # One client shared by the sync's reader threads (httpx.Client is thread-safe).
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
-            limits=httpx.Limits(max_connections=20),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
         )
         self._auth = (client_id, client_secret)
         self._clock = clock
@@ -98,6 +103,8 @@ class NdeliusClient:
         self._max_wait = max_wait
         self._token: str | None = None
         self._token_expires: datetime | None = None
+        self._token_lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self.requests = 0  # every HTTP request made, for benchmarks and tests
 
     def close(self) -> None:
@@ -117,8 +124,12 @@ class NdeliusClient:
             return min(exc.retry_after, self._max_wait)
         return min(float(self._backoff(state)), self._max_wait)
 
+    def _count(self) -> None:
+        with self._count_lock:
+            self.requests += 1
+
     def _fetch_token(self) -> str:
-        self.requests += 1
+        self._count()
         try:
             r = self._http.post(
                 "/auth/oauth/token", params={"grant_type": "client_credentials"}, auth=self._auth
@@ -146,18 +157,19 @@ class NdeliusClient:
         return token
 
     def _token_now(self) -> str:
-        if (
-            self._token is None
-            or self._token_expires is None
-            or self._clock.now() >= self._token_expires
-        ):
-            return self._fetch_token()
-        return self._token
+        with self._token_lock:  # reader threads share one token; only one fetches it
+            if (
+                self._token is None
+                or self._token_expires is None
+                or self._clock.now() >= self._token_expires
+            ):
+                return self._fetch_token()
+            return self._token
 
     def _once(self, path: str, params: dict[str, Any] | None, crn: str | None) -> Any:
         token = self._token_now()
         for refreshed in (False, True):
-            self.requests += 1
+            self._count()
             try:
                 r = self._http.get(
                     path, params=params, headers={"Authorization": f"Bearer {token}"}
@@ -165,7 +177,8 @@ class NdeliusClient:
             except httpx.TransportError as exc:
                 raise _Retryable(f"{type(exc).__name__}") from exc
             if r.status_code == 401 and not refreshed:
-                token = self._fetch_token()  # expired or revoked: one refresh, then give up
+                with self._token_lock:  # expired or revoked: one refresh, then give up
+                    token = self._fetch_token()
                 continue
             break
         if r.status_code in RETRY_STATUS:

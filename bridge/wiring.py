@@ -44,6 +44,7 @@ class Wiring:
             attempts=s.http_attempts,
             backoff_base=min(0.5, s.http_max_wait_seconds),
             max_wait=s.http_max_wait_seconds,
+            max_connections=s.sync_concurrency + 2,
         )
 
     def sync_service(
@@ -60,6 +61,7 @@ class Wiring:
                 page_size=s.sync_page_size,
                 retry_base_seconds=s.retry_base_seconds,
                 adopt_existing=s.adopt_existing,
+                concurrency=s.sync_concurrency,
             ),
             progress=progress,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -34,6 +35,7 @@ class SyncOptions:
     page_size: int = 500
     retry_base_seconds: float = 60.0
     adopt_existing: str = "adopt"
+    concurrency: int = 8  # case reads in flight at once
 
 
 @dataclass
@@ -109,7 +111,11 @@ class SyncService:
         with job_lock(self._engine, "sync") as got:
             if not got:
                 return None
-            return self._run(full=full)
+            with ThreadPoolExecutor(
+                max_workers=max(1, self._opts.concurrency), thread_name_prefix="sync-read"
+            ) as pool:
+                self._pool = pool
+                return self._run(full=full)
 
     # -- the run ------------------------------------------------------------------
 
@@ -221,7 +227,8 @@ class SyncService:
     ) -> None:
         """Read each CRN once, then write every outcome (and the cursor) in one transaction."""
         self._attempted.update(crns)
-        outcomes = [self._read(crn, at) for crn, at in crns.items()]
+        # Reads run concurrently on a bounded pool; writes stay on this thread, in order.
+        outcomes = list(self._pool.map(self._read, crns, crns.values()))
         now = self._clock.now()
         counts = Counts()
         with session_scope(self._engine) as s:
