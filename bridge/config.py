@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     sync_page_size: int = Field(default=500, ge=1, le=5000)
     adopt_existing: Literal["adopt", "queue"] = "adopt"
     sync_concurrency: int = Field(default=8, ge=1, le=64)
+    retry_alert_attempts: int = Field(default=5, ge=1)
 
     @property
     def mappings_dir(self) -> Path:

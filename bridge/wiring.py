@@ -12,7 +12,7 @@ from bridge.config import Settings
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
 from bridge.services.review import ReviewService
-from bridge.services.sync import SyncOptions, SyncService
+from bridge.services.sync import SyncOptions, SyncResult, SyncService
 from bridge.store.db import make_engine
 
 __all__ = ["Wiring"]
@@ -48,7 +48,7 @@ class Wiring:
         )
 
     def sync_service(
-        self, source: NdeliusClient, *, progress: Callable[[str, int], None] | None = None
+        self, source: NdeliusClient, *, progress: Callable[[SyncResult], None] | None = None
     ) -> SyncService:
         s = self.settings
         return SyncService(
@@ -62,6 +62,7 @@ class Wiring:
                 retry_base_seconds=s.retry_base_seconds,
                 adopt_existing=s.adopt_existing,
                 concurrency=s.sync_concurrency,
+                retry_alert_attempts=s.retry_alert_attempts,
             ),
             progress=progress,
         )

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 
 from bridge.core.snapshot import CaseSnapshot
 
-__all__ = ["ScopeDecision", "ScopeRules", "decide_scope"]
+__all__ = ["NO_PROXY", "ScopeDecision", "ScopeRules", "decide_scope"]
+
+#: The reason given when the offender manager does not (or no longer) need a proxy.
+NO_PROXY = "offender manager does not need a proxy"
 
 # Delius stores MAPPA category/level as ref-data codes; X9 / M0 mean "unknown".
 CATEGORY_CODES = {"M1": 1, "M2": 2, "M3": 3, "M4": 4}
@@ -68,5 +71,5 @@ def decide_scope(
     if manager is None:
         return ScopeDecision(False, "no current offender manager")
     if manager not in needs_proxy:
-        return ScopeDecision(False, "offender manager does not need a proxy")
+        return ScopeDecision(False, NO_PROXY)
     return ScopeDecision(True, "in scope", on_behalf_of=manager)

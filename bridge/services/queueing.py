@@ -28,9 +28,9 @@ from bridge.core.snapshot import CaseSnapshot
 from bridge.core.xmltext import parse_untrusted
 from bridge.mapping_files import MappingBundle
 from bridge.store import entries as q
-from bridge.store.models import Baseline, CaseState, Entry, EntryVersion
+from bridge.store.models import Baseline, CaseState, Entry, EntryVersion, RetryItem
 
-__all__ = ["Counts", "PreparedCase", "apply_case", "prepare_case", "supersede"]
+__all__ = ["Counts", "PreparedCase", "apply_case", "merge_away", "prepare_case", "supersede"]
 
 SYNC_ACTOR = "system:sync"
 #: Kind of the entry that asks a proxy to withdraw an activity already on ViSOR.
@@ -394,3 +394,29 @@ def _vanished_contacts(
         )
         counts.created += 1
     return counts
+
+
+def merge_away(session: Session, source: str, target: str, *, now: datetime) -> int:
+    """nDelius merged `source` into `target`: the source's open work goes; the target is re-read.
+
+    Returns how many entries were superseded. The source's case state stays (out of scope,
+    with the reason) so the status view can say where the case went.
+    """
+    superseded = 0
+    for entry in q.open_entries_for_crn(session, source):
+        supersede(session, entry, reason=f"merged into {target} in nDelius", now=now)
+        superseded += 1
+    state = session.get(CaseState, source) or CaseState(crn=source)
+    state.in_scope = False
+    state.scope_reason = f"merged into {target}"
+    state.last_read_at = now
+    session.add(state)
+    item = session.get(RetryItem, source)
+    if item is not None:
+        session.delete(item)
+    record(
+        session,
+        Audit("combination", "case.merged", SYNC_ACTOR, source, None, {"into": target}),
+        at=now,
+    )
+    return superseded

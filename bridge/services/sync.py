@@ -1,4 +1,11 @@
-"""One sync run: the change feed after the cursor (or a full reconciliation), then the retry set."""
+"""One sync run: the change feed after the cursor (or a full reconciliation), then the retry set.
+
+Crash safety comes from one rule: every page of work — its entries, supersessions, retry
+items, erasures and the cursor that covers them — is written in one transaction. A run
+killed at any point leaves either the page done and the cursor past it, or neither; the
+next run reads those cases again, and reading a case twice queues nothing new (the
+content hash of an open entry or baseline already matches).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +15,44 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.audit import Audit, record
 from bridge.clock import Clock
+from bridge.core.scope import NO_PROXY
 from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
-from bridge.ndelius import NdeliusClient
-from bridge.services.queueing import Counts, PreparedCase, apply_case, prepare_case
+from bridge.ndelius import ChangeEvent, NdeliusClient
+from bridge.services.erasure import erase_case, scrub
+from bridge.services.queueing import (
+    SYNC_ACTOR,
+    Counts,
+    PreparedCase,
+    apply_case,
+    merge_away,
+    prepare_case,
+)
 from bridge.services.staff import needs_proxy_codes
 from bridge.store.db import session_scope
 from bridge.store.locks import job_lock
 from bridge.store.models import CaseState, RetryItem, SyncCursor, SyncRun
 
-__all__ = ["SyncOptions", "SyncResult", "SyncService"]
+__all__ = [
+    "GDPR_DELETED",
+    "MERGE_COMPLETED",
+    "SyncOptions",
+    "SyncResult",
+    "SyncService",
+    "plan_page",
+]
 
 log = structlog.get_logger(__name__)
 CURSOR = "ndelius-events"
 MAX_RETRY_DELAY = timedelta(hours=6)
+GDPR_DELETED = "probation-case.deleted.gdpr"
+MERGE_COMPLETED = "probation-case.merge.completed"
 
 
 @dataclass(frozen=True)
@@ -36,11 +62,12 @@ class SyncOptions:
     retry_base_seconds: float = 60.0
     adopt_existing: str = "adopt"
     concurrency: int = 8  # case reads in flight at once
+    retry_alert_attempts: int = 5  # a CRN failing this often is shown to administrators
 
 
 @dataclass
 class SyncResult:
-    """What a run did (contract keys of `bridge sync --json`)."""
+    """What a run did (contract keys of `bridge sync --json`, plus a few more)."""
 
     run_id: int = 0
     events_read: int = 0
@@ -49,12 +76,25 @@ class SyncResult:
     entries_superseded: int = 0
     cases_failed: int = 0
     cursor: int | None = None
+    cases_erased: int = 0
+    cases_merged: int = 0
+    retry_set: int = 0  # CRNs waiting in the durable retry set after this run
+    retry_attention: int = 0  # ... of which have failed `retry_alert_attempts` times or more
     failed_crns: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data.pop("failed_crns")
         return data
+
+
+@dataclass
+class Batch:
+    """One page of work: cases to read, cases to erase, cases merged away (source → target)."""
+
+    reads: dict[str, datetime] = field(default_factory=dict)
+    erase: list[str] = field(default_factory=list)
+    merges: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +113,30 @@ def _parse_time(value: str | None, fallback: datetime) -> datetime:
     except ValueError:
         return fallback
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=fallback.tzinfo)
+
+
+def plan_page(events: Iterable[ChangeEvent], now: datetime) -> Batch:
+    """Group a page of thin events: each CRN read once (due from its first change in the page).
+
+    A GDPR deletion erases the case instead of reading it (a later event for the same CRN
+    in the page reads it again). A merge reads the surviving case and retires the other.
+    """
+    batch = Batch()
+    for ev in events:
+        if ev.event_type == GDPR_DELETED and ev.crn:
+            batch.reads.pop(ev.crn, None)
+            if ev.crn not in batch.erase:
+                batch.erase.append(ev.crn)
+            continue
+        if ev.event_type == MERGE_COMPLETED:
+            source = ev.info.get("sourceCRN")
+            target = ev.info.get("targetCRN") or ev.crn
+            if isinstance(source, str) and isinstance(target, str) and source != target:
+                batch.merges[source] = target
+                batch.reads.pop(source, None)
+        if ev.crn and ev.crn not in batch.reads:
+            batch.reads[ev.crn] = _parse_time(ev.occurred_at, now)
+    return batch
 
 
 def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -97,14 +161,14 @@ class SyncService:
         bundle: MappingBundle,
         clock: Clock,
         options: SyncOptions,
-        progress: Callable[[str, int], None] | None = None,
+        progress: Callable[[SyncResult], None] | None = None,
     ) -> None:
         self._engine = engine
         self._source = source
         self._bundle = bundle
         self._clock = clock
         self._opts = options
-        self._progress = progress or (lambda _what, _n: None)
+        self._progress = progress or (lambda _result: None)
 
     def run(self, *, full: bool = False) -> SyncResult | None:
         """Do one run; None when another sync holds the lock."""
@@ -122,6 +186,12 @@ class SyncService:
     def _run(self, *, full: bool) -> SyncResult:
         now = self._clock.now()
         with session_scope(self._engine) as s:
+            # We hold the lock, so a run still marked running was killed: say so.
+            s.exec(
+                update(SyncRun)
+                .where(col(SyncRun.status) == "running")
+                .values(status="interrupted", finished_at=now)
+            )
             run = SyncRun(started_at=now, full=full)
             s.add(run)
             s.flush()
@@ -143,6 +213,7 @@ class SyncService:
                     cursor = head
             else:
                 cursor = self._follow_feed(cursor, result)
+            self._rescope(result)
             self._retry_due(result)
             status, error = "succeeded", None
         except SourceError as exc:
@@ -150,10 +221,15 @@ class SyncService:
             status, error = "failed", str(exc)[:500]
             log.warning("sync.failed", run_id=result.run_id, error=error)
         result.cursor = cursor
+        self._finish(result, status=status, error=error)
+        if error is not None:
+            raise SourceError(error)
+        return result
+
+    def _finish(self, result: SyncResult, *, status: str, error: str | None) -> None:
         with session_scope(self._engine) as s:
-            done = s.get(SyncRun, result.run_id)
-            assert done is not None
-            run = done
+            run = s.get(SyncRun, result.run_id)
+            assert run is not None
             run.finished_at = self._clock.now()
             run.status = status
             run.error = error
@@ -163,13 +239,16 @@ class SyncService:
                 "entries_created",
                 "entries_superseded",
                 "cases_failed",
+                "cursor",
             ):
                 setattr(run, key, getattr(result, key))
-            run.cursor = cursor
             s.add(run)
-        if error is not None:
-            raise SourceError(error)
-        return result
+            result.retry_set = s.exec(select(func.count()).select_from(RetryItem)).one()
+            result.retry_attention = s.exec(
+                select(func.count())
+                .select_from(RetryItem)
+                .where(col(RetryItem.attempts) >= self._opts.retry_alert_attempts)
+            ).one()
 
     def _follow_feed(self, cursor: int, result: SyncResult) -> int:
         while True:
@@ -177,26 +256,41 @@ class SyncService:
             if not page.events:
                 return cursor
             result.events_read += len(page.events)
-            self._progress("events", len(page.events))
-            first_seen: dict[str, datetime] = {}
-            for ev in page.events:
-                if ev.crn and ev.crn not in first_seen:
-                    first_seen[ev.crn] = _parse_time(ev.occurred_at, self._clock.now())
-            self._process(first_seen, result, new_cursor=page.events[-1].sequence)
+            batch = plan_page(page.events, self._clock.now())
+            self._process(batch, result, new_cursor=page.events[-1].sequence)
             cursor = page.events[-1].sequence
 
     def _reconcile(self, result: SyncResult) -> None:
+        """Every listed MAPPA case, then known in-scope cases the listing no longer has."""
         listed: set[str] = set()
         for chunk in _chunks(self._source.mappa_cases(self._opts.page_size), self._opts.page_size):
             listed.update(chunk)
-            now = self._clock.now()
-            self._process(dict.fromkeys(chunk, now), result)
+            self._process(Batch(reads=dict.fromkeys(chunk, self._clock.now())), result)
         with Session(self._engine) as s:
             known = s.exec(select(CaseState.crn).where(col(CaseState.in_scope))).all()
-        missing = [crn for crn in known if crn not in listed]
-        for chunk in _chunks(missing, self._opts.page_size):
-            now = self._clock.now()
-            self._process(dict.fromkeys(chunk, now), result)
+        self._read_all((crn for crn in known if crn not in listed), result)
+
+    def _rescope(self, result: SyncResult) -> None:
+        """Scope that changed inside the bridge (ARCHITECTURE §9): re-read the cases it touches.
+
+        An officer who started needing a proxy: their cases we left out for that reason.
+        One who stopped (their `until` passed, or they left the registry): their in-scope cases.
+        """
+        needs = sorted(self._needs_proxy)
+        with Session(self._engine) as s:
+            started = s.exec(
+                select(CaseState.crn).where(
+                    ~col(CaseState.in_scope),
+                    col(CaseState.scope_reason) == NO_PROXY,
+                    col(CaseState.on_behalf_of).in_(needs),
+                )
+            ).all()
+            stopped = s.exec(
+                select(CaseState.crn).where(
+                    col(CaseState.in_scope), col(CaseState.on_behalf_of).not_in(needs)
+                )
+            ).all()
+        self._read_all((crn for crn in [*started, *stopped] if crn not in self._attempted), result)
 
     def _retry_due(self, result: SyncResult) -> None:
         now = self._clock.now()
@@ -205,7 +299,11 @@ class SyncService:
         # A CRN already read in this run (and failed again) waits for the next run.
         todo = {item.crn: item.occurred_at for item in due if item.crn not in self._attempted}
         for chunk in _chunks(todo, self._opts.page_size):
-            self._process({crn: todo[crn] for crn in chunk}, result)
+            self._process(Batch(reads={crn: todo[crn] for crn in chunk}), result)
+
+    def _read_all(self, crns: Iterable[str], result: SyncResult) -> None:
+        for chunk in _chunks(crns, self._opts.page_size):
+            self._process(Batch(reads=dict.fromkeys(chunk, self._clock.now())), result)
 
     def _read(self, crn: str, occurred_at: datetime) -> _Outcome:
         try:
@@ -218,20 +316,19 @@ class SyncService:
             prepared=prepare_case(snapshot, needs_proxy=self._needs_proxy, bundle=self._bundle),
         )
 
-    def _process(
-        self,
-        crns: dict[str, datetime],
-        result: SyncResult,
-        *,
-        new_cursor: int | None = None,
-    ) -> None:
+    def _process(self, batch: Batch, result: SyncResult, *, new_cursor: int | None = None) -> None:
         """Read each CRN once, then write every outcome (and the cursor) in one transaction."""
-        self._attempted.update(crns)
+        reads = batch.reads
+        self._attempted.update(reads)
         # Reads run concurrently on a bounded pool; writes stay on this thread, in order.
-        outcomes = list(self._pool.map(self._read, crns, crns.values()))
+        outcomes = list(self._pool.map(self._read, reads, reads.values()))
         now = self._clock.now()
         counts = Counts()
         with session_scope(self._engine) as s:
+            for crn in batch.erase:
+                erase_case(s, crn, now=now, actor=SYNC_ACTOR)
+            for source, target in batch.merges.items():
+                counts.superseded += merge_away(s, source, target, now=now)
             for out in outcomes:
                 if out.prepared is None:
                     self._remember_failure(s, out, now=now)
@@ -255,9 +352,13 @@ class SyncService:
                     s.delete(item)
             if new_cursor is not None:
                 s.merge(SyncCursor(name=CURSOR, sequence=new_cursor, updated_at=now))
+        if batch.erase:
+            scrub(self._engine)  # the rows are gone; now their bytes go too
+        result.cases_erased += len(batch.erase)
+        result.cases_merged += len(batch.merges)
         result.entries_created += counts.created
         result.entries_superseded += counts.superseded
-        self._progress("cases", len(outcomes))
+        self._progress(result)
 
     def _remember_failure(self, s: Session, out: _Outcome, *, now: datetime) -> None:
         item = s.get(RetryItem, out.crn)

@@ -144,13 +144,13 @@ def test_end_to_end_sync_review_and_status(
     cli = Cli(capsys)
 
     first = cli.json("sync")
-    assert set(first) == SYNC_KEYS
+    assert SYNC_KEYS <= set(first)  # the contract keys; more are allowed
     queued_cases = IN_SCOPE - ON_VISOR
     assert first["entries_created"] == expected_entry_count(queued_cases)
     assert first["cases_failed"] == 0
     assert isinstance(first["cursor"], int)
     second = cli.json("sync")
-    assert set(second) == SYNC_KEYS
+    assert SYNC_KEYS <= set(second)
     assert second["entries_created"] == 0
     assert second["run_id"] != first["run_id"]
 
