@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from bridge.clock import Clock
@@ -140,3 +141,23 @@ def sync_json(wiring: Wiring) -> dict[str, object]:
         result = wiring.sync_service(src).run()
     assert result is not None
     return result.to_json()
+
+
+class Cli:
+    """Runs `bridge` in-process and returns (exit code, stdout, stderr)."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+
+    def __call__(self, *argv: str) -> tuple[int, str, str]:
+        from bridge.cli import run
+
+        self._capsys.readouterr()
+        code = run(list(argv))
+        out, err = self._capsys.readouterr()
+        return code, out, err
+
+    def json(self, *argv: str) -> Any:
+        code, out, err = self(*argv, "--json")
+        assert code == 0, err
+        return json.loads(out)

@@ -47,7 +47,8 @@ def staff_import(
         emit_json(dict(result))
     else:
         info(
-            f"Staff: {result['added']} added, {result['updated']} updated, {result['deactivated']} deactivated."
+            f"Staff: {result['added']} added, {result['updated']} updated, "
+            f"{result['deactivated']} deactivated ({result['released']} claims released)."
         )
 
 

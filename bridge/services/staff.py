@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bridge.audit import Audit, record
 from bridge.auth import needs_proxy_on
 from bridge.errors import BadInput
-from bridge.store.models import Staff
+from bridge.store.models import Entry, Staff
 
 __all__ = ["ImportResult", "import_staff", "needs_proxy_codes", "parse_staff_file"]
 
@@ -20,7 +20,7 @@ _ROLES = frozenset({"proxy", "offender_manager", "admin"})
 
 
 class ImportResult(dict[str, int]):
-    """Counts: added, updated, deactivated."""
+    """Counts: added, updated, deactivated, released (claims of deactivated staff)."""
 
 
 def _date(value: Any, where: str, problems: list[str]) -> date | None:
@@ -102,7 +102,7 @@ def import_staff(
     replace: bool = False,
 ) -> ImportResult:
     """Add and update staff (never duplicates); with `replace`, deactivate those not in the file."""
-    result = ImportResult(added=0, updated=0, deactivated=0)
+    result = ImportResult(added=0, updated=0, deactivated=0, released=0)
     codes = set()
     for row in rows:
         codes.add(row["code"])
@@ -124,8 +124,37 @@ def import_staff(
                 staff.updated_at = now
                 session.add(staff)
                 result["deactivated"] += 1
+                result["released"] += _release_claims(session, staff.code, now=now, actor=actor)
     record(session, Audit("alteration", "staff.imported", actor, detail=dict(result)), at=now)
     return result
+
+
+def _release_claims(session: Session, code: str, *, now: datetime, actor: str) -> int:
+    """Someone who left: their claimed entries go back to the queue (history kept)."""
+    claimed = session.exec(
+        select(Entry).where(col(Entry.status) == "claimed", col(Entry.claimed_by) == code)
+    ).all()
+    for entry in claimed:
+        entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
+            "pending",
+            None,
+            None,
+            now,
+        )
+        session.add(entry)
+        record(
+            session,
+            Audit(
+                "alteration",
+                "entry.released",
+                actor,
+                entry.crn,
+                entry.id,
+                {"reason": "claimant left the staff registry", "was": code},
+            ),
+            at=now,
+        )
+    return len(claimed)
 
 
 def needs_proxy_codes(session: Session, *, today: date) -> frozenset[str]:
