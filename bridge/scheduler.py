@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
 import uuid
 from datetime import timedelta
@@ -18,6 +20,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bridge.store.locks import claim_tick
 from bridge.wiring import Wiring
 
 __all__ = ["build_scheduler", "run_until_stopped", "sync_job"]
@@ -25,11 +28,29 @@ __all__ = ["build_scheduler", "run_until_stopped", "sync_job"]
 log = structlog.get_logger(__name__)
 
 
-def sync_job(wiring: Wiring) -> None:
-    """One scheduled sync. A job boundary: any failure is logged with an event id, never raised."""
+#: This instance, as recorded in the last-run row.
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
+    """One scheduled sync. A job boundary: any failure is logged with an event id, never raised.
+
+    Every instance ticks; the last-run row lets only the first in each interval run, and the
+    job lock keeps a long run from overlapping the next interval's.
+    """
+    interval = wiring.settings.sync_interval_seconds
     try:
+        if not claim_tick(
+            wiring.engine,
+            "sync",
+            now=wiring.clock.now(),
+            min_gap=timedelta(seconds=interval * 0.8),
+            holder=HOLDER,
+        ):
+            log.info("sync.skipped", reason="another instance ran this tick")
+            return
         with wiring.ndelius() as source:
-            result = wiring.sync_service(source).run()
+            result = wiring.sync_service(source, stop=stop.is_set if stop else None).run()
         if result is None:
             log.info("sync.skipped", reason="another sync is running")
         else:
@@ -52,7 +73,13 @@ def _on_event(event: JobEvent) -> None:
     log.warning("scheduler.event", job_id=event.job_id, code=event.code)
 
 
-def build_scheduler(wiring: Wiring, *, interval_seconds: int | None = None) -> BackgroundScheduler:
+def build_scheduler(
+    wiring: Wiring,
+    *,
+    interval_seconds: int | None = None,
+    stop: threading.Event | None = None,
+    first_run_now: bool = False,
+) -> BackgroundScheduler:
     interval = interval_seconds or wiring.settings.sync_interval_seconds
     sched = BackgroundScheduler(
         jobstores={"default": MemoryJobStore()},
@@ -65,26 +92,32 @@ def build_scheduler(wiring: Wiring, *, interval_seconds: int | None = None) -> B
         timezone="UTC",
     )
     sched.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+    start = wiring.clock.now() + timedelta(seconds=0 if first_run_now else interval)
     sched.add_job(
         sync_job,
         "interval",
-        args=[wiring],
+        args=[wiring, stop],
         seconds=interval,
         id="ndelius-sync",
         replace_existing=True,
-        next_run_time=wiring.clock.now() + timedelta(seconds=interval),
+        next_run_time=start,
     )
     return sched
 
 
 def run_until_stopped(wiring: Wiring) -> None:
-    """Run the scheduler in this process until SIGINT or SIGTERM, then shut down cleanly."""
+    """Run the scheduler in this process until SIGINT or SIGTERM, then shut down cleanly.
+
+    A stop lets a running sync finish the page it is on (each page is committed with its
+    cursor), then waits for the job thread; the next start resumes from the cursor.
+    """
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    sched = build_scheduler(wiring)
+    sched = build_scheduler(wiring, stop=stop, first_run_now=True)
     sched.start()
-    sync_job(wiring)  # run once at start, then on the interval
     log.warning("scheduler.started", interval_seconds=wiring.settings.sync_interval_seconds)
     stop.wait()
+    log.warning("scheduler.stopping")
     sched.shutdown(wait=True)
+    log.warning("scheduler.stopped")

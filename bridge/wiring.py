@@ -48,7 +48,11 @@ class Wiring:
         )
 
     def sync_service(
-        self, source: NdeliusClient, *, progress: Callable[[SyncResult], None] | None = None
+        self,
+        source: NdeliusClient,
+        *,
+        progress: Callable[[SyncResult], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> SyncService:
         s = self.settings
         return SyncService(
@@ -65,6 +69,7 @@ class Wiring:
                 retry_alert_attempts=s.retry_alert_attempts,
             ),
             progress=progress,
+            stop=stop,
         )
 
     @cached_property

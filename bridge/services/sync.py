@@ -97,6 +97,10 @@ class Batch:
     merges: dict[str, str] = field(default_factory=dict)
 
 
+class _Stopped(Exception):
+    """Internal: a stop was requested between pages."""
+
+
 @dataclass
 class _Outcome:
     crn: str
@@ -162,6 +166,7 @@ class SyncService:
         clock: Clock,
         options: SyncOptions,
         progress: Callable[[SyncResult], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self._engine = engine
         self._source = source
@@ -169,6 +174,7 @@ class SyncService:
         self._clock = clock
         self._opts = options
         self._progress = progress or (lambda _result: None)
+        self._stop = stop or (lambda: False)
 
     def run(self, *, full: bool = False) -> SyncResult | None:
         """Do one run; None when another sync holds the lock."""
@@ -220,6 +226,10 @@ class SyncService:
             # The feed itself is unreachable: the cursor stays where it was; next run resumes.
             status, error = "failed", str(exc)[:500]
             log.warning("sync.failed", run_id=result.run_id, error=error)
+        except _Stopped:
+            # Asked to stop (SIGTERM): every finished page is committed; the next run resumes.
+            status, error = "stopped", None
+            log.warning("sync.stopped", run_id=result.run_id)
         result.cursor = cursor
         self._finish(result, status=status, error=error)
         if error is not None:
@@ -318,6 +328,8 @@ class SyncService:
 
     def _process(self, batch: Batch, result: SyncResult, *, new_cursor: int | None = None) -> None:
         """Read each CRN once, then write every outcome (and the cursor) in one transaction."""
+        if self._stop():
+            raise _Stopped
         reads = batch.reads
         self._attempted.update(reads)
         # Reads run concurrently on a bounded pool; writes stay on this thread, in order.

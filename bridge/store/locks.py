@@ -7,12 +7,17 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import insert, or_, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
-__all__ = ["job_lock"]
+from bridge.store.models import JobLock
+
+__all__ = ["claim_tick", "job_lock"]
 
 
 def _key(name: str) -> int:
@@ -61,3 +66,32 @@ def job_lock(engine: Engine, name: str) -> Iterator[bool]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def claim_tick(
+    engine: Engine, name: str, *, now: datetime, min_gap: timedelta, holder: str
+) -> bool:
+    """Claim this tick of a scheduled job for this instance; False if another instance has it.
+
+    Every instance runs its own scheduler, so each tick fires once per instance. The first
+    to move `last_run` forward by at least `min_gap` wins; the others see a recent
+    `last_run` and skip. (The job lock alone would let a fast job run twice in one tick.)
+    """
+    cutoff = now - min_gap
+    with engine.begin() as conn:
+        moved = conn.execute(
+            update(JobLock)
+            .where(
+                col(JobLock.name) == name,
+                or_(col(JobLock.last_run).is_(None), col(JobLock.last_run) <= cutoff),
+            )
+            .values(last_run=now, holder=holder)
+        ).rowcount
+    if moved:
+        return True
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(JobLock).values(name=name, last_run=now, holder=holder))
+    except IntegrityError:
+        return False  # the row exists and is recent: another instance ran this tick
+    return True

@@ -1,0 +1,139 @@
+"""`bridge scheduler`: one run per tick across instances, no overlap, clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bridge.store.db import make_engine
+from bridge.store.locks import claim_tick
+from bridge.store.models import Entry, SyncRun
+from tests.builders import env_for, only_cases, staff_file
+
+BRIDGE = Path(sys.executable).parent / "bridge"
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_a_tick_is_claimed_once_per_interval(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        gap = timedelta(seconds=8)
+        assert claim_tick(engine, "sync", now=T0, min_gap=gap, holder="a")
+        assert not claim_tick(
+            engine, "sync", now=T0 + timedelta(seconds=1), min_gap=gap, holder="b"
+        )
+        assert claim_tick(engine, "sync", now=T0 + timedelta(seconds=8), min_gap=gap, holder="b")
+        assert claim_tick(engine, "other-job", now=T0, min_gap=gap, holder="a")
+    finally:
+        engine.dispose()
+
+
+def _start(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(BRIDGE), "scheduler"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    return proc.returncode, err
+
+
+def _runs(db_url: str) -> list[SyncRun]:
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as s:
+            return list(s.exec(select(SyncRun).order_by(SyncRun.id)))
+    finally:
+        engine.dispose()
+
+
+def _entry_count(db_url: str) -> int:
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as s:
+            return len(s.exec(select(Entry.id)).all())
+    finally:
+        engine.dispose()
+
+
+def _env(db_url: str, ndelius_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, **env_for(db_url, ndelius_url), **extra}
+    folder = tmp_path / "staff"
+    folder.mkdir(exist_ok=True)
+    staff = staff_file(folder, datetime.now(UTC).date())
+    subprocess.run(
+        [str(BRIDGE), "staff", "import", str(staff)], env=env, cwd=tmp_path, check=True, timeout=60
+    )
+    return env
+
+
+@pytest.mark.slow
+def test_two_schedulers_run_each_tick_once_without_overlap(
+    db_url: str, ndelius_url: str, tmp_path: Path
+) -> None:
+    only_cases(ndelius_url, {"B203456", "A117839"})
+    env = _env(db_url, ndelius_url, tmp_path, BRIDGE_SYNC_INTERVAL_SECONDS="1")
+    procs = [_start(env, tmp_path), _start(env, tmp_path)]
+    time.sleep(6)  # real time on purpose: two real processes tick on the wall clock
+    results = [_stop(p) for p in procs]
+
+    for code, err in results:
+        assert code == 0, err
+        assert "Traceback" not in err
+    runs = _runs(db_url)
+    assert 2 <= len(runs) <= 8, [(r.started_at, r.status) for r in runs]
+    assert {r.status for r in runs} <= {"succeeded"}
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier.finished_at is not None
+        assert later.started_at >= earlier.finished_at  # never two at once
+        # Both instances tick every second; only the first in each interval runs.
+        assert later.started_at - earlier.started_at >= timedelta(seconds=0.8)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_after_the_current_page(
+    sqlite_url: str, ndelius_url: str, tmp_path: Path
+) -> None:
+    # Slow case reads (200 ms each) and pages of two cases: the first sync takes seconds.
+    httpx.post(
+        f"{ndelius_url}/__admin/faults", json={"path": "/secure/offenders/", "delayMs": 200}
+    ).raise_for_status()
+    env = _env(
+        sqlite_url,
+        ndelius_url,
+        tmp_path,
+        BRIDGE_SYNC_PAGE_SIZE="2",
+        BRIDGE_SYNC_CONCURRENCY="1",
+        BRIDGE_SYNC_INTERVAL_SECONDS="3600",
+    )
+    proc = _start(env, tmp_path)
+    deadline = time.monotonic() + 30
+    while not _entry_count(sqlite_url):  # the first page is committed
+        assert time.monotonic() < deadline, "the sync never got going"
+        time.sleep(0.1)
+    asked = time.monotonic()
+    code, err = _stop(proc)
+    assert code == 0, err
+    assert time.monotonic() - asked < 10
+    assert "Traceback" not in err
+    [run] = _runs(sqlite_url)
+    assert run.status == "stopped"
+    assert run.finished_at is not None
+    assert 0 < _entry_count(sqlite_url) < 80  # some pages done, not all of them
