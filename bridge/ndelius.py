@@ -106,6 +106,7 @@ class NdeliusClient:
         self._token_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self.requests = 0  # every HTTP request made, for benchmarks and tests
+        self.listed: int | None = None  # totalResults of the last MAPPA listing read
 
     def close(self) -> None:
         self._http.close()
@@ -298,6 +299,9 @@ class NdeliusClient:
         page = 0
         while True:
             body = as_dict(self._get("/mappa/cases", {"page": page, "size": page_size}))
+            total_results = body.get("totalResults")
+            if isinstance(total_results, int):
+                self.listed = total_results
             for item in as_list(body.get("content")):
                 crn = as_str(as_dict(item).get("crn"))
                 if crn:

@@ -12,7 +12,7 @@ from bridge.clock import SystemClock
 from bridge.store.db import session_scope
 from bridge.store.migrate import upgrade
 
-__all__ = ["db_app", "fixtures_app", "sim_app", "staff_app", "sync"]
+__all__ = ["db_app", "fixtures_app", "sim_app", "staff_app"]
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="The staff registry.", no_args_is_help=True)
@@ -49,33 +49,6 @@ def staff_import(
         info(
             f"Staff: {result['added']} added, {result['updated']} updated, "
             f"{result['deactivated']} deactivated ({result['released']} claims released)."
-        )
-
-
-def sync(
-    ctx: typer.Context,
-    full: Annotated[
-        bool, typer.Option("--full", help="Reconcile every MAPPA case, not just changes.")
-    ] = False,
-    json_: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """One sync run: changes since the cursor (or everything, with --full or on first run)."""
-    w = wiring(ctx)
-    with w.ndelius() as source:
-        result = w.sync_service(source).run(full=full)
-    if result is None:
-        if json_:
-            emit_json({"skipped": "another sync is running"})
-        else:
-            info("Skipped: another sync is running.")
-        return
-    if json_:
-        emit_json(result.to_json())
-    else:
-        info(
-            f"Sync run {result.run_id}: {result.events_read} events, {result.cases_fetched} cases read, "
-            f"{result.entries_created} entries created, {result.entries_superseded} superseded, "
-            f"{result.cases_failed} failed (kept for retry); cursor {result.cursor}."
         )
 
 

@@ -1,0 +1,78 @@
+"""`bridge sync` output on a terminal and off it, and `bridge retries` (the retry set)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.builders import Cli, env_for, only_cases
+
+BRIDGE = Path(sys.executable).parent / "bridge"
+
+
+def test_sync_on_a_terminal_shows_live_progress(
+    cli: Cli, sqlite_url: str, ndelius_url: str, tmp_path: Path
+) -> None:
+    only_cases(ndelius_url, {"B203456", "A117839", "C305117"})
+    leader, follower = pty.openpty()
+    env = {**os.environ, **env_for(sqlite_url, ndelius_url), "BRIDGE_SYNC_PAGE_SIZE": "1"}
+    env.update(COLUMNS="160", TERM="xterm")
+    proc = subprocess.run(
+        [str(BRIDGE), "sync"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        timeout=60,
+        check=False,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    shown = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, shown
+    assert "events 0 · cases 1 · entries" in shown  # the live line after the first page
+    assert "failures 0" in shown
+    assert "Sync run 1:" in shown  # and the summary when it is done
+    assert proc.stdout == b""
+
+
+def test_sync_off_a_terminal_prints_one_summary_line(cli: Cli, ndelius_url: str) -> None:
+    only_cases(ndelius_url, {"B203456"})
+    code, out, err = cli("sync")
+    assert code == 0
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("Sync run 1: 0 events, 1 cases read,")
+
+
+def test_retries_lists_failing_cases_until_they_recover(cli: Cli, ndelius_url: str) -> None:
+    only_cases(ndelius_url, {"B203456", "A117839"})
+    fault = {"path": "/crn/A117839/", "status": 500}
+    httpx.post(f"{ndelius_url}/__admin/faults", json=fault).raise_for_status()
+    assert cli.json("retries") == []
+    for attempt in (1, 2):
+        assert cli.json("sync", "--full")["cases_failed"] == 1
+        [row] = cli.json("retries")
+        assert (row["crn"], row["attempts"], row["needs_attention"]) == ("A117839", attempt, False)
+        assert row["last_error"].startswith("nDelius unavailable for case A117839")
+    code, _out, err = cli("retries")
+    assert code == 0
+    assert "A117839" in err
+
+    httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+    assert cli.json("sync")["cases_failed"] == 0
+    assert cli.json("retries") == []
