@@ -68,14 +68,31 @@ def _digest(prev: str, at: datetime, event: Audit) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def record(session: Session, event: Audit, *, at: datetime) -> AuditEvent:
-    """Append `event` to the log in the caller's transaction."""
+def _chain_head(session: Session) -> str:
+    """The hash to chain from, read once per transaction (appends then follow in memory).
+
+    On PostgreSQL the first append of a transaction takes a transaction-level advisory lock,
+    so concurrent writers append one transaction at a time and the chain never forks.
+    """
+    transaction = session.get_transaction()
+    cached = session.info.get("audit_head")
+    if cached is not None and cached[0] is transaction:
+        return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_AUDIT_LOCK))  # type: ignore[call-overload]
     last = session.exec(
         select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
     ).first()
-    prev = last or GENESIS
+    return last or GENESIS
+
+
+def record(session: Session, event: Audit, *, at: datetime) -> AuditEvent:
+    """Append `event` to the log in the caller's transaction.
+
+    Rows are inserted in the order they are added (one unit of work per mapper keeps
+    insertion order), so ids follow the chain without a flush per event.
+    """
+    prev = _chain_head(session)
     row = AuditEvent(
         at=at,
         actor=event.actor,
@@ -88,7 +105,7 @@ def record(session: Session, event: Audit, *, at: datetime) -> AuditEvent:
         hash=_digest(prev, at, event),
     )
     session.add(row)
-    session.flush()
+    session.info["audit_head"] = (session.get_transaction(), row.hash)
     return row
 
 

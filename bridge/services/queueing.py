@@ -281,13 +281,19 @@ def apply_case(
             )
         return counts
     baselines = {(b.section, b.item_key): b for b in q.baselines_for_crn(session, crn)}
-    never_queued = session.exec(select(Entry.id).where(Entry.crn == crn).limit(1)).first() is None
-    if not baselines and prepared.has_visor_record and adopt_existing == "adopt" and never_queued:
+    if (
+        not baselines
+        and prepared.has_visor_record
+        and adopt_existing == "adopt"
+        and session.exec(select(Entry.id).where(Entry.crn == crn).limit(1)).first() is None
+    ):
         _adopt(session, prepared, now=now)
         return counts
     nominal_kind = "nominal-update" if baselines or prepared.has_visor_record else "nominal-create"
+    # One query for the case's open work (at most one open entry per section and contact).
+    open_entries = {(e.section, e.item_key): e for e in q.open_entries_for_crn(session, crn)}
     for section in prepared.sections:
-        open_entry = q.open_entry(session, crn, section.name, section.key)
+        open_entry = open_entries.get((section.name, section.key))
         baseline = baselines.get((section.name, section.key))
         # With nothing on ViSOR yet, an empty section (no aliases, say) is nothing to enter.
         baseline_hash = baseline.content_hash if baseline else None

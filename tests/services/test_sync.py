@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from bridge.audit import verify_chain
 from bridge.store.models import AuditEvent, Baseline, Entry, RetryItem
 from tests.builders import (
     IN_SCOPE,
@@ -50,6 +51,9 @@ def test_first_sync_queues_only_in_scope_cases_and_second_queues_nothing(
     # cases already on ViSOR became baselines instead (adoption at go-live)
     with Session(wiring.engine) as s:
         assert {b.crn for b in s.exec(select(Baseline))} == ON_VISOR
+        # hundreds of audit events written page by page still form one unbroken chain
+        assert len(s.exec(select(AuditEvent.id)).all()) > first.entries_created
+        assert verify_chain(s) is None
 
     second = _sync(wiring)
     assert second is not None

@@ -23,15 +23,20 @@ def _write_chain(url: str, n: int = 3) -> list[int]:
         ids = []
         for i in range(n):
             with session_scope(engine) as s:
-                row = record(
-                    s,
-                    Audit(
-                        "consultation", "entry.viewed", "N07P004", "B203456", 10 + i, {"version": 1}
-                    ),
-                    at=T0 + timedelta(minutes=i),
-                )
-                assert row.id is not None
-                ids.append(row.id)
+                rows = [
+                    record(
+                        s,
+                        Audit(
+                            "consultation", "entry.viewed", "N07P004", "B203456", 10 + i, {"n": j}
+                        ),
+                        at=T0 + timedelta(minutes=i),
+                    )
+                    for j in range(2)  # several in one transaction chain in memory
+                ]
+                s.flush()
+                for row in rows:
+                    assert row.id is not None
+                    ids.append(row.id)
         return ids
     finally:
         engine.dispose()
