@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     adopt_existing: Literal["adopt", "queue"] = "adopt"
     sync_concurrency: int = Field(default=8, ge=1, le=64)
     retry_alert_attempts: int = Field(default=5, ge=1)
+    # Submission (bridge submit and the scheduled submit job).
+    breaker_threshold: int = Field(default=5, ge=1)
+    submit_interval_seconds: int = Field(default=60, ge=1)
+    drop_dir: Path | None = None
+    claim_minutes: int = Field(default=30, ge=1)
 
     @property
     def mappings_dir(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cached_property
 
 from sqlalchemy.engine import Engine
@@ -74,7 +75,11 @@ class Wiring:
 
     @cached_property
     def review(self) -> ReviewService:
-        return ReviewService(engine=self.engine, clock=self.clock)
+        return ReviewService(
+            engine=self.engine,
+            clock=self.clock,
+            claim_ttl=timedelta(minutes=self.settings.claim_minutes),
+        )
 
     def close(self) -> None:
         if "engine" in self.__dict__:

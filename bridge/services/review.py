@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -52,10 +52,36 @@ def entry_summary(entry: Entry) -> dict[str, Any]:
 class ReviewService:
     """Queue and entry actions for proxies; `actor` is always a staff code."""
 
-    def __init__(self, *, engine: Engine, clock: Clock, claim_batch: int = 50) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        claim_batch: int = 50,
+        claim_ttl: timedelta = timedelta(minutes=30),
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._claim_batch = claim_batch
+        self._claim_ttl = claim_ttl
+
+    def expire_claims(self, s: Session, now: datetime) -> int:
+        """Claims older than the claim time limit go back to the queue (audited)."""
+        expired = q.expire_claims(s, before=now - self._claim_ttl, now=now)
+        for entry_id, crn, holder in expired:
+            record(
+                s,
+                Audit(
+                    "alteration",
+                    "entry.claim_expired",
+                    "system:review",
+                    crn,
+                    entry_id,
+                    {"was": holder},
+                ),
+                at=now,
+            )
+        return len(expired)
 
     # -- guards -------------------------------------------------------------------
 
@@ -131,6 +157,8 @@ class ReviewService:
 
     def claim(self, entry_id: int, *, actor: str) -> dict[str, Any]:
         with self._as_proxy(actor, entry_id, "claim") as (s, entry, now):
+            if self.expire_claims(s, now):
+                s.refresh(entry)
             if entry.status == "claimed" and entry.claimed_by == actor:
                 return entry_summary(entry)
             if entry.status != "pending" or not q.claim_if(s, entry_id, staff=actor, now=now):
@@ -147,17 +175,26 @@ class ReviewService:
             staff = s.get(Staff, actor)
             if staff is None or not has_current_vetting(staff, now.date()):
                 raise NotPermitted()
+        with session_scope(self._engine) as s:
+            self.expire_claims(s, now)
         after: tuple[object, int] | None = None
         while True:
             with Session(self._engine) as s:
                 batch = list(q.pending_candidates(s, limit=self._claim_batch, after=after))
-                allowed = [e for e in batch if may_handle_case(staff, q.case_state(s, e.crn))]
-            for candidate in allowed:
-                assert candidate.id is not None
+                cases = q.case_states(s, {e.crn for e in batch})
+                allowed = [
+                    e.id
+                    for e in batch
+                    if e.id is not None and may_handle_case(staff, cases.get(e.crn))
+                ]
+            # One statement claims the earliest of them nobody else has taken meanwhile.
+            if allowed:
                 with session_scope(self._engine) as s:
-                    if q.claim_if(s, candidate.id, staff=actor, now=now):
-                        entry = q.get_entry(s, candidate.id)
+                    got = q.claim_first_of(s, allowed, staff=actor, now=now)
+                    if got is not None:
+                        entry = q.get_entry(s, got)
                         assert entry is not None
+                        s.refresh(entry)
                         self._audit(s, entry, actor, "disclosure", "entry.claimed", now)
                         return entry_summary(entry)
             if len(batch) < self._claim_batch:
@@ -168,7 +205,7 @@ class ReviewService:
 
     def release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
         with self._as_proxy(actor, entry_id, "release") as (s, entry, now):
-            self._require_claimed_by(entry, actor)
+            self._require_claimed_by(entry, actor, now)
             entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
                 "pending",
                 None,
@@ -181,10 +218,11 @@ class ReviewService:
 
     # -- deciding -----------------------------------------------------------------------
 
-    @staticmethod
-    def _require_claimed_by(entry: Entry, actor: str) -> None:
+    def _require_claimed_by(self, entry: Entry, actor: str, now: datetime) -> None:
         if entry.status != "claimed" or entry.claimed_by != actor:
             raise WrongState(f"Entry {entry.id} is {entry.status}; claim it first.")
+        if entry.claimed_at is not None and entry.claimed_at + self._claim_ttl < now:
+            raise WrongState(f"Your claim on entry {entry.id} has expired; claim it again.")
 
     @staticmethod
     def _require_version(entry: Entry, version: int | None) -> None:
@@ -195,7 +233,7 @@ class ReviewService:
 
     def approve(self, entry_id: int, *, actor: str, version: int | None = None) -> dict[str, Any]:
         with self._as_proxy(actor, entry_id, "approve") as (s, entry, now):
-            self._require_claimed_by(entry, actor)
+            self._require_claimed_by(entry, actor, now)
             self._require_version(entry, version)
             if has_blocking(issues_from_json(entry.issues)):
                 raise WrongState(
@@ -231,7 +269,7 @@ class ReviewService:
         if not reason or not reason.strip():
             raise BadInput("A rejection needs a reason (--reason) for the offender manager.")
         with self._as_proxy(actor, entry_id, "reject") as (s, entry, now):
-            self._require_claimed_by(entry, actor)
+            self._require_claimed_by(entry, actor, now)
             entry.status, entry.reason, entry.updated_at = "rejected", reason.strip()[:500], now
             s.add(entry)
             self._audit(s, entry, actor, "alteration", "entry.rejected", now)

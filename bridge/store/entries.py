@@ -61,6 +61,14 @@ def case_state(session: Session, crn: str) -> CaseState | None:
     return session.get(CaseState, crn)
 
 
+def case_states(session: Session, crns: set[str]) -> dict[str, CaseState]:
+    """The case states of several CRNs in one query."""
+    if not crns:
+        return {}
+    rows = session.exec(select(CaseState).where(col(CaseState.crn).in_(sorted(crns))))
+    return {c.crn: c for c in rows}
+
+
 def list_entries(session: Session, status: str | None = None) -> Sequence[Entry]:
     stmt = select(Entry)
     if status is not None:
@@ -95,6 +103,58 @@ def claim_if(session: Session, entry_id: int, *, staff: str, now: datetime) -> b
         if entry is not None:
             session.refresh(entry)
     return claimed
+
+
+def claim_first_of(
+    session: Session, entry_ids: Sequence[int], *, staff: str, now: datetime
+) -> int | None:
+    """Claim the earliest-due still-pending entry among `entry_ids` in one statement.
+
+    On PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED`, so concurrent claimers
+    pass over rows another transaction is claiming instead of queueing behind them; SQLite
+    serialises writers (BEGIN IMMEDIATE), so the plain statement is already atomic.
+    """
+    if not entry_ids:
+        return None
+    pick = (
+        select(col(Entry.id))
+        .where(col(Entry.id).in_(entry_ids), col(Entry.status) == "pending")
+        .order_by(col(Entry.due_date), col(Entry.id))
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(Entry)
+        .where(col(Entry.id) == pick.scalar_subquery())
+        .values(status="claimed", claimed_by=staff, claimed_at=now, updated_at=now)
+        .returning(col(Entry.id))
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def expire_claims(
+    session: Session, *, before: datetime, now: datetime
+) -> list[tuple[int, str, str]]:
+    """Claims taken before `before` go back to pending; returns (id, crn, former claimant)."""
+    stmt = (
+        update(Entry)
+        .where(col(Entry.status) == "claimed", col(Entry.claimed_at) < before)
+        .values(status="pending", claimed_by=None, claimed_at=None, updated_at=now)
+        .returning(col(Entry.id), col(Entry.crn), col(Entry.claimed_by))
+    )
+    # RETURNING gives the new values; the claimant is read first for the audit line.
+    # (A read first, too, so the common case — nothing expired — writes nothing.)
+    holders = dict(
+        session.execute(
+            select(col(Entry.id), col(Entry.claimed_by)).where(
+                col(Entry.status) == "claimed", col(Entry.claimed_at) < before
+            )
+        ).all()
+    )
+    if not holders:
+        return []
+    return [(int(i), str(crn), str(holders.get(i) or "")) for i, crn, _ in session.execute(stmt)]
 
 
 def versions_of(session: Session, entry_id: int) -> Sequence[EntryVersion]:
