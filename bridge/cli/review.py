@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bridge.cli.common import emit_json, info, parse_entry_id, wiring
+from bridge.core.edit import parse_assignments
 from bridge.errors import BadInput
 from bridge.services.status import case_status
 
@@ -123,6 +124,37 @@ def approve(
 ) -> None:
     """Approve a claimed entry with no blocking issues."""
     _act(ctx, "approve", entry_id, as_, json_, version=version)
+
+
+@entry_app.command("edit")
+def edit(
+    ctx: typer.Context,
+    entry_id: EntryId,
+    as_: As,
+    version: Annotated[
+        int,
+        typer.Option("--version", help="The version your edit is based on (conflict if stale)."),
+    ],
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            help="FIELD=VALUE, a field as the diff names it (e.g. Address[2]/Postcode); repeat for more.",
+        ),
+    ],
+    json_: Json = False,
+) -> None:
+    """Correct fields of a claimed entry: a new version, checked before it is saved."""
+    changes, problems = parse_assignments(set_)
+    if problems:
+        raise BadInput(f"--set {problems[0].path!r}: {problems[0].message}.")
+    row = wiring(ctx).editing.edit(
+        parse_entry_id(entry_id), actor=as_, version=version, changes=changes
+    )
+    if json_:
+        emit_json(row)
+    else:
+        info(f"Entry {row['id']} is now at version {row['version']}.")
 
 
 @entry_app.command("reject")

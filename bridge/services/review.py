@@ -86,7 +86,7 @@ class ReviewService:
     # -- guards -------------------------------------------------------------------
 
     @contextmanager
-    def _as_proxy(
+    def guarded(
         self, actor: str, entry_id: int, action: str
     ) -> Iterator[tuple[Session, Entry, datetime]]:
         """A transaction in which `actor` may act on `entry_id`, or NotPermitted (audited)."""
@@ -113,7 +113,7 @@ class ReviewService:
             raise
 
     @staticmethod
-    def _audit(
+    def audit(
         s: Session,
         entry: Entry,
         actor: str,
@@ -132,8 +132,8 @@ class ReviewService:
 
     def show(self, entry_id: int, *, actor: str) -> dict[str, Any]:
         """The entry with its record, diff, version and history; recorded as a consultation."""
-        with self._as_proxy(actor, entry_id, "view") as (s, entry, now):
-            self._audit(s, entry, actor, "consultation", "entry.viewed", now, version=entry.version)
+        with self.guarded(actor, entry_id, "view") as (s, entry, now):
+            self.audit(s, entry, actor, "consultation", "entry.viewed", now, version=entry.version)
             history = s.exec(
                 select(AuditEvent)
                 .where(AuditEvent.entry_id == entry_id)
@@ -156,7 +156,7 @@ class ReviewService:
     # -- claiming ---------------------------------------------------------------------
 
     def claim(self, entry_id: int, *, actor: str) -> dict[str, Any]:
-        with self._as_proxy(actor, entry_id, "claim") as (s, entry, now):
+        with self.guarded(actor, entry_id, "claim") as (s, entry, now):
             if self.expire_claims(s, now):
                 s.refresh(entry)
             if entry.status == "claimed" and entry.claimed_by == actor:
@@ -165,7 +165,7 @@ class ReviewService:
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only a pending entry can be claimed."
                 )
-            self._audit(s, entry, actor, "disclosure", "entry.claimed", now)
+            self.audit(s, entry, actor, "disclosure", "entry.claimed", now)
             return entry_summary(entry)
 
     def claim_next(self, *, actor: str) -> dict[str, Any] | None:
@@ -195,7 +195,7 @@ class ReviewService:
                         entry = q.get_entry(s, got)
                         assert entry is not None
                         s.refresh(entry)
-                        self._audit(s, entry, actor, "disclosure", "entry.claimed", now)
+                        self.audit(s, entry, actor, "disclosure", "entry.claimed", now)
                         return entry_summary(entry)
             if len(batch) < self._claim_batch:
                 return None
@@ -204,8 +204,8 @@ class ReviewService:
             after = (last.due_date, last.id)
 
     def release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
-        with self._as_proxy(actor, entry_id, "release") as (s, entry, now):
-            self._require_claimed_by(entry, actor, now)
+        with self.guarded(actor, entry_id, "release") as (s, entry, now):
+            self.require_claimed_by(entry, actor, now)
             entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
                 "pending",
                 None,
@@ -213,28 +213,28 @@ class ReviewService:
                 now,
             )
             s.add(entry)
-            self._audit(s, entry, actor, "alteration", "entry.released", now)
+            self.audit(s, entry, actor, "alteration", "entry.released", now)
             return entry_summary(entry)
 
     # -- deciding -----------------------------------------------------------------------
 
-    def _require_claimed_by(self, entry: Entry, actor: str, now: datetime) -> None:
+    def require_claimed_by(self, entry: Entry, actor: str, now: datetime) -> None:
         if entry.status != "claimed" or entry.claimed_by != actor:
             raise WrongState(f"Entry {entry.id} is {entry.status}; claim it first.")
         if entry.claimed_at is not None and entry.claimed_at + self._claim_ttl < now:
             raise WrongState(f"Your claim on entry {entry.id} has expired; claim it again.")
 
     @staticmethod
-    def _require_version(entry: Entry, version: int | None) -> None:
+    def require_version(entry: Entry, version: int | None) -> None:
         if version is not None and version != entry.version:
             raise VersionConflict(
                 f"Entry {entry.id} is at version {entry.version}, not {version}; reload it and try again."
             )
 
     def approve(self, entry_id: int, *, actor: str, version: int | None = None) -> dict[str, Any]:
-        with self._as_proxy(actor, entry_id, "approve") as (s, entry, now):
-            self._require_claimed_by(entry, actor, now)
-            self._require_version(entry, version)
+        with self.guarded(actor, entry_id, "approve") as (s, entry, now):
+            self.require_claimed_by(entry, actor, now)
+            self.require_version(entry, version)
             if has_blocking(issues_from_json(entry.issues)):
                 raise WrongState(
                     f"Entry {entry_id} has blocking issues; edit the fields they name first."
@@ -247,7 +247,7 @@ class ReviewService:
                 gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
                 if gone is not None:
                     s.delete(gone)
-                self._audit(
+                self.audit(
                     s, entry, actor, "alteration", "entry.approved", now, version=entry.version
                 )
                 return entry_summary(entry)
@@ -262,17 +262,17 @@ class ReviewService:
                     updated_at=now,
                 )
             )
-            self._audit(s, entry, actor, "alteration", "entry.approved", now, version=entry.version)
+            self.audit(s, entry, actor, "alteration", "entry.approved", now, version=entry.version)
             return entry_summary(entry)
 
     def reject(self, entry_id: int, *, actor: str, reason: str | None) -> dict[str, Any]:
         if not reason or not reason.strip():
             raise BadInput("A rejection needs a reason (--reason) for the offender manager.")
-        with self._as_proxy(actor, entry_id, "reject") as (s, entry, now):
-            self._require_claimed_by(entry, actor, now)
+        with self.guarded(actor, entry_id, "reject") as (s, entry, now):
+            self.require_claimed_by(entry, actor, now)
             entry.status, entry.reason, entry.updated_at = "rejected", reason.strip()[:500], now
             s.add(entry)
-            self._audit(s, entry, actor, "alteration", "entry.rejected", now)
+            self.audit(s, entry, actor, "alteration", "entry.rejected", now)
             return entry_summary(entry)
 
     def mark_entered(
@@ -283,7 +283,7 @@ class ReviewService:
             raise BadInput(
                 "A ViSOR reference (--reference) of 4-32 letters, digits, '/' or '-' is needed."
             )
-        with self._as_proxy(actor, entry_id, "mark-entered") as (s, entry, now):
+        with self.guarded(actor, entry_id, "mark-entered") as (s, entry, now):
             if entry.status != "approved":
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only an approved entry can be marked entered."
@@ -294,7 +294,7 @@ class ReviewService:
             entry.status, entry.visor_reference = "accepted", reference.strip().upper()
             entry.entered_at, entry.updated_at = entered, now
             s.add(entry)
-            self._audit(
+            self.audit(
                 s, entry, actor, "disclosure", "entry.entered", now, reference=entry.visor_reference
             )
             return entry_summary(entry)
