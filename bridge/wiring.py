@@ -12,6 +12,7 @@ from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
+from bridge.services.admin import AdminService
 from bridge.services.editing import EditService
 from bridge.services.review import ReviewService
 from bridge.services.sync import SyncOptions, SyncResult, SyncService
@@ -81,6 +82,10 @@ class Wiring:
             clock=self.clock,
             claim_ttl=timedelta(minutes=self.settings.claim_minutes),
         )
+
+    @cached_property
+    def admin(self) -> AdminService:
+        return AdminService(engine=self.engine, clock=self.clock)
 
     @cached_property
     def editing(self) -> EditService:

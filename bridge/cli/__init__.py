@@ -14,7 +14,7 @@ import typer
 from bridge.cli.common import info, wiring
 from bridge.cli.mappings import mappings_app
 from bridge.cli.ops import db_app, fixtures_app, sim_app, staff_app
-from bridge.cli.review import entry_app, queue_app, status
+from bridge.cli.review import admin_app, entry_app, queue_app, status
 from bridge.cli.sync import retries, sync
 from bridge.errors import (
     BadInput,
@@ -41,6 +41,7 @@ app.add_typer(entry_app, name="entry")
 app.add_typer(sim_app, name="sim")
 app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(mappings_app, name="mappings")
+app.add_typer(admin_app, name="admin")
 app.command("sync")(sync)
 app.command("retries")(retries)
 app.command("status")(status)

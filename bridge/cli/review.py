@@ -14,7 +14,7 @@ from bridge.core.edit import parse_assignments
 from bridge.errors import BadInput
 from bridge.services.status import case_status
 
-__all__ = ["entry_app", "queue_app", "status"]
+__all__ = ["admin_app", "entry_app", "queue_app", "status"]
 
 queue_app = typer.Typer(
     help="The review queue (metadata only; no record content).", no_args_is_help=True
@@ -220,3 +220,62 @@ def status(
             e["reason"] or "",
         )
     Console().print(table)
+
+
+admin_app = typer.Typer(
+    help="Administrators: move claims; find cases nobody can take; vetting about to lapse.",
+    no_args_is_help=True,
+)
+
+
+@admin_app.command("release")
+def admin_release(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
+    """Put someone's claimed entry back in the queue."""
+    row = wiring(ctx).admin.force_release(parse_entry_id(entry_id), actor=as_)
+    emit_json(row) if json_ else info(f"Entry {row['id']} is now {row['status']}.")
+
+
+@admin_app.command("reassign")
+def admin_reassign(
+    ctx: typer.Context,
+    entry_id: EntryId,
+    to: Annotated[str, typer.Option("--to", help="Staff code of the proxy to give it to.")],
+    as_: As,
+    json_: Json = False,
+) -> None:
+    """Give an open entry to a named proxy (who must be allowed to take it)."""
+    row = wiring(ctx).admin.reassign(parse_entry_id(entry_id), to=to, actor=as_)
+    emit_json(row) if json_ else info(f"Entry {row['id']} is now claimed by {to}.")
+
+
+@admin_app.command("untakeable")
+def admin_untakeable(ctx: typer.Context, as_: As, json_: Json = False) -> None:
+    """Cases with open entries that no current proxy may take."""
+    rows = wiring(ctx).admin.untakeable(actor=as_)
+    if json_:
+        emit_json(rows)
+        return
+    if not rows:
+        info("Every open entry can be taken by at least one current proxy.")
+    for r in rows:
+        info(f"{r['crn']}: {r['open_entries']} open entries — {r['why']}")
+
+
+@admin_app.command("expiring")
+def admin_expiring(
+    ctx: typer.Context,
+    as_: As,
+    days: Annotated[int, typer.Option("--days", min=0)] = 30,
+    json_: Json = False,
+) -> None:
+    """Proxies whose vetting expires within DAYS (or already has)."""
+    rows = wiring(ctx).admin.expiring_vetting(actor=as_, days=days)
+    if json_:
+        emit_json(rows)
+        return
+    if not rows:
+        info(f"No proxy's vetting expires within {days} days.")
+    for r in rows:
+        info(
+            f"{r['code']}: {r['vetting_level']} {'expired' if r['expired'] else 'expires'} {r['expires']}"
+        )
