@@ -10,7 +10,6 @@ import typer
 from bridge.cli.common import emit_json, info, wiring
 from bridge.clock import SystemClock
 from bridge.store.db import session_scope
-from bridge.store.migrate import upgrade
 
 __all__ = ["db_app", "fixtures_app", "sim_app", "staff_app"]
 
@@ -23,6 +22,8 @@ fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=Tru
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Upgrade the database at BRIDGE_DATABASE_URL to the newest schema."""
+    from bridge.store.migrate import upgrade  # alembic is slow to import: only here
+
     upgrade(wiring(ctx).engine)
     info("Database is at the newest schema.")
 
