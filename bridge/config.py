@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     submit_interval_seconds: int = Field(default=60, ge=1)
     drop_dir: Path | None = None
     claim_minutes: int = Field(default=30, ge=1)
+    view_purpose_required: bool = False
 
     @property
     def mappings_dir(self) -> Path:

@@ -81,6 +81,7 @@ class Wiring:
             engine=self.engine,
             clock=self.clock,
             claim_ttl=timedelta(minutes=self.settings.claim_minutes),
+            purpose_required=self.settings.view_purpose_required,
         )
 
     @cached_property

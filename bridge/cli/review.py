@@ -72,9 +72,17 @@ def claim_next(ctx: typer.Context, as_: As, json_: Json = False) -> None:
 
 
 @entry_app.command("show")
-def show(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
+def show(
+    ctx: typer.Context,
+    entry_id: EntryId,
+    as_: As,
+    purpose: Annotated[
+        str | None, typer.Option("--purpose", help="Why you are viewing it (recorded).")
+    ] = None,
+    json_: Json = False,
+) -> None:
     """Show an entry's record, diff and history (an audited view)."""
-    data = wiring(ctx).review.show(parse_entry_id(entry_id), actor=as_)
+    data = wiring(ctx).review.show(parse_entry_id(entry_id), actor=as_, purpose=purpose)
     if json_:
         emit_json(data)
         return

@@ -59,7 +59,9 @@ class ReviewService:
         clock: Clock,
         claim_batch: int = 50,
         claim_ttl: timedelta = timedelta(minutes=30),
+        purpose_required: bool = False,
     ) -> None:
+        self._purpose_required = purpose_required
         self._engine = engine
         self._clock = clock
         self._claim_batch = claim_batch
@@ -130,10 +132,25 @@ class ReviewService:
         with Session(self._engine) as s:
             return [entry_summary(e) for e in q.list_entries(s, status)]
 
-    def show(self, entry_id: int, *, actor: str) -> dict[str, Any]:
-        """The entry with its record, diff, version and history; recorded as a consultation."""
+    def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> dict[str, Any]:
+        """The entry with its record, diff, version and history; recorded as a consultation.
+
+        The consultation records why, when the proxy says (configuration can require it).
+        """
+        why = (purpose or "").strip()[:120] or None
+        if self._purpose_required and why is None:
+            raise BadInput("Say why you are viewing this entry (--purpose); it is recorded.")
         with self.guarded(actor, entry_id, "view") as (s, entry, now):
-            self.audit(s, entry, actor, "consultation", "entry.viewed", now, version=entry.version)
+            self.audit(
+                s,
+                entry,
+                actor,
+                "consultation",
+                "entry.viewed",
+                now,
+                version=entry.version,
+                **({"purpose": why} if why else {}),
+            )
             history = s.exec(
                 select(AuditEvent)
                 .where(AuditEvent.entry_id == entry_id)
@@ -284,9 +301,10 @@ class ReviewService:
                 "A ViSOR reference (--reference) of 4-32 letters, digits, '/' or '-' is needed."
             )
         with self.guarded(actor, entry_id, "mark-entered") as (s, entry, now):
-            if entry.status != "approved":
+            # `submitted`: handed over by the file-drop sink, waiting for its ViSOR reference.
+            if entry.status not in ("approved", "submitted"):
                 raise WrongState(
-                    f"Entry {entry_id} is {entry.status}; only an approved entry can be marked entered."
+                    f"Entry {entry_id} is {entry.status}; only an approved or submitted entry can be marked entered."
                 )
             entered = on or now.date()
             if entered > now.date():

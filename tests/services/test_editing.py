@@ -140,3 +140,21 @@ def test_editing_needs_the_claim(
     assert entry_id is not None
     with pytest.raises(WrongState, match="claim it first"):
         w.editing.edit(entry_id, actor=PROXY, version=1, changes={"PNC": GOOD_PNC})
+
+
+def test_a_view_records_its_purpose_and_configuration_can_require_one(
+    sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
+    from bridge.errors import BadInput
+
+    only_cases(ndelius_url, {"B219904"})
+    w = make_wiring(sqlite_url, ndelius_url, view_purpose_required=True)
+    sync_json(w)
+    entry_id = _entry(w, "B219904", "identity").id
+    assert entry_id is not None
+    with pytest.raises(BadInput, match="--purpose"):
+        w.review.show(entry_id, actor=PROXY)
+    w.review.show(entry_id, actor=PROXY, purpose="Checking before entry")
+    with Session(w.engine) as s:
+        views = s.exec(select(AuditEvent).where(col(AuditEvent.action) == "entry.viewed")).all()
+    assert [v.detail.get("purpose") for v in views] == ["Checking before entry"]
