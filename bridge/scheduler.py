@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bridge.store.locks import claim_tick
 from bridge.wiring import Wiring
 
-__all__ = ["build_scheduler", "run_until_stopped", "sync_job"]
+__all__ = ["build_scheduler", "run_until_stopped", "submit_job", "sync_job"]
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +69,42 @@ def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
         )
 
 
+def submit_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
+    """One scheduled submit (automatic sinks only): the same one-instance-per-tick rule.
+
+    The tick row ("submit") picks one instance per interval; the service's job lock keeps a
+    slow run (ViSOR retrying) from overlapping the next tick's or a manual `bridge submit`.
+    """
+    interval = wiring.settings.submit_interval_seconds
+    try:
+        if not claim_tick(
+            wiring.engine,
+            "submit",
+            now=wiring.clock.now(),
+            min_gap=timedelta(seconds=interval * 0.8),
+            holder=HOLDER,
+        ):
+            log.info("submit.skipped", reason="another instance ran this tick")
+            return
+        with wiring.submission() as service:
+            result = service.run(stop=stop.is_set if stop else None)
+        log.info(
+            "submit.job_done",
+            sink=result.sink,
+            accepted=result.accepted,
+            failed=result.failed,
+            skipped=result.skipped,
+            breaker=result.breaker,
+        )
+    except Exception as exc:  # noqa: BLE001 - scheduler boundary
+        log.error(
+            "submit.job_error",
+            event_id=uuid.uuid4().hex[:12],
+            error_type=type(exc).__name__,
+            error=str(exc)[:300],
+        )
+
+
 def _on_event(event: JobEvent) -> None:
     log.warning("scheduler.event", job_id=event.job_id, code=event.code)
 
@@ -102,6 +138,17 @@ def build_scheduler(
         replace_existing=True,
         next_run_time=start,
     )
+    if wiring.settings.sink != "manual":  # the manual sink has nothing to deliver
+        every = wiring.settings.submit_interval_seconds
+        sched.add_job(
+            submit_job,
+            "interval",
+            args=[wiring, stop],
+            seconds=every,
+            id="visor-submit",
+            replace_existing=True,
+            next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
+        )
     return sched
 
 
@@ -111,6 +158,9 @@ def run_until_stopped(wiring: Wiring) -> None:
     A stop lets a running sync finish the page it is on (each page is committed with its
     cursor), then waits for the job thread; the next start resumes from the cursor.
     """
+    sink = wiring.sink()  # an unusable sink (file-drop without a folder) refuses to start
+    if sink is not None:
+        sink.close()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

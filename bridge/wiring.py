@@ -10,12 +10,18 @@ from sqlalchemy.engine import Engine
 
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings
+from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
 from bridge.services.admin import AdminService
 from bridge.services.editing import EditService
 from bridge.services.review import ReviewService
+from bridge.services.submission import SubmissionService
 from bridge.services.sync import SyncOptions, SyncResult, SyncService
+from bridge.sinks import Sink
+from bridge.sinks.breaker import CircuitBreaker
+from bridge.sinks.file_drop import FileDropSink
+from bridge.sinks.visor_http import VisorHttpSink
 from bridge.store.db import make_engine
 
 __all__ = ["Wiring"]
@@ -82,6 +88,40 @@ class Wiring:
             clock=self.clock,
             claim_ttl=timedelta(minutes=self.settings.claim_minutes),
             purpose_required=self.settings.view_purpose_required,
+        )
+
+    def sink(self) -> Sink | None:
+        """The configured sink (None: manual); the caller closes it."""
+        s = self.settings
+        if s.sink == "visor-http":
+            return VisorHttpSink(
+                s.visor_url,
+                clock=self.clock,
+                timeout=s.http_timeout_seconds,
+                attempts=s.http_attempts,
+                backoff_base=min(0.5, s.http_max_wait_seconds),
+                max_wait=s.http_max_wait_seconds,
+            )
+        if s.sink == "file-drop":
+            if s.drop_dir is None:
+                raise ConfigError("BRIDGE_SINK=file-drop needs BRIDGE_DROP_DIR (a folder).")
+            return FileDropSink(s.drop_dir, clock=self.clock)
+        return None
+
+    def submission(self) -> SubmissionService:
+        """Submission through the configured sink; use it as a context manager."""
+        s = self.settings
+        breaker = None
+        if s.sink == "visor-http":
+            breaker = CircuitBreaker(
+                self.engine,
+                name=s.sink,
+                threshold=s.breaker_threshold,
+                cooldown_seconds=s.breaker_cooldown_seconds,
+                clock=self.clock,
+            )
+        return SubmissionService(
+            engine=self.engine, clock=self.clock, sink=self.sink(), breaker=breaker
         )
 
     @cached_property

@@ -15,6 +15,7 @@ from bridge.cli.common import info, wiring
 from bridge.cli.mappings import mappings_app
 from bridge.cli.ops import db_app, fixtures_app, sim_app, staff_app
 from bridge.cli.review import admin_app, entry_app, queue_app, status
+from bridge.cli.submit import requeue, submit
 from bridge.cli.sync import retries, sync
 from bridge.errors import (
     BadInput,
@@ -45,6 +46,8 @@ app.add_typer(admin_app, name="admin")
 app.command("sync")(sync)
 app.command("retries")(retries)
 app.command("status")(status)
+app.command("submit")(submit)
+entry_app.command("requeue")(requeue)
 
 
 @app.callback()
@@ -72,7 +75,7 @@ def serve(
 
 @app.command("scheduler")
 def scheduler(ctx: typer.Context) -> None:
-    """Run scheduled syncs until stopped (Ctrl-C or SIGTERM)."""
+    """Run scheduled syncs (and submissions, for an automatic sink) until stopped (Ctrl-C or SIGTERM)."""
     from bridge.scheduler import run_until_stopped
 
     run_until_stopped(wiring(ctx))

@@ -16,6 +16,7 @@ __all__ = [
     "EntryVersion",
     "JobLock",
     "RetryItem",
+    "SinkBreaker",
     "Staff",
     "SyncCursor",
     "SyncRun",
@@ -157,6 +158,15 @@ class JobLock(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=32)
     last_run: datetime | None = None
     holder: str | None = Field(default=None, max_length=100)
+
+
+class SinkBreaker(SQLModel, table=True):
+    """A sink's circuit breaker, shared by every `bridge submit` process and instance."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    failures: int = 0  # consecutive deliveries the sink could not take
+    opened_at: datetime | None = None  # set while open; half-open once the cool-down has passed
+    updated_at: datetime
 
 
 class AuditEvent(SQLModel, table=True):
