@@ -5,7 +5,6 @@ Only CRNs and ids appear in logs and errors; bodies never do.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import threading
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from typing import Any
 import httpx
 import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential
 
 from bridge.clock import Clock
 from bridge.core.snapshot import CaseSnapshot, as_dict, as_list, as_str
@@ -26,19 +24,11 @@ from bridge.errors import (
     SourceNotFound,
     SourceUnavailable,
 )
+from bridge.http_retry import RETRY_STATUS, Retryable, RetryWait, retry_after
 
 __all__ = ["ChangeEvent", "EventPage", "NdeliusClient"]
 
 log = structlog.get_logger(__name__)
-RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-class _Retryable(Exception):
-    """Internal: one attempt failed in a way worth trying again."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +46,6 @@ class ChangeEvent:
 class EventPage:
     events: list[ChangeEvent]
     last_sequence: int
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (email.utils.parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 class NdeliusClient:
@@ -99,8 +77,7 @@ class NdeliusClient:
         self._auth = (client_id, client_secret)
         self._clock = clock
         self._attempts = attempts
-        self._backoff = wait_exponential(multiplier=backoff_base, max=max_wait)
-        self._max_wait = max_wait
+        self._wait = RetryWait(base=backoff_base, max_wait=max_wait)
         self._token: str | None = None
         self._token_expires: datetime | None = None
         self._token_lock = threading.Lock()
@@ -119,12 +96,6 @@ class NdeliusClient:
 
     # -- plumbing ---------------------------------------------------------------
 
-    def _wait(self, state: Any) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, self._max_wait)
-        return min(float(self._backoff(state)), self._max_wait)
-
     def _count(self) -> None:
         with self._count_lock:
             self.requests += 1
@@ -136,9 +107,9 @@ class NdeliusClient:
                 "/auth/oauth/token", params={"grant_type": "client_credentials"}, auth=self._auth
             )
         except httpx.TransportError as exc:
-            raise _Retryable(f"token request failed: {type(exc).__name__}") from exc
+            raise Retryable(f"token request failed: {type(exc).__name__}") from exc
         if r.status_code in RETRY_STATUS:
-            raise _Retryable(f"token request HTTP {r.status_code}")
+            raise Retryable(f"token request HTTP {r.status_code}")
         if r.status_code != 200:
             raise SourceError(
                 f"nDelius refused the client credentials (HTTP {r.status_code}); check BRIDGE_NDELIUS_CLIENT_ID/SECRET.",
@@ -147,10 +118,10 @@ class NdeliusClient:
         try:
             body = as_dict(r.json())
         except ValueError as exc:
-            raise _Retryable("token response was not JSON") from exc
+            raise Retryable("token response was not JSON") from exc
         token = as_str(body.get("access_token"))
         if token is None:
-            raise _Retryable("token response had no access_token")
+            raise Retryable("token response had no access_token")
         expires_in = body.get("expires_in")
         ttl = float(expires_in) if isinstance(expires_in, int | float) else 60.0
         self._token_expires = self._clock.now() + timedelta(seconds=max(ttl - 30, ttl / 2))
@@ -176,16 +147,16 @@ class NdeliusClient:
                     path, params=params, headers={"Authorization": f"Bearer {token}"}
                 )
             except httpx.TransportError as exc:
-                raise _Retryable(f"{type(exc).__name__}") from exc
+                raise Retryable(f"{type(exc).__name__}") from exc
             if r.status_code == 401 and not refreshed:
                 with self._token_lock:  # expired or revoked: one refresh, then give up
                     token = self._fetch_token()
                 continue
             break
         if r.status_code in RETRY_STATUS:
-            raise _Retryable(
+            raise Retryable(
                 f"HTTP {r.status_code}",
-                _retry_after(r.headers.get("Retry-After"), self._clock.now()),
+                retry_after(r.headers.get("Retry-After"), self._clock.now()),
             )
         if r.status_code == 404:
             raise SourceNotFound(
@@ -205,14 +176,14 @@ class NdeliusClient:
             return json.loads(r.content)
         except (ValueError, UnicodeDecodeError) as exc:
             # A truncated body is usually a transport fault: worth another attempt.
-            raise _Retryable("body was not valid JSON") from exc
+            raise Retryable("body was not valid JSON") from exc
 
     def _get(
         self, path: str, params: dict[str, Any] | None = None, *, crn: str | None = None
     ) -> Any:
         try:
             for attempt in Retrying(
-                retry=retry_if_exception_type(_Retryable),
+                retry=retry_if_exception_type(Retryable),
                 stop=stop_after_attempt(self._attempts),
                 wait=self._wait,
                 sleep=self._clock.sleep,
@@ -220,7 +191,7 @@ class NdeliusClient:
             ):
                 with attempt:
                     return self._once(path, params, crn)
-        except _Retryable as exc:
+        except Retryable as exc:
             what = f"case {crn}" if crn else path
             if str(exc) == "body was not valid JSON":
                 raise SourceDataError(

@@ -7,6 +7,8 @@ import signal
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import structlog
@@ -32,22 +34,46 @@ log = structlog.get_logger(__name__)
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"[:100]
 
 
-def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
-    """One scheduled sync. A job boundary: any failure is logged with an event id, never raised.
+@contextmanager
+def _tick(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
+    """A job boundary: True if this instance owns this tick; failures are logged, never raised.
 
     Every instance ticks; the last-run row lets only the first in each interval run, and the
-    job lock keeps a long run from overlapping the next interval's.
+    job's lock keeps a long run from overlapping the next interval's.
     """
-    interval = wiring.settings.sync_interval_seconds
     try:
-        if not claim_tick(
+        mine = claim_tick(
             wiring.engine,
-            "sync",
+            name,
             now=wiring.clock.now(),
             min_gap=timedelta(seconds=interval * 0.8),
             holder=HOLDER,
-        ):
-            log.info("sync.skipped", reason="another instance ran this tick")
+        )
+    except Exception as exc:  # noqa: BLE001 - scheduler boundary (the database is down, say)
+        _job_error(name, exc)
+        mine = False
+    else:
+        if not mine:
+            log.info(f"{name}.skipped", reason="another instance ran this tick")
+    try:
+        yield mine
+    except Exception as exc:  # noqa: BLE001 - scheduler boundary
+        _job_error(name, exc)
+
+
+def _job_error(name: str, exc: Exception) -> None:
+    log.error(
+        f"{name}.job_error",
+        event_id=uuid.uuid4().hex[:12],
+        error_type=type(exc).__name__,
+        error=str(exc)[:300],
+    )
+
+
+def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
+    """One scheduled sync."""
+    with _tick(wiring, "sync", wiring.settings.sync_interval_seconds) as mine:
+        if not mine:
             return
         with wiring.ndelius() as source:
             result = wiring.sync_service(source, stop=stop.is_set if stop else None).run()
@@ -60,31 +86,13 @@ def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
                 created=result.entries_created,
                 failed=result.cases_failed,
             )
-    except Exception as exc:  # noqa: BLE001 - scheduler boundary
-        log.error(
-            "sync.job_error",
-            event_id=uuid.uuid4().hex[:12],
-            error_type=type(exc).__name__,
-            error=str(exc)[:300],
-        )
 
 
 def submit_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
-    """One scheduled submit (automatic sinks only): the same one-instance-per-tick rule.
-
-    The tick row ("submit") picks one instance per interval; the service's job lock keeps a
-    slow run (ViSOR retrying) from overlapping the next tick's or a manual `bridge submit`.
-    """
-    interval = wiring.settings.submit_interval_seconds
-    try:
-        if not claim_tick(
-            wiring.engine,
-            "submit",
-            now=wiring.clock.now(),
-            min_gap=timedelta(seconds=interval * 0.8),
-            holder=HOLDER,
-        ):
-            log.info("submit.skipped", reason="another instance ran this tick")
+    """One scheduled submit (automatic sinks only); the service's job lock also keeps a slow
+    run (ViSOR retrying) from overlapping a manual `bridge submit`."""
+    with _tick(wiring, "submit", wiring.settings.submit_interval_seconds) as mine:
+        if not mine:
             return
         with wiring.submission() as service:
             result = service.run(stop=stop.is_set if stop else None)
@@ -95,13 +103,6 @@ def submit_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
             failed=result.failed,
             skipped=result.skipped,
             breaker=result.breaker,
-        )
-    except Exception as exc:  # noqa: BLE001 - scheduler boundary
-        log.error(
-            "submit.job_error",
-            event_id=uuid.uuid4().hex[:12],
-            error_type=type(exc).__name__,
-            error=str(exc)[:300],
         )
 
 

@@ -58,12 +58,7 @@ class AdminService:
                     f"Entry {entry_id} is {entry.status}; only a claim can be released."
                 )
             was = entry.claimed_by
-            entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
-                "pending",
-                None,
-                None,
-                now,
-            )
+            q.unclaim(entry, now=now)
             s.add(entry)
             record(
                 s,

@@ -223,12 +223,7 @@ class ReviewService:
     def release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
         with self.guarded(actor, entry_id, "release") as (s, entry, now):
             self.require_claimed_by(entry, actor, now)
-            entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
-                "pending",
-                None,
-                None,
-                now,
-            )
+            q.unclaim(entry, now=now)
             s.add(entry)
             self.audit(s, entry, actor, "alteration", "entry.released", now)
             return entry_summary(entry)

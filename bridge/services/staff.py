@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from bridge.audit import Audit, record
 from bridge.auth import needs_proxy_on
 from bridge.errors import BadInput
+from bridge.store import entries as q
 from bridge.store.models import Entry, Staff
 
 __all__ = ["ImportResult", "import_staff", "needs_proxy_codes", "parse_staff_file"]
@@ -135,12 +136,7 @@ def _release_claims(session: Session, code: str, *, now: datetime, actor: str) -
         select(Entry).where(col(Entry.status) == "claimed", col(Entry.claimed_by) == code)
     ).all()
     for entry in claimed:
-        entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
-            "pending",
-            None,
-            None,
-            now,
-        )
+        q.unclaim(entry, now=now)
         session.add(entry)
         record(
             session,

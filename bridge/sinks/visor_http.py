@@ -9,18 +9,16 @@ clock). Logs carry entry ids, CRNs and status codes — never the record.
 
 from __future__ import annotations
 
-import email.utils
 import re
-from datetime import datetime
 from typing import Any
 
 import httpx
 import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_exponential
 
 from bridge.clock import Clock
 from bridge.errors import SubmitRejected, SubmitUnavailable
+from bridge.http_retry import Retryable, RetryWait, retry_after
 from bridge.sinks import Delivery, idempotency_key
 from bridge.store.models import Entry
 
@@ -49,26 +47,6 @@ def mask_values(message: str) -> str:
     for pattern in _QUOTED_VALUES:
         message = pattern.sub("'…'", message)
     return message
-
-
-class _Retryable(Exception):
-    """Internal: one attempt failed in a way worth trying again."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (email.utils.parsedate_to_datetime(value) - now).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 def _errors_of(response: httpx.Response) -> list[str]:
@@ -108,8 +86,7 @@ class VisorHttpSink:
         )
         self._clock = clock
         self._attempts = attempts
-        self._backoff = wait_exponential(multiplier=backoff_base, max=max_wait)
-        self._max_wait = max_wait
+        self._wait = RetryWait(base=backoff_base, max_wait=max_wait)
         self.requests = 0  # every POST made, for tests
 
     def close(self) -> None:
@@ -123,12 +100,6 @@ class VisorHttpSink:
 
     # -- plumbing -----------------------------------------------------------------
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return min(exc.retry_after, self._max_wait)
-        return min(float(self._backoff(state)), self._max_wait)
-
     def _post(self, body: bytes, key: str) -> httpx.Response:
         self.requests += 1
         try:
@@ -138,11 +109,11 @@ class VisorHttpSink:
                 headers={"Idempotency-Key": key, "Content-Type": "application/xml"},
             )
         except httpx.TransportError as exc:  # timeouts included: the key makes a re-send safe
-            raise _Retryable(type(exc).__name__) from exc
+            raise Retryable(type(exc).__name__) from exc
         if response.status_code in RETRY_STATUS:
-            raise _Retryable(
+            raise Retryable(
                 f"HTTP {response.status_code}",
-                _retry_after(response.headers.get("Retry-After"), self._clock.now()),
+                retry_after(response.headers.get("Retry-After"), self._clock.now()),
             )
         return response
 
@@ -169,13 +140,13 @@ class VisorHttpSink:
                 sleep=self._clock.sleep,
                 stop=stop_after_attempt(self._attempts),
                 wait=self._wait,
-                retry=retry_if_exception_type(_Retryable),
+                retry=retry_if_exception_type(Retryable),
                 before_sleep=before_sleep,
                 reraise=True,
             ):
                 with attempt:
                     response = self._post(entry.xml.encode("utf-8"), key)
-        except _Retryable as exc:
+        except Retryable as exc:
             raise SubmitUnavailable(
                 f"ViSOR did not take entry {entry.id} (CRN {entry.crn}) after "
                 f"{self._attempts} attempt(s): {exc}. It is sent again, with the same key, "

@@ -160,3 +160,8 @@ def expire_claims(
 def versions_of(session: Session, entry_id: int) -> Sequence[EntryVersion]:
     stmt = select(EntryVersion).where(EntryVersion.entry_id == entry_id)
     return session.exec(stmt.order_by(col(EntryVersion.version))).all()
+
+
+def unclaim(entry: Entry, *, now: datetime) -> None:
+    """Back to the queue: pending, nobody's claim."""
+    entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = "pending", None, None, now
