@@ -126,7 +126,7 @@ def test_two_schedulers_run_each_tick_once_without_overlap(
         assert "Traceback" not in err
     runs = _runs(db_url)
     assert 1 <= len(runs) <= 8, [(r.started_at, r.status) for r in runs]
-    assert {r.status for r in runs} <= {"succeeded"}
+    assert {r.status for r in runs} <= {"succeeded", "stopped"}  # SIGTERM may land mid-run
     for earlier, later in itertools.pairwise(runs):
         assert earlier.finished_at is not None
         assert later.started_at >= earlier.finished_at  # never two at once

@@ -10,7 +10,7 @@ content hash of an open entry or baseline already matches).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -207,6 +207,7 @@ class SyncService:
             cursor = cursor_row.sequence if cursor_row else None
             self._needs_proxy = needs_proxy_codes(s, today=now.date())
         self._attempted: set[str] = set()
+        self._cursor_written: int | None = None
         try:
             if cursor is None or full:
                 head = self._source.head()
@@ -229,6 +230,8 @@ class SyncService:
         except _Stopped:
             # Asked to stop (SIGTERM): every finished page is committed; the next run resumes.
             status, error = "stopped", None
+            if self._cursor_written is not None:
+                cursor = self._cursor_written
             log.warning("sync.stopped", run_id=result.run_id)
         result.cursor = cursor
         self._finish(result, status=status, error=error)
@@ -261,21 +264,30 @@ class SyncService:
             ).one()
 
     def _follow_feed(self, cursor: int, result: SyncResult) -> int:
-        while True:
-            page = self._source.events(after=cursor, limit=self._opts.page_size)
-            if not page.events:
-                return cursor
-            result.events_read += len(page.events)
-            batch = plan_page(page.events, self._clock.now())
-            self._process(batch, result, new_cursor=page.events[-1].sequence)
-            cursor = page.events[-1].sequence
+        def pages() -> Iterator[tuple[Batch, int | None]]:
+            after = cursor
+            while True:
+                page = self._source.events(after=after, limit=self._opts.page_size)
+                if not page.events:
+                    return
+                result.events_read += len(page.events)
+                after = page.events[-1].sequence
+                yield plan_page(page.events, self._clock.now()), after
+
+        self._pipeline(pages(), result)
+        return self._cursor_written if self._cursor_written is not None else cursor
 
     def _reconcile(self, result: SyncResult) -> None:
         """Every listed MAPPA case, then known in-scope cases the listing no longer has."""
         listed: set[str] = set()
-        for chunk in _chunks(self._source.mappa_cases(self._opts.page_size), self._opts.page_size):
-            listed.update(chunk)
-            self._process(Batch(reads=dict.fromkeys(chunk, self._clock.now())), result)
+
+        def pages() -> Iterator[tuple[Batch, int | None]]:
+            listing = self._source.mappa_cases(self._opts.page_size)
+            for chunk in _chunks(listing, self._opts.page_size):
+                listed.update(chunk)
+                yield Batch(reads=dict.fromkeys(chunk, self._clock.now())), None
+
+        self._pipeline(pages(), result)
         with Session(self._engine) as s:
             known = s.exec(select(CaseState.crn).where(col(CaseState.in_scope))).all()
         self._read_all((crn for crn in known if crn not in listed), result)
@@ -308,12 +320,41 @@ class SyncService:
             due = s.exec(select(RetryItem).where(col(RetryItem.next_attempt_at) <= now)).all()
         # A CRN already read in this run (and failed again) waits for the next run.
         todo = {item.crn: item.occurred_at for item in due if item.crn not in self._attempted}
-        for chunk in _chunks(todo, self._opts.page_size):
-            self._process(Batch(reads={crn: todo[crn] for crn in chunk}), result)
+        self._pipeline(
+            (
+                (Batch(reads={crn: todo[crn] for crn in chunk}), None)
+                for chunk in _chunks(todo, self._opts.page_size)
+            ),
+            result,
+        )
 
     def _read_all(self, crns: Iterable[str], result: SyncResult) -> None:
-        for chunk in _chunks(crns, self._opts.page_size):
-            self._process(Batch(reads=dict.fromkeys(chunk, self._clock.now())), result)
+        self._pipeline(
+            (
+                (Batch(reads=dict.fromkeys(chunk, self._clock.now())), None)
+                for chunk in _chunks(crns, self._opts.page_size)
+            ),
+            result,
+        )
+
+    def _pipeline(self, pages: Iterable[tuple[Batch, int | None]], result: SyncResult) -> None:
+        """Read one page ahead: the next page's reads run while this one is written.
+
+        Writes stay in page order on this thread, each page (and its cursor) one transaction.
+        A stop request lets the page in hand be written, then ends the run.
+        """
+        pending: tuple[Batch, list[Future[_Outcome]], int | None] | None = None
+        for batch, cursor in pages:
+            if self._stop():
+                break
+            started = (batch, self._start_reads(batch), cursor)
+            if pending is not None:
+                self._write(*pending, result)
+            pending = started
+        if pending is not None:
+            self._write(*pending, result)
+        if self._stop():
+            raise _Stopped
 
     def _read(self, crn: str, occurred_at: datetime) -> _Outcome:
         try:
@@ -326,14 +367,20 @@ class SyncService:
             prepared=prepare_case(snapshot, needs_proxy=self._needs_proxy, bundle=self._bundle),
         )
 
-    def _process(self, batch: Batch, result: SyncResult, *, new_cursor: int | None = None) -> None:
-        """Read each CRN once, then write every outcome (and the cursor) in one transaction."""
-        if self._stop():
-            raise _Stopped
-        reads = batch.reads
-        self._attempted.update(reads)
-        # Reads run concurrently on a bounded pool; writes stay on this thread, in order.
-        outcomes = list(self._pool.map(self._read, reads, reads.values()))
+    def _start_reads(self, batch: Batch) -> list[Future[_Outcome]]:
+        """Reads run concurrently on the bounded pool."""
+        self._attempted.update(batch.reads)
+        return [self._pool.submit(self._read, crn, at) for crn, at in batch.reads.items()]
+
+    def _write(
+        self,
+        batch: Batch,
+        reads: list[Future[_Outcome]],
+        new_cursor: int | None,
+        result: SyncResult,
+    ) -> None:
+        """Write every outcome of a page (and the cursor past it) in one transaction."""
+        outcomes = [f.result() for f in reads]
         now = self._clock.now()
         counts = Counts()
         with session_scope(self._engine) as s:
@@ -364,6 +411,8 @@ class SyncService:
                     s.delete(item)
             if new_cursor is not None:
                 s.merge(SyncCursor(name=CURSOR, sequence=new_cursor, updated_at=now))
+        if new_cursor is not None:
+            self._cursor_written = new_cursor
         if batch.erase:
             scrub(self._engine)  # the rows are gone; now their bytes go too
         result.cases_erased += len(batch.erase)
