@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from lxml import etree
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from bridge.audit import Audit, record
@@ -37,6 +38,7 @@ SYNC_ACTOR = "system:sync"
 ACTIVITY_WITHDRAWN = "activity-withdrawn"
 #: Kind of the entry that tells ViSOR MAPPA management has ended (deregistration).
 MAPPA_ENDED = "mappa-ended"
+_INSERT_VERSION = insert(EntryVersion)
 
 
 @dataclass(frozen=True)
@@ -126,10 +128,16 @@ def supersede(
 
 
 def _upsert_case_state(
-    session: Session, prepared: PreparedCase, *, now: datetime, mapping_version: str
+    session: Session,
+    prepared: PreparedCase,
+    *,
+    now: datetime,
+    mapping_version: str,
+    known: Mapping[str, CaseState] | None,
 ) -> None:
     snap = prepared.snapshot
-    state = session.get(CaseState, snap.crn) or CaseState(crn=snap.crn)
+    found = known.get(snap.crn) if known is not None else session.get(CaseState, snap.crn)
+    state = found or CaseState(crn=snap.crn)
     state.snapshot_hash = snap.fingerprint()
     state.in_scope = prepared.scope.in_scope
     state.scope_reason = prepared.scope.reason
@@ -221,10 +229,15 @@ def _new_entry(
     session.add(entry)
     session.flush()
     assert entry.id is not None
-    session.add(
-        EntryVersion(
-            entry_id=entry.id, version=1, xml=xml, created_at=write.now, created_by=SYNC_ACTOR
-        )
+    session.connection().execute(
+        _INSERT_VERSION,
+        {
+            "entry_id": entry.id,
+            "version": 1,
+            "xml": xml,
+            "created_at": write.now,
+            "created_by": SYNC_ACTOR,
+        },
     )
     record(
         session,
@@ -261,12 +274,17 @@ def apply_case(
     occurred_at: datetime,
     due_days: int,
     adopt_existing: str,
+    known: Mapping[str, CaseState] | None = None,
 ) -> Counts:
-    """Write what a read of one case means for the queue, in the caller's transaction."""
+    """Write what a read of one case means for the queue, in the caller's transaction.
+
+    `known`, when given, holds the case states of every CRN in the caller's page (loaded in
+    one query); a CRN missing from it has none yet.
+    """
     counts = Counts()
     crn = prepared.snapshot.crn
     write = _Write(bundle, now, occurred_at, due_days)
-    _upsert_case_state(session, prepared, now=now, mapping_version=bundle.version)
+    _upsert_case_state(session, prepared, now=now, mapping_version=bundle.version, known=known)
     if not prepared.scope.in_scope:
         for entry in q.open_entries_for_crn(session, crn):
             if entry.kind == MAPPA_ENDED:

@@ -384,10 +384,22 @@ class SyncService:
         now = self._clock.now()
         counts = Counts()
         with session_scope(self._engine) as s:
+            # One query for the page, not one per case: which of these CRNs were failing.
+            retrying = set(
+                s.exec(
+                    select(RetryItem.crn).where(col(RetryItem.crn).in_([o.crn for o in outcomes]))
+                ).all()
+            )
             for crn in batch.erase:
                 erase_case(s, crn, now=now, actor=SYNC_ACTOR)
             for source, target in batch.merges.items():
                 counts.superseded += merge_away(s, source, target, now=now)
+            # After erasures (a CRN erased and re-read in one page starts afresh): the page's
+            # case states in one query.
+            crns = [o.crn for o in outcomes]
+            known = {
+                c.crn: c for c in s.exec(select(CaseState).where(col(CaseState.crn).in_(crns)))
+            }
             for out in outcomes:
                 if out.prepared is None:
                     self._remember_failure(s, out, now=now)
@@ -404,11 +416,13 @@ class SyncService:
                         occurred_at=out.occurred_at,
                         due_days=self._opts.due_working_days,
                         adopt_existing=self._opts.adopt_existing,
+                        known=known,
                     )
                 )
-                item = s.get(RetryItem, out.crn)
-                if item is not None:
-                    s.delete(item)
+                if out.crn in retrying:
+                    item = s.get(RetryItem, out.crn)
+                    if item is not None:
+                        s.delete(item)
             if new_cursor is not None:
                 s.merge(SyncCursor(name=CURSOR, sequence=new_cursor, updated_at=now))
         if new_cursor is not None:

@@ -23,7 +23,7 @@ def _write_chain(url: str, n: int = 3) -> list[int]:
         ids = []
         for i in range(n):
             with session_scope(engine) as s:
-                rows = [
+                new_ids = [
                     record(
                         s,
                         Audit(
@@ -33,10 +33,7 @@ def _write_chain(url: str, n: int = 3) -> list[int]:
                     )
                     for j in range(2)  # several in one transaction chain in memory
                 ]
-                s.flush()
-                for row in rows:
-                    assert row.id is not None
-                    ids.append(row.id)
+                ids.extend(new_ids)
         return ids
     finally:
         engine.dispose()
