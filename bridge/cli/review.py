@@ -37,7 +37,7 @@ def _print_entries(rows: list[dict[str, Any]]) -> None:
             r["kind"],
             r["status"],
             r["on_behalf_of"],
-            r["due_date"],
+            f"{r['due_date']} OVERDUE" if r.get("overdue") else r["due_date"],
             f"{len(r['issues'])} ({blocking} blocking)",
         )
     Console(stderr=False).print(table)

@@ -27,6 +27,8 @@ from bridge.store.models import AuditEvent, Baseline, Entry, Staff
 
 __all__ = ["ReviewService", "entry_summary"]
 
+#: States in which an entry still waits for a proxy (and can be overdue).
+_WAITING = frozenset({"pending", "claimed", "approved", "failed"})
 _VISOR_REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9/-]{3,31}")
 
 
@@ -129,8 +131,13 @@ class ReviewService:
     # -- reading --------------------------------------------------------------------
 
     def list_queue(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every entry's metadata, with `overdue` for work still waiting past its due date."""
+        today = self._clock.now().date()
         with Session(self._engine) as s:
-            return [entry_summary(e) for e in q.list_entries(s, status)]
+            return [
+                {**entry_summary(e), "overdue": e.status in _WAITING and e.due_date < today}
+                for e in q.list_entries(s, status)
+            ]
 
     def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> dict[str, Any]:
         """The entry with its record, diff, version and history; recorded as a consultation.

@@ -125,3 +125,17 @@ def test_a_claim_expires_and_a_colleague_may_take_it(sqlite_url: str) -> None:
         assert [(e.entry_id, e.detail["was"]) for e in expired] == [(first["id"], "N07P100")]
     finally:
         engine.dispose()
+
+
+def test_waiting_entries_past_their_due_date_are_flagged_overdue(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    clock = FixedClock(NOW)
+    service = ReviewService(engine=engine, clock=clock)
+    try:
+        with session_scope(engine) as s:
+            s.add_all(_pending(2))  # due 2026-11-26 and 2026-11-27
+        assert [r["overdue"] for r in service.list_queue()] == [False, False]
+        clock.advance(4 * 24 * 3600)  # 2026-11-27: the first is past its due date
+        assert [r["overdue"] for r in service.list_queue()] == [True, False]
+    finally:
+        engine.dispose()
