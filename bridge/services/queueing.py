@@ -316,8 +316,11 @@ def apply_case(
     nominal_kind = "nominal-update" if baselines or prepared.has_visor_record else "nominal-create"
     # One query for the case's open work (at most one open entry per section and contact).
     open_entries = {(e.section, e.item_key): e for e in q.open_entries_for_crn(session, crn)}
+    rejected = q.rejected_last(session, crn)
     for section in prepared.sections:
         open_entry = open_entries.get((section.name, section.key))
+        if open_entry is None and rejected.get((section.name, section.key)) == section.content_hash:
+            continue  # a proxy rejected exactly this; only a new change makes a new entry
         baseline = baselines.get((section.name, section.key))
         # With nothing on ViSOR yet, an empty section (no aliases, say) is nothing to enter.
         baseline_hash = baseline.content_hash if baseline else None

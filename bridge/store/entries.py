@@ -45,6 +45,19 @@ def open_entries_for_crn(session: Session, crn: str) -> Sequence[Entry]:
     return session.exec(stmt.order_by(col(Entry.id))).all()
 
 
+def rejected_last(session: Session, crn: str) -> dict[tuple[str, str], str]:
+    """(section, item key) → content hash, where the newest entry for it was rejected."""
+    newest: dict[tuple[str, str], tuple[str, str]] = {}
+    rows = session.exec(
+        select(Entry.section, Entry.item_key, Entry.status, Entry.content_hash)
+        .where(Entry.crn == crn)
+        .order_by(col(Entry.id))
+    )
+    for section, key, status, content_hash in rows:
+        newest[(section, key)] = (status, content_hash)
+    return {k: h for k, (status, h) in newest.items() if status == "rejected"}
+
+
 def entries_for_crn(session: Session, crn: str) -> Sequence[Entry]:
     return session.exec(select(Entry).where(Entry.crn == crn).order_by(col(Entry.id))).all()
 

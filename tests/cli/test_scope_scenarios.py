@@ -355,3 +355,30 @@ def test_staff_import_replace_deactivates_and_releases_claims(
     back = {r["id"]: r["status"] for r in _queue(db_cli, crn)}
     assert back[entry["id"]] == "pending"
     assert db_cli("entry", "claim", str(entry["id"]), "--as", PROXY)[0] == 1  # no longer staff
+
+
+def test_a_rejected_section_is_queued_again_only_when_it_changes(
+    db_cli: Cli, ndelius_url: str
+) -> None:
+    crn = "B203456"
+    only_cases(ndelius_url, {crn})
+    _sync(db_cli)
+    identity = _one(_queue(db_cli, crn, "pending"), "identity")
+    assert db_cli("entry", "claim", str(identity["id"]), "--as", PROXY)[0] == 0
+    code, _out, err = db_cli(
+        "entry", "reject", str(identity["id"]), "--as", PROXY, "--reason", "Wrong person"
+    )
+    assert code == 0, err
+
+    _put(ndelius_url, crn, _move(case_doc(crn), "NE6 2AA"))  # another section changes
+    result = _sync(db_cli)
+    assert result["entries_created"] == 1
+    assert [
+        r["section"] for r in _queue(db_cli, crn, "pending") if r["section"] == "identity"
+    ] == []
+
+    doc = _move(case_doc(crn), "NE6 2AA")
+    doc["offender"]["surname"] = "Dockerty"  # now the rejected section itself changes
+    _put(ndelius_url, crn, doc)
+    assert _sync(db_cli)["entries_created"] == 1
+    assert _one(_queue(db_cli, crn, "pending"), "identity")["id"] != identity["id"]
