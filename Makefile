@@ -32,9 +32,14 @@ pytest: $(STAMP)
 test: check pytest
 
 # Benchmarks are separate from `make test`: they measure ratios side by side in one run and
-# write the numbers into docs/BENCHMARKS.md.
+# write the numbers into docs/BENCHMARKS.md. Mapping first, then the sync (100,000 cases; try
+# `make bench BENCH_SYNC_ARGS="--cases 2000"` for a quick run, which prints but writes nothing).
+BENCH_SYNC_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m tests.bench.bench_mapping
+	status=0; \
+	$(BIN)/python -m tests.bench.bench_mapping || status=1; \
+	$(BIN)/python -m tests.bench.bench_sync $(BENCH_SYNC_ARGS) || status=1; \
+	exit $$status
 
 fmt: $(STAMP)
 	$(BIN)/ruff format bridge tests

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -19,23 +20,22 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bridge.clock import Clock
 from bridge.sim.faults import ADMIN_PREFIX, install_faults
 from bridge.sim.ndelius_state import (
-    Document,
+    DEFAULT_CONTACTS_PAGE,
     NdeliusState,
-    RawDocument,
+    Parts,
+    contacts_page,
     load_cases,
-    mappa_categories,
     page_of,
 )
 
 __all__ = ["create_app"]
 
 TOKEN_PATH = "/auth/oauth/token"  # noqa: S105 (a URL path, not a secret)
-DEFAULT_ACCESS_LIMITATIONS: dict[str, Any] = {
-    "excludedFrom": [],
-    "restrictedTo": [],
-    "exclusionMessage": None,
-    "restrictionMessage": None,
-}
+JSON = "application/json"
+_CASE_READ = re.compile(
+    r"/secure/offenders/crn/(?P<a>[^/]+)/(?P<what_a>all|registrations)"
+    r"|/case/(?P<b>[^/]+)/(?P<what_b>contacts|access-limitations)"
+)
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -97,17 +97,58 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return (client_id, client_secret) if sep else None
 
 
-def _case_response(doc: Document, select: str) -> Response:
-    """One part of a case document, verbatim; a non-object document is sent whole."""
-    if isinstance(doc, RawDocument):
-        return Response(content=doc.data, media_type="application/json")
-    if not isinstance(doc, dict):
-        return JSONResponse(doc)
-    if select == "offender":
-        return JSONResponse(doc.get("offender"))
-    if select == "registrations":
-        return JSONResponse({"registrations": doc.get("registrations", [])})
-    return JSONResponse(doc.get("accessLimitations", DEFAULT_ACCESS_LIMITATIONS))
+def _part(parts: Parts, what: str) -> bytes:
+    """The encoded body of one read of a case (`what`: the last path segment)."""
+    if what == "all":
+        return parts.offender
+    if what == "registrations":
+        return parts.registrations
+    if what == "contacts":
+        return parts.contacts
+    return parts.access
+
+
+def _is_default_contacts_query(query: bytes) -> bool:
+    """True for `page=0&size=100` (either may be left out) and nothing else."""
+    if not query:
+        return True
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    params = dict(pairs)
+    page, size = DEFAULT_CONTACTS_PAGE
+    return (
+        len(params) == len(pairs)
+        and params.keys() <= {"page", "size"}
+        and params.get("page", str(page)) == str(page)
+        and params.get("size", str(size)) == str(size)
+    )
+
+
+class FastReadMiddleware:
+    """Serves the four case reads straight from the pre-encoded parts, skipping routing.
+
+    It sits inside the fault and bearer-token middleware, so both still apply; anything
+    else (an unknown CRN, another contacts page or filter, every other path) goes on to
+    the FastAPI routes, which answer the same reads with the same bytes.
+    """
+
+    def __init__(self, app: ASGIApp, state: NdeliusState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            match = _CASE_READ.fullmatch(str(scope.get("path", "")))
+            if match is not None:
+                crn = match["a"] or match["b"]
+                what = match["what_a"] or match["what_b"]
+                query = scope.get("query_string", b"")
+                if crn in self.state.cases and (
+                    what != "contacts" or _is_default_contacts_query(query)
+                ):
+                    body = _part(self.state.parts(crn), what)
+                    await Response(body, media_type=JSON)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def _parse_categories(raw: str | None) -> set[int] | None:
@@ -146,19 +187,19 @@ def _add_case_routes(app: FastAPI, state: NdeliusState) -> None:
     async def offender(crn: str) -> Response:
         if crn not in state.cases:
             return missing(crn)
-        return _case_response(state.cases[crn], "offender")
+        return Response(state.parts(crn).offender, media_type=JSON)
 
     @app.get("/secure/offenders/crn/{crn}/registrations")
     async def registrations(crn: str) -> Response:
         if crn not in state.cases:
             return missing(crn)
-        return _case_response(state.cases[crn], "registrations")
+        return Response(state.parts(crn).registrations, media_type=JSON)
 
     @app.get("/case/{crn}/access-limitations")
     async def access_limitations(crn: str) -> Response:
         if crn not in state.cases:
             return missing(crn)
-        return _case_response(state.cases[crn], "accessLimitations")
+        return Response(state.parts(crn).access, media_type=JSON)
 
     @app.get("/case/{crn}/contacts")
     async def contacts(
@@ -169,38 +210,28 @@ def _add_case_routes(app: FastAPI, state: NdeliusState) -> None:
     ) -> Response:
         if crn not in state.cases:
             return missing(crn)
-        doc = state.cases[crn]
-        if isinstance(doc, RawDocument) or not isinstance(doc, dict):
-            return _case_response(doc, "contacts")
+        parts = state.parts(crn)
+        if not isinstance(parts.doc, dict):  # malformed: the whole document, as it is
+            return Response(parts.contacts, media_type=JSON)
         try:
             wanted = _parse_categories(mappa_categories_param)
         except ValueError:
             return _error(400, "mappaCategories must be comma-separated integers")
-        items = doc.get("contacts", [])
-        if not isinstance(items, list):  # malformed: passed through as it is
-            return JSONResponse({"content": items, "totalPages": 1, "totalResults": 0})
-        # As external-api-and-delius findMappaContacts: flagged for ViSOR or already exported.
-        flagged = [
-            c
-            for c in items
-            if isinstance(c, dict)
-            and (c.get("visorContact") is True or c.get("visorExported") is True)
-        ]
-        if wanted is not None and not mappa_categories(doc) & wanted:
-            flagged = []
-        return JSONResponse(page_of(flagged, page, size))
+        if wanted is None and (page, size) == DEFAULT_CONTACTS_PAGE:
+            return Response(parts.contacts, media_type=JSON)
+        return JSONResponse(contacts_page(parts.doc, wanted, page, size))
 
     @app.get("/mappa/cases")
     async def mappa_cases(
         page: int = Query(0, ge=0), size: int = Query(500, ge=1, le=10_000)
-    ) -> dict[str, Any]:
-        return page_of(state.mappa_cases(), page, size)
+    ) -> Response:
+        return JSONResponse(page_of(state.mappa_cases(), page, size))
 
     @app.get("/events")
-    async def events(
-        after: int = Query(0), limit: int = Query(100, ge=0, le=10_000)
-    ) -> dict[str, Any]:
-        return {"events": state.events_after(after, limit), "lastSequence": state.head}
+    async def events(after: int = Query(0), limit: int = Query(100, ge=0, le=10_000)) -> Response:
+        return JSONResponse(
+            {"events": state.events_after(after, limit), "lastSequence": state.head}
+        )
 
 
 def _add_admin_routes(app: FastAPI, state: NdeliusState, reset_faults: Callable[[], None]) -> None:
@@ -247,6 +278,7 @@ def create_app(
     app = FastAPI(title="nDelius simulator", docs_url=None, redoc_url=None)
     state = NdeliusState(load_cases(cases_dir), clock)
     tokens = TokenStore(clock, token_ttl_seconds)
+    app.add_middleware(FastReadMiddleware, state=state)  # innermost: after faults and auth
     app.add_middleware(BearerAuthMiddleware, tokens=tokens)
     faults = install_faults(app, clock)  # added last, so outermost: runs before auth
     _add_token_route(app, tokens, (client_id, client_secret))
