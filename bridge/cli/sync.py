@@ -47,7 +47,13 @@ def _progress(
 
         def update(result: SyncResult) -> None:
             done = result.cases_fetched + result.cases_failed
-            bar.update(task, description=_describe(result), completed=done, total=source.listed)
+            bar.update(
+                task,
+                description=_describe(result),
+                completed=done,
+                total=source.listed,
+                refresh=True,  # each page shows, however fast the run
+            )
 
         yield update
 
