@@ -174,10 +174,27 @@ def _act(w: Wiring, action: str, entry_id: int, actor: str) -> dict[str, Any] | 
         return w.review.show(entry_id, actor=actor)
     if action == "claim":
         return w.review.claim(entry_id, actor=actor)
+    if action == "edit":
+        return w.editing.edit(entry_id, actor=actor, version=1, changes={"Surname": "Docherty"})
+    if action == "reject":
+        return w.review.reject(entry_id, actor=actor, reason="Not this person")
+    if action == "release":
+        return w.review.release(entry_id, actor=actor)
     return w.review.approve(entry_id, actor=actor)
 
 
-@pytest.mark.parametrize("action", ["show", "claim", "approve"])
+#: What each permitted action leaves the entry as.
+_AFTER = {
+    "show": "pending",
+    "claim": "claimed",
+    "approve": "approved",
+    "edit": "claimed",
+    "reject": "rejected",
+    "release": "pending",
+}
+
+
+@pytest.mark.parametrize("action", list(_AFTER))
 def test_permission_matrix_only_a_currently_vetted_proxy_may_act(
     action: str,
     db_url: str,
@@ -187,7 +204,7 @@ def test_permission_matrix_only_a_currently_vetted_proxy_may_act(
 ) -> None:
     w = _synced(make_wiring, db_url, ndelius_url)
     entry_id = _entry_id(w, "B203456", "identity")
-    if action == "approve":
+    if action not in ("show", "claim"):
         w.review.claim(entry_id, actor=PROXY)  # so only permission can stop the others
     refusals_before = len(_events(w, "access.refused"))
 
@@ -198,17 +215,14 @@ def test_permission_matrix_only_a_currently_vetted_proxy_may_act(
             assert str(refused.value) == NotPermitted.MESSAGE
     # the refusals changed nothing and were each audited
     assert next(r for r in w.review.list_queue() if r["id"] == entry_id)["status"] == (
-        "claimed" if action == "approve" else "pending"
+        "pending" if action in ("show", "claim") else "claimed"
     )
     assert len(_events(w, "access.refused")) == refusals_before + len(REFUSED_ACTORS)
 
     with subtests.test(actor="current proxy"):
         result = _act(w, action, entry_id, PROXY)
         assert result is not None
-        assert (
-            result["status"]
-            == {"show": "pending", "claim": "claimed", "approve": "approved"}[action]
-        )
+        assert result["status"] == _AFTER[action]
 
 
 @pytest.mark.parametrize("action", ["show", "claim"])
