@@ -8,9 +8,9 @@ it quickly. One run:
    with the code being measured;
 2. creates a fresh SQLite database and imports a staff file in which every offender manager the
    generator uses needs a proxy, so every case is in scope and the sync does all of its work;
-3. runs a plain httpx fetch loop (the floor: token once, the `/mappa/cases` listing, then the
-   same four endpoints per case on a thread pool of the same size, each body parsed as JSON) in a
-   child process;
+3. runs a plain httpx fetch loop (the floor: one token, renewed when it expires, the
+   `/mappa/cases` listing, then the same four endpoints per case on a thread pool of the same
+   size, each body parsed as JSON) in a child process;
 4. runs the first `bridge sync` (a full reconciliation) in a child process, timing it and taking
    the child's peak RSS from the kernel (`wait4`);
 5. changes 1% of the in-scope cases through the simulator's admin API (a new postcode on the
@@ -18,8 +18,9 @@ it quickly. One run:
    its requests by kind (token, event pages, listing, case reads);
 6. writes the numbers, targets and verdicts into docs/BENCHMARKS.md.
 
-The sync children run `bridge.wiring.Wiring(...).sync_service(...)` exactly as `bridge sync`
-does; they only add an httpx request hook that counts requests by path.
+The sync children run `bridge.wiring.Wiring(...).sync_service(...)` as `bridge sync` does; they
+only add an httpx request hook that counts requests by path and wrap three functions to time them
+(see `_Phases`). The report names the commit each child ran, since the code may change meanwhile.
 """
 
 from __future__ import annotations
@@ -54,17 +55,19 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 CLIENT = ("bridge-dev", "bridge-dev-secret")
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 DEFAULT_CASES = 100_000
-PAGE_SIZE = 500  # the Settings default sync_page_size; the plain loop pages the listing the same
 TARGET_REQUESTS_PER_CASE = 4.0
 TARGET_INCREMENTAL_FRACTION = 0.05
 TARGET_THROUGHPUT_RATIO = 0.5
 TARGET_PEAK_RSS_MB = 400.0
 
 
-def _default_concurrency() -> int:
+def _setting_default(name: str) -> int:
     from bridge.config import Settings
 
-    return int(Settings.model_fields["sync_concurrency"].default)
+    return int(Settings.model_fields[name].default)
+
+
+PAGE_SIZE = _setting_default("sync_page_size")  # the plain loop pages the listing the same way
 
 
 def _log(message: str) -> None:
@@ -310,6 +313,7 @@ class ChildRun:
     wall: float  # the whole child process, interpreter start to exit
     peak_rss_mb: float  # from the kernel's accounting of that child (wait4)
     cpu: float  # user + system CPU seconds of the child
+    code: str  # the commit (and uncommitted changes) the child started with
     sim_cpu: float  # CPU seconds the simulator used meanwhile
     out: dict[str, Any] = field(default_factory=dict)
 
@@ -324,6 +328,7 @@ def _run_child(role: str, work: Path, sim_pid: int, *extra: str) -> ChildRun:
     out = work / f"{role}-{time.monotonic_ns()}.json"
     cmd = [sys.executable, "-m", "tests.bench.bench_sync", "--role", role, "--out", str(out)]
     sim_before = _cpu_seconds(sim_pid)
+    code = _code_version()
     started = time.perf_counter()
     proc = subprocess.Popen([*cmd, *extra], cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -335,6 +340,7 @@ def _run_child(role: str, work: Path, sim_pid: int, *extra: str) -> ChildRun:
         wall,
         usage.ru_maxrss / 1024,
         usage.ru_utime + usage.ru_stime,
+        code,
         _cpu_seconds(sim_pid) - sim_before,
         json.loads(out.read_text(encoding="utf-8")),
     )
@@ -513,6 +519,15 @@ def _code_version() -> str:
     )
 
 
+def _code_line(full: str, incremental: str, end: str) -> str:
+    if full == incremental == end:
+        return full
+    return (
+        f"{full} for the full sync and {incremental} for the incremental one "
+        "(new commits landed during the run)"
+    )
+
+
 def _verdict(ok: bool) -> str:
     return "meets" if ok else "MISSES"
 
@@ -529,8 +544,7 @@ def _report(r: dict[str, Any]) -> tuple[str, bool]:
         f"{platform.python_version()}, {os.cpu_count()} CPUs ({platform.machine()}), SQLite; "
         f"{r['cases']:,} generated cases (seed {r['seed']}), {r['in_scope']:,} of them in scope; "
         f"concurrency {r['concurrency']} (the `sync_concurrency` default), page size {PAGE_SIZE}; "
-        f"code at {r['code']}"
-        f"{' (WARNING: bridge/ changed during the run)' if r['code_changed'] else ''}. "
+        f"code at {r['code']}. "
         f"The simulator ran in its own process (RSS {r['sim_rss_mb']:,.0f} MB holding the cases); "
         "each sync and the plain loop ran in a child process of their own.",
         "",
@@ -617,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.concurrency is None:
-        args.concurrency = _default_concurrency()
+        args.concurrency = _setting_default("sync_concurrency")
     if args.role == "sync":
         _child_sync(args)
         return 0
@@ -632,7 +646,6 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
-    code = _code_version()
     started = time.perf_counter()
     data = work / "data"
     _log(f"generating {args.cases:,} cases (seed {args.seed}) into {data}")
@@ -699,8 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         "full_writer_cpu": full.out["writer_cpu"],
         "full_phase_cpu": full.out["phase_cpu"],
         "full_phase_wall": full.out["phase_wall"],
-        "code": code,
-        "code_changed": _code_version() != code,
+        "code": _code_line(full.code, inc.code, _code_version()),
         "plain_cpu": plain.cpu,
         "plain_sim_cpu": plain.sim_cpu,
         "load": load,
