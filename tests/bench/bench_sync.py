@@ -590,6 +590,7 @@ def _reading(r: dict[str, Any]) -> str:
     run_cpu, writer = 1000 * r["full_run_cpu"] / n, 1000 * r["full_writer_cpu"] / n
     plain_cpu = 1000 * r["plain_cpu"] / r["plain_cases"]
     other = run_cpu - writer - ms["http"] - ms["prepare"]
+    apply_wall, apply_cpu = r["full_phase_wall"]["apply"], r["full_phase_cpu"]["apply"]
     return (
         f"**Where the time goes.** The sync process kept {r['full_run_cpu'] / full:.2f} of a "
         f"core busy for the full sync's {full:,.0f} s: {run_cpu:.1f} ms of CPU a case, against "
@@ -599,7 +600,10 @@ def _reading(r: dict[str, Any]) -> str:
         f"transactions, their queries and commits, and the listing); on the "
         f"{r['concurrency']} reader threads `source.case` (four HTTP reads and their JSON) "
         f"{ms['http']:.1f} ms and `prepare_case` (scope, mapping, XSD) {ms['prepare']:.1f} ms; "
-        f"{other:.1f} ms elsewhere (the pool, garbage collection). The simulator used "
+        f"{other:.1f} ms elsewhere (the pool, garbage collection). `apply_case` ran for "
+        f"{apply_wall:,.0f} s of the {full:,.0f} s but held the GIL for {apply_cpu:,.0f} s of "
+        f"them: the writing thread is the critical path, and whenever it lets the GIL go (every "
+        f"SQLite call does) it waits for the reader threads to hand it back. The simulator used "
         f"{1000 * r['full_sim_cpu'] / n:.1f} ms a case "
         f"({1000 * r['plain_sim_cpu'] / r['plain_cases']:.1f} ms for the plain loop), so it was "
         f"not the limit. The machine was shared with other work (1-minute load average "
@@ -750,7 +754,8 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"wrote the sync section of {report}")
     else:
         _log(f"not written to {DOC.name}: only a {DEFAULT_CASES:,}-case run is (or pass --report)")
-    _log(f"done in {time.perf_counter() - started:,.0f} s (work files in {work})")
+    kept = f" (work files kept in {work})" if args.workdir else ""
+    _log(f"done in {time.perf_counter() - started:,.0f} s{kept}")
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1
