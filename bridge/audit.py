@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent
 
-__all__ = ["GENESIS", "Audit", "Category", "record", "verify_chain"]
+__all__ = ["GENESIS", "Audit", "Category", "record", "record_refusal", "verify_chain"]
 
 Category = Literal[
     "collection", "alteration", "consultation", "disclosure", "combination", "erasure", "access"
@@ -117,6 +119,16 @@ def record(session: Session, event: Audit, *, at: datetime) -> int:
     session.info["audit_head"] = (session.get_transaction(), digest)
     assert new_id is not None
     return int(new_id)
+
+
+def record_refusal(
+    engine: Engine, actor: str, action: str, *, at: datetime, entry_id: int | None = None
+) -> None:
+    """Record a refused action in a transaction of its own (the refused one rolled back)."""
+    with session_scope(engine) as s:
+        record(
+            s, Audit("access", "access.refused", actor, None, entry_id, {"action": action}), at=at
+        )
 
 
 def verify_chain(session: Session) -> int | None:

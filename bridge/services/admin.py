@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, record
+from bridge.audit import Audit, record, record_refusal
 from bridge.auth import has_current_vetting, is_admin, may_handle_case
 from bridge.clock import Clock
 from bridge.errors import BadInput, NotPermitted, WrongState
@@ -37,12 +38,7 @@ class AdminService:
         with Session(self._engine) as s:
             allowed = is_admin(s.get(Staff, actor))
         if not allowed:
-            with session_scope(self._engine) as log:
-                record(
-                    log,
-                    Audit("access", "access.refused", actor, None, None, {"action": action}),
-                    at=self._clock.now(),
-                )
+            record_refusal(self._engine, actor, action, at=self._clock.now())
             raise NotPermitted()
 
     def force_release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
@@ -111,28 +107,19 @@ class AdminService:
         self._require_admin(actor, "untakeable")
         with Session(self._engine) as s:
             proxies = [p for p in s.exec(select(Staff)).all() if has_current_vetting(p, today)]
-            open_crns = sorted(
-                set(s.exec(select(Entry.crn).where(col(Entry.status).in_(OPEN_STATES))).all())
-            )
-            cases = q.case_states(s, set(open_crns))
+            # Each CRN with open work, its count and its case state, in one query.
+            rows = s.exec(
+                select(Entry.crn, func.count(), CaseState)
+                .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
+                .where(col(Entry.status).in_(OPEN_STATES))
+                .group_by(col(Entry.crn), col(CaseState.crn))
+                .order_by(col(Entry.crn))
+            ).all()
             out = []
-            for crn in open_crns:
-                case = cases.get(crn)
+            for crn, count, case in rows:
                 if any(may_handle_case(p, case) for p in proxies):
                     continue
-                out.append(
-                    {
-                        "crn": crn,
-                        "open_entries": len(
-                            s.exec(
-                                select(Entry.id).where(
-                                    Entry.crn == crn, col(Entry.status).in_(OPEN_STATES)
-                                )
-                            ).all()
-                        ),
-                        "why": _why(case, proxies),
-                    }
-                )
+                out.append({"crn": crn, "open_entries": count, "why": _why(case, proxies)})
             return out
 
     def expiring_vetting(self, *, actor: str, days: int = 30) -> list[dict[str, Any]]:

@@ -60,6 +60,7 @@ class PreparedCase:
     scope: ScopeDecision
     sections: tuple[PreparedSection, ...]
     has_visor_record: bool
+    fingerprint: str  # of everything read (hashed once, on the reader thread)
     owning_force: str | None = None
     routing_issues: tuple[Issue, ...] = ()
 
@@ -90,7 +91,7 @@ def prepare_case(
     """Scope and map a case (pure work; no database)."""
     scope = decide_scope(snapshot, needs_proxy=needs_proxy, rules=bundle.scope)
     if not scope.in_scope:
-        return PreparedCase(snapshot, scope, (), snapshot.has_visor_record)
+        return PreparedCase(snapshot, scope, (), snapshot.has_visor_record, snapshot.fingerprint())
     mapped = bundle.mapper.map_case(snapshot)
     sections = tuple(
         PreparedSection(m.name, m.key, m.element, canonical_hash(m.element), m.issues, m.is_empty)
@@ -101,6 +102,7 @@ def prepare_case(
         scope,
         sections,
         snapshot.has_visor_record,
+        snapshot.fingerprint(),
         mapped.owning_force,
         mapped.routing_issues,
     )
@@ -139,7 +141,7 @@ def _upsert_case_state(
     snap = prepared.snapshot
     found = known.get(snap.crn) if known is not None else session.get(CaseState, snap.crn)
     state = found or CaseState(crn=snap.crn)
-    state.snapshot_hash = snap.fingerprint()
+    state.snapshot_hash = prepared.fingerprint
     state.in_scope = prepared.scope.in_scope
     state.scope_reason = prepared.scope.reason
     state.on_behalf_of = prepared.scope.on_behalf_of or snap.manager_code
@@ -193,7 +195,7 @@ def _new_entry(
     envelope = Envelope(
         kind,
         snap.crn,
-        snap.fingerprint(),
+        prepared.fingerprint,
         write.bundle.version,
         on_behalf_of,
         write.now,
@@ -356,6 +358,7 @@ def apply_case(
             session,
             prepared,
             baselines,
+            open_entries,
             write=write,
         )
     )
@@ -393,14 +396,18 @@ def _vanished_contacts(
     session: Session,
     prepared: PreparedCase,
     baselines: dict[tuple[str, str], Baseline],
+    open_entries: dict[tuple[str, str], Entry],
     *,
     write: _Write,
 ) -> Counts:
-    """Contacts deleted (or unflagged) in nDelius: drop pending work, withdraw what was entered."""
+    """Contacts deleted (or unflagged) in nDelius: drop pending work, withdraw what was entered.
+
+    `open_entries` is the case's open work as `apply_case` found it: the contacts gone from
+    nDelius are exactly the keys that loop never touched.
+    """
     counts = Counts()
-    crn = prepared.snapshot.crn
     current = {s.key for s in prepared.sections if s.name == "activity"}
-    for entry in q.open_entries_for_crn(session, crn):
+    for entry in open_entries.values():
         if (
             entry.section == "activity"
             and entry.kind == "activity"
@@ -412,7 +419,7 @@ def _vanished_contacts(
     for (section, key), baseline in sorted(baselines.items()):
         if section != "activity" or key in current or baseline.section_xml is None:
             continue
-        open_entry = q.open_entry(session, crn, "activity", key)
+        open_entry = open_entries.get(("activity", key))
         if open_entry is not None and open_entry.kind == ACTIVITY_WITHDRAWN:
             continue  # already asked for
         element = parse_untrusted(baseline.section_xml)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, record
+from bridge.audit import Audit, record, record_refusal
 from bridge.auth import has_current_vetting, may_handle_case
 from bridge.clock import Clock
 from bridge.core.issues import has_blocking, issues_from_json
@@ -108,12 +108,7 @@ class ReviewService:
                     raise NotPermitted()
                 yield s, entry, now
         except NotPermitted:
-            with session_scope(self._engine) as s:
-                record(
-                    s,
-                    Audit("access", "access.refused", actor, None, entry_id, {"action": action}),
-                    at=now,
-                )
+            record_refusal(self._engine, actor, action, at=now, entry_id=entry_id)
             raise
 
     @staticmethod

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bridge.audit import Audit, record
+from bridge.audit import Audit, record, record_refusal
 from bridge.auth import has_current_vetting, is_admin, may_handle_case
 from bridge.clock import Clock
 from bridge.errors import NotPermitted
@@ -59,10 +59,5 @@ def case_status(engine: Engine, clock: Clock, *, crn: str, actor: str) -> dict[s
                 ],
             }
     if refused:
-        with session_scope(engine) as s:
-            record(
-                s,
-                Audit("access", "access.refused", actor, None, None, {"action": "status"}),
-                at=now,
-            )
+        record_refusal(engine, actor, "status", at=now)
     raise NotPermitted("Not permitted: no such case, or you may not see it.")

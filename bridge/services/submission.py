@@ -15,7 +15,7 @@ which ViSOR answers with the first reference. With file-drop the file is written
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, Category, record
+from bridge.audit import Audit, Category, record, record_refusal
 from bridge.auth import has_current_vetting, is_admin, may_handle_case
 from bridge.clock import Clock
 from bridge.errors import NotPermitted, SubmitRejected, SubmitUnavailable, WrongState
@@ -63,18 +63,7 @@ class SubmitResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "sink": self.sink,
-            "attempted": self.attempted,
-            "accepted": self.accepted,
-            "submitted": self.submitted,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "breaker": self.breaker,
-            "message": self.message,
-            "entries": self.entries,
-            "failures": self.failures,
-        }
+        return asdict(self)
 
 
 def _audit(
@@ -285,12 +274,7 @@ def _may_requeue(s: Session, actor: str, entry: Entry, now: datetime) -> bool:
 
 
 def _refused(engine: Engine, actor: str, entry_id: int | None, now: datetime) -> NotPermitted:
-    with session_scope(engine) as s:
-        record(
-            s,
-            Audit("access", "access.refused", actor, None, entry_id, {"action": "requeue"}),
-            at=now,
-        )
+    record_refusal(engine, actor, "requeue", at=now, entry_id=entry_id)
     return NotPermitted()
 
 

@@ -290,7 +290,8 @@ class SyncService:
         self._pipeline(pages(), result)
         with Session(self._engine) as s:
             known = s.exec(select(CaseState.crn).where(col(CaseState.in_scope))).all()
-        self._read_all((crn for crn in known if crn not in listed), result)
+        now = self._clock.now()
+        self._read_all({crn: now for crn in known if crn not in listed}, result)
 
     def _rescope(self, result: SyncResult) -> None:
         """Scope that changed inside the bridge (ARCHITECTURE §9): re-read the cases it touches.
@@ -312,27 +313,26 @@ class SyncService:
                     col(CaseState.in_scope), col(CaseState.on_behalf_of).not_in(needs)
                 )
             ).all()
-        self._read_all((crn for crn in [*started, *stopped] if crn not in self._attempted), result)
+        now = self._clock.now()
+        rescoped = [*started, *stopped]
+        self._read_all({c: now for c in rescoped if c not in self._attempted}, result)
 
     def _retry_due(self, result: SyncResult) -> None:
         now = self._clock.now()
         with Session(self._engine) as s:
             due = s.exec(select(RetryItem).where(col(RetryItem.next_attempt_at) <= now)).all()
         # A CRN already read in this run (and failed again) waits for the next run.
-        todo = {item.crn: item.occurred_at for item in due if item.crn not in self._attempted}
-        self._pipeline(
-            (
-                (Batch(reads={crn: todo[crn] for crn in chunk}), None)
-                for chunk in _chunks(todo, self._opts.page_size)
-            ),
+        self._read_all(
+            {item.crn: item.occurred_at for item in due if item.crn not in self._attempted},
             result,
         )
 
-    def _read_all(self, crns: Iterable[str], result: SyncResult) -> None:
+    def _read_all(self, reads: dict[str, datetime], result: SyncResult) -> None:
+        """Read these CRNs (each due from its change time), a page at a time."""
         self._pipeline(
             (
-                (Batch(reads=dict.fromkeys(chunk, self._clock.now())), None)
-                for chunk in _chunks(crns, self._opts.page_size)
+                (Batch(reads={crn: reads[crn] for crn in chunk}), None)
+                for chunk in _chunks(reads, self._opts.page_size)
             ),
             result,
         )
@@ -384,19 +384,15 @@ class SyncService:
         now = self._clock.now()
         counts = Counts()
         with session_scope(self._engine) as s:
+            crns = [o.crn for o in outcomes]
             # One query for the page, not one per case: which of these CRNs were failing.
-            retrying = set(
-                s.exec(
-                    select(RetryItem.crn).where(col(RetryItem.crn).in_([o.crn for o in outcomes]))
-                ).all()
-            )
+            retrying = set(s.exec(select(RetryItem.crn).where(col(RetryItem.crn).in_(crns))).all())
             for crn in batch.erase:
                 erase_case(s, crn, now=now, actor=SYNC_ACTOR)
             for source, target in batch.merges.items():
                 counts.superseded += merge_away(s, source, target, now=now)
             # After erasures (a CRN erased and re-read in one page starts afresh): the page's
             # case states in one query.
-            crns = [o.crn for o in outcomes]
             known = {
                 c.crn: c for c in s.exec(select(CaseState).where(col(CaseState.crn).in_(crns)))
             }
