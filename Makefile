@@ -6,7 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check fmt pytest bench clean
+ASSETS := bridge/web/static/assets/app.css
+
+.PHONY: run test check fmt pytest bench clean assets
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=python3.11)"; exit 1; }
@@ -17,7 +19,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The web UI's CSS and JS (GOV.UK Frontend + MoJ Frontend via npm and sass; needs Node.js and npm).
+# The output is not committed; it is rebuilt when the lock file or the sources change.
+$(ASSETS): package.json package-lock.json frontend/app.scss frontend/app.js frontend/build.mjs
+	@command -v npm >/dev/null || { echo "Building the web assets needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	node frontend/build.mjs
+
+assets: $(ASSETS)
+
+run: $(STAMP) $(ASSETS)
 	$(BIN)/bridge demo
 
 check: $(STAMP)
@@ -26,7 +37,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(ASSETS)
 	$(BIN)/python -m pytest
 
 test: check pytest
@@ -46,4 +57,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix bridge tests
 
 clean:
-	rm -rf $(VENV) demo *.egg-info
+	rm -rf $(VENV) demo *.egg-info node_modules bridge/web/static/assets

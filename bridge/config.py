@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     drop_dir: Path | None = None
     claim_minutes: int = Field(default=30, ge=1)
     view_purpose_required: bool = False
+    session_idle_minutes: int = Field(default=30, ge=1)
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_lockout_minutes: int = Field(default=15, ge=1)
 
     @property
     def mappings_dir(self) -> Path:

@@ -24,7 +24,16 @@ from bridge.store.migrate import upgrade
 from bridge.web.app import create_app
 from bridge.wiring import Wiring
 
-__all__ = ["fixtures_dir", "run_demo"]
+__all__ = ["DEMO_ACCOUNTS", "fixtures_dir", "run_demo"]
+
+#: The fixture staff the demo signs people in as, one per kind of user.
+DEMO_ACCOUNTS = (
+    ("N07P004", "a vetted proxy (works the queue)"),
+    ("N07P005", "another vetted proxy"),
+    ("N07A001", "an offender manager who needs a proxy (sees status only)"),
+    ("ADM0001", "an administrator (staff, sync, submissions, configuration)"),
+    ("N02P006", "a proxy whose vetting has expired (refused)"),
+)
 
 
 def fixtures_dir() -> Path:
@@ -87,6 +96,10 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             import_staff(
                 s, parse_staff_file(fixtures / "staff.json"), now=clock.now(), actor="system:demo"
             )
+        # Demo accounts, one per role, all with one password made up for this run.
+        demo_password = "demo-" + secrets.token_urlsafe(9)
+        for code in (code for code, _ in DEMO_ACCOUNTS):
+            wiring.accounts.set_password(code, demo_password, actor="system:demo")
         sync_job(wiring)
         sched = build_scheduler(wiring, interval_seconds=interval)
         sched.start()
@@ -96,9 +109,11 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             uvicorn.Config(create_app(wiring), host="127.0.0.1", port=port, log_level="warning")
         )
         queued = len(wiring.review.list_queue("pending"))
+        accounts = "\n".join(f"    {code:<9} {who}" for code, who in DEMO_ACCOUNTS)
         _say(
             f"\nvisor-bridge demo\n"
-            f"  Web UI (review queue):  http://127.0.0.1:{port}/\n"
+            f"  Web UI:                 http://127.0.0.1:{port}/\n"
+            f"  Sign in as (password {demo_password}):\n{accounts}\n"
             f"  nDelius simulator:      {nd_url}\n"
             f"  ViSOR simulator:        {vi_url}\n"
             f"  Database:               {folder / 'bridge.db'}\n"

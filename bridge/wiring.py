@@ -13,6 +13,7 @@ from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
+from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.editing import EditService
 from bridge.services.review import ReviewService
@@ -127,6 +128,19 @@ class Wiring:
     @cached_property
     def admin(self) -> AdminService:
         return AdminService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def accounts(self) -> AccountService:
+        s = self.settings
+        return AccountService(
+            engine=self.engine,
+            clock=self.clock,
+            idle_timeout=timedelta(minutes=s.session_idle_minutes),
+            throttling=Throttling(
+                max_failures=s.sign_in_max_failures,
+                lockout=timedelta(minutes=s.sign_in_lockout_minutes),
+            ),
+        )
 
     @cached_property
     def editing(self) -> EditService:

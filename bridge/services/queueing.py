@@ -232,6 +232,7 @@ def _new_entry(
             "mapping_version": write.bundle.version,
             "source_occurred_at": write.occurred_at,
             "due_date": add_working_days(write.occurred_at.date(), write.due_days),
+            "owning_force": prepared.owning_force,
             "created_at": write.now,
             "updated_at": write.now,
         },

@@ -17,9 +17,11 @@ __all__ = [
     "JobLock",
     "RetryItem",
     "SinkBreaker",
+    "SignInThrottle",
     "Staff",
     "SyncCursor",
     "SyncRun",
+    "WebSession",
 ]
 
 OPEN_STATES = ("pending", "claimed")
@@ -62,6 +64,8 @@ class Entry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_entry_crn_section_status", "crn", "section", "item_key", "status"),
         Index("ix_entry_status_due", "status", "due_date", "id"),
+        Index("ix_entry_due", "due_date", "id"),
+        Index("ix_entry_on_behalf_of", "on_behalf_of"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,6 +93,7 @@ class Entry(SQLModel, table=True):
     visor_reference: str | None = Field(default=None, max_length=64)
     entered_at: date | None = None
     superseded_by: int | None = None
+    owning_force: str | None = Field(default=None, max_length=16)  # for the queue's filter
 
 
 class EntryVersion(SQLModel, table=True):
@@ -186,3 +191,21 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser. Only a hash of the cookie's token is stored; sign-out deletes the row."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_code: str = Field(max_length=16, index=True)
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins per username and per client address, to slow down guessing."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    first_failed_at: datetime
+    locked_until: datetime | None = None

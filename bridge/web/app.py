@@ -1,56 +1,56 @@
-"""The FastAPI app. For now: a queue page (metadata only) and health checks; the full UI comes later."""
+"""The FastAPI app: GOV.UK Design System pages for proxies, offender managers and administrators,
+and a JSON API under /api/. Built from already-built collaborators (nothing global at import).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import text
+import structlog
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from bridge.web.errors import install_error_handlers
+from bridge.web.routes import ROUTERS
+from bridge.web.security import SecurityHeaders
+from bridge.web.session import BrowserTokens, CookieSession
+from bridge.web.templating import Pages
 from bridge.wiring import Wiring
 
-__all__ = ["create_app"]
+__all__ = ["ASSETS", "create_app"]
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+ASSETS = Path(__file__).resolve().parent / "static" / "assets"
+log = structlog.get_logger("bridge.web")
 
 
 def create_app(wiring: Wiring) -> FastAPI:
-    """Build the app from already-built collaborators (nothing global, nothing at import)."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    app = FastAPI(title="visor-bridge", docs_url="/api/docs", openapi_url="/api/openapi.json")
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = "default-src 'self'"
-        return response
-
-    @app.get("/", response_class=HTMLResponse)
-    def queue_page(status: str | None = None) -> str:
-        rows = wiring.review.list_queue(status)
-        return env.get_template("queue.html").render(rows=rows, status=status)
-
-    @app.get("/api/queue")
-    def queue_api(status: str | None = None) -> list[dict[str, Any]]:
-        return wiring.review.list_queue(status)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    def readyz() -> JSONResponse:
-        try:
-            with wiring.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - readiness probe: any failure means not ready
-            return JSONResponse({"status": "not ready"}, status_code=503)
-        return JSONResponse({"status": "ready"})
-
+    settings = wiring.settings
+    ready = (ASSETS / "app.css").is_file()
+    if not ready:
+        log.warning(
+            "web.assets_missing",
+            hint="pages render unstyled; build the assets with `make assets` (needs Node.js and npm)",
+        )
+    tokens = BrowserTokens(settings.secret_key.get_secret_value())
+    pages = Pages(tokens=tokens, assets_ready=ready)
+    app = FastAPI(
+        title="visor-bridge",
+        summary="Queue, entry and case status for ViSOR proxy entry (session cookie sign-in).",
+        docs_url=None,  # Swagger UI loads scripts from a CDN, which the CSP forbids
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.wiring = wiring
+    app.state.pages = pages
+    app.state.tokens = tokens
+    install_error_handlers(app, pages)
+    for router in ROUTERS:
+        app.include_router(router)
+    if ready:
+        app.mount("/assets", StaticFiles(directory=ASSETS), name="assets")
+    # Outermost last: security headers wrap everything, including error pages.
+    app.add_middleware(
+        CookieSession, tokens=tokens, always_secure=settings.environment == "production"
+    )
+    app.add_middleware(SecurityHeaders)
     return app

@@ -1,0 +1,221 @@
+"""Local accounts for the web UI: passwords, sign-in with throttling, sessions with an idle timeout.
+
+The rules live here, not in the pages. The browser holds a random token; the store keeps only
+its SHA-256, so a copy of the database cannot be replayed as a cookie. Every sign-in, sign-out
+and failure is an audit event (category `access`); nothing records the password typed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from bridge.audit import Audit, record
+from bridge.clock import Clock
+from bridge.errors import BadInput, DomainRefusal
+from bridge.store.db import session_scope
+from bridge.store.models import SignInThrottle, Staff, WebSession
+
+__all__ = ["AccountService", "SignInRefused", "SignInThrottled", "hash_token"]
+
+MIN_PASSWORD_LENGTH = 12
+#: Sessions are touched at most this often, so reading pages does not write on every request.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+class SignInRefused(DomainRefusal):
+    """Wrong username or password: one message for both, so usernames cannot be probed."""
+
+    MESSAGE = "Enter a correct username and password."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class SignInThrottled(DomainRefusal):
+    """Too many failed attempts for this username or from this address."""
+
+    def __init__(self, minutes: int) -> None:
+        self.minutes = minutes
+        super().__init__(
+            f"Too many failed attempts. Wait {minutes} minute{'s' if minutes != 1 else ''} "
+            "and try again, or ask an administrator to reset your password."
+        )
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Throttling:
+    max_failures: int = 5  # within `window`, per username
+    max_failures_per_client: int = 20  # per client address (an office may share one)
+    window: timedelta = timedelta(minutes=15)
+    lockout: timedelta = timedelta(minutes=15)
+
+
+class AccountService:
+    """Passwords, sign-in, sessions and sign-out for staff in the registry."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        idle_timeout: timedelta = timedelta(minutes=30),
+        throttling: Throttling | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._idle = idle_timeout
+        self._throttling = throttling or Throttling()
+        self._hasher = hasher or PasswordHasher()
+        # Verified against when the username is unknown, so both failures take as long.
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+
+    # -- passwords ------------------------------------------------------------------
+
+    def set_password(self, code: str, password: str, *, actor: str) -> None:
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise BadInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        now = self._clock.now()
+        with session_scope(self._engine) as s:
+            staff = s.get(Staff, code)
+            if staff is None:
+                raise BadInput(f"No staff member with code {code} in the registry.")
+            staff.password_hash = self._hasher.hash(password)
+            s.add(staff)
+            # A new password ends every session the old one opened.
+            s.execute(delete(WebSession).where(col(WebSession.staff_code) == code))
+            s.execute(delete(SignInThrottle).where(col(SignInThrottle.key) == f"user:{code}"))
+            record(
+                s,
+                Audit("alteration", "account.password_set", actor, None, None, {"staff": code}),
+                at=now,
+            )
+
+    # -- signing in and out ---------------------------------------------------------------
+
+    def sign_in(self, username: str, password: str, *, client: str) -> str:
+        """A new session token for `username`, or SignInRefused / SignInThrottled (audited)."""
+        now = self._clock.now()
+        code = username.strip().upper()[:16]
+        keys = (f"user:{code}", f"client:{client[:180]}")
+        with session_scope(self._engine) as s:
+            locked = self._locked_minutes(s, keys, now)
+            if locked:
+                record(
+                    s,
+                    Audit(
+                        "access", "sign_in.throttled", "web:anonymous", None, None, {"staff": code}
+                    ),
+                    at=now,
+                )
+                raise_later: DomainRefusal = SignInThrottled(locked)
+            else:
+                staff = s.get(Staff, code)
+                if staff is not None and self._verify(s, staff, password) and staff.active:
+                    s.execute(delete(SignInThrottle).where(col(SignInThrottle.key) == keys[0]))
+                    token = secrets.token_urlsafe(32)
+                    s.add(
+                        WebSession(
+                            token_hash=hash_token(token),
+                            staff_code=code,
+                            created_at=now,
+                            last_seen_at=now,
+                        )
+                    )
+                    record(s, Audit("access", "sign_in", code, None, None, {}), at=now)
+                    return token
+                self._count_failure(s, keys, now)
+                detail = {"staff": code} if staff is not None else {"unknown_username": True}
+                record(
+                    s,
+                    Audit("access", "sign_in.failed", "web:anonymous", None, None, detail),
+                    at=now,
+                )
+                raise_later = SignInRefused()
+        raise raise_later
+
+    def sign_out(self, token: str) -> None:
+        now = self._clock.now()
+        with session_scope(self._engine) as s:
+            row = s.get(WebSession, hash_token(token))
+            if row is not None:
+                s.delete(row)
+                record(s, Audit("access", "sign_out", row.staff_code, None, None, {}), at=now)
+
+    def session_staff(self, token: str) -> Staff | None:
+        """The signed-in staff member for `token`, or None (unknown, idle too long, or inactive)."""
+        now = self._clock.now()
+        with Session(self._engine, expire_on_commit=False) as s:
+            row = s.get(WebSession, hash_token(token))
+            if row is None:
+                return None
+            staff = s.get(Staff, row.staff_code)
+            expired = row.last_seen_at + self._idle < now
+            fresh = row.last_seen_at + _TOUCH_EVERY > now
+        if expired or staff is None or not staff.active:
+            with session_scope(self._engine) as s:
+                gone = s.get(WebSession, hash_token(token))
+                if gone is not None:
+                    s.delete(gone)
+                    record(
+                        s,
+                        Audit("access", "session.expired", gone.staff_code, None, None, {}),
+                        at=now,
+                    )
+            return None
+        if not fresh:
+            with session_scope(self._engine) as s:
+                live = s.get(WebSession, hash_token(token))
+                if live is not None:
+                    live.last_seen_at = now
+                    s.add(live)
+        return staff
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _verify(self, s: Session, staff: Staff, password: str) -> bool:
+        stored = staff.password_hash
+        try:
+            self._hasher.verify(stored or self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if stored is None:
+            return False
+        if self._hasher.check_needs_rehash(stored):
+            staff.password_hash = self._hasher.hash(password)
+            s.add(staff)
+        return True
+
+    def _locked_minutes(self, s: Session, keys: tuple[str, ...], now: datetime) -> int:
+        longest = timedelta(0)
+        for key in keys:
+            row = s.get(SignInThrottle, key)
+            if row is not None and row.locked_until is not None and row.locked_until > now:
+                longest = max(longest, row.locked_until - now)
+        return -(-int(longest.total_seconds()) // 60) if longest else 0
+
+    def _count_failure(self, s: Session, keys: tuple[str, ...], now: datetime) -> None:
+        t = self._throttling
+        for key in keys:
+            row = s.get(SignInThrottle, key)
+            if row is None or row.first_failed_at + t.window < now:
+                row = row or SignInThrottle(key=key, first_failed_at=now)
+                row.failures, row.first_failed_at, row.locked_until = 0, now, None
+            row.failures += 1
+            limit = t.max_failures if key.startswith("user:") else t.max_failures_per_client
+            if row.failures >= limit:
+                row.locked_until = now + t.lockout
+            s.add(row)

@@ -1,0 +1,102 @@
+"""FastAPI dependencies: the wiring, the signed-in person, role checks and the CSRF check.
+
+Pages hold no rules: these only say who is asking. What they may do with an entry is decided
+by the services (vetting, exclusions, claims), whose refusals the error translator renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from bridge.store.models import Staff
+from bridge.web.session import BrowserTokens
+from bridge.web.templating import Pages
+from bridge.wiring import Wiring
+
+__all__ = [
+    "CsrfFailed",
+    "Forbidden",
+    "SignInRequired",
+    "csrf_protect",
+    "current_staff",
+    "get_pages",
+    "get_wiring",
+    "require_role",
+]
+
+
+class SignInRequired(Exception):
+    """Nobody is signed in (pages redirect to /login; the API answers 401)."""
+
+
+class Forbidden(Exception):
+    """Signed in, but without the role this area needs (403; says nothing about any case)."""
+
+
+class CsrfFailed(Exception):
+    """A form post without a valid CSRF token (403)."""
+
+
+def get_wiring(request: Request) -> Wiring:
+    wiring: Wiring = request.app.state.wiring
+    return wiring
+
+
+def get_pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def current_staff(request: Request) -> Staff | None:
+    """The signed-in staff member, resolved once per request."""
+    if not hasattr(request.state, "staff"):
+        token = getattr(request.state, "browser_token", None)
+        request.state.staff = (
+            get_wiring(request).accounts.session_staff(token) if token is not None else None
+        )
+    staff: Staff | None = request.state.staff
+    return staff
+
+
+def signed_in(request: Request) -> Staff:
+    staff = current_staff(request)
+    if staff is None:
+        raise SignInRequired()
+    return staff
+
+
+def require_role(role: str) -> Callable[[Request], Staff]:
+    """A dependency: the signed-in staff member, who must hold `role`."""
+
+    def dependency(request: Request) -> Staff:
+        staff = signed_in(request)
+        if role not in staff.roles:
+            raise Forbidden()
+        return staff
+
+    return dependency
+
+
+async def csrf_protect(request: Request) -> None:
+    """Every form post carries `csrf_token` matching this browser's token, or gets 403."""
+    if request.method != "POST":
+        return
+    form = await request.form()  # Starlette caches the parsed form for the endpoint
+    tokens: BrowserTokens = request.app.state.tokens
+    token = getattr(request.state, "browser_token", None)
+    submitted = form.get("csrf_token")
+    if token is None or not tokens.csrf_ok(
+        token, submitted if isinstance(submitted, str) else None
+    ):
+        raise CsrfFailed()
+
+
+SignedIn = Annotated[Staff, Depends(signed_in)]
+Proxy = Annotated[Staff, Depends(require_role("proxy"))]
+OffenderManager = Annotated[Staff, Depends(require_role("offender_manager"))]
+Admin = Annotated[Staff, Depends(require_role("admin"))]
+WiringDep = Annotated[Wiring, Depends(get_wiring)]
+PagesDep = Annotated[Pages, Depends(get_pages)]

@@ -1,0 +1,146 @@
+"""One translator from errors to responses: a GOV.UK error page, or JSON under /api/.
+
+Refusals say nothing about the case: "not permitted" is the same whether the entry does not
+exist, is excluded or belongs to someone else. Unexpected errors are logged with an id and
+never shown as a traceback.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bridge.errors import (
+    BadInput,
+    BridgeError,
+    DomainRefusal,
+    NotPermitted,
+    VersionConflict,
+    WrongState,
+)
+from bridge.services.accounts import SignInRefused, SignInThrottled
+from bridge.web.deps import CsrfFailed, Forbidden, SignInRequired
+from bridge.web.templating import Pages
+
+__all__ = ["install_error_handlers", "translate"]
+
+log = structlog.get_logger("bridge.web")
+
+_TITLES = {
+    400: "There is a problem with what was sent",
+    401: "Sign in to continue",
+    403: "You cannot see this page",
+    404: "Page not found",
+    405: "Page not found",
+    409: "This has changed since you opened it",
+    429: "Too many attempts",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def translate(exc: Exception) -> tuple[int, str]:
+    """(HTTP status, message a person can act on) for any error the pages may meet."""
+    if isinstance(exc, SignInRequired):
+        return 401, "Sign in to continue."
+    if isinstance(exc, Forbidden):
+        return 403, "You do not have access to this part of the service."
+    if isinstance(exc, CsrfFailed):
+        return (
+            403,
+            "The form had expired or was not sent by this service. Go back, reload the page and try again.",
+        )
+    if isinstance(exc, SignInThrottled):
+        return 429, str(exc)
+    if isinstance(exc, SignInRefused):
+        return 403, str(exc)
+    if isinstance(exc, NotPermitted):
+        return 403, NotPermitted.MESSAGE
+    if isinstance(exc, VersionConflict | WrongState):
+        return 409, str(exc)
+    if isinstance(exc, DomainRefusal):
+        return 403, str(exc)
+    if isinstance(exc, BadInput):
+        return 400, str(exc)
+    if isinstance(exc, RequestValidationError):
+        return 400, "Some of what was sent is missing or not in the right form."
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code, {404: "If you typed the address, check it is correct."}.get(
+            exc.status_code, str(exc.detail)
+        )
+    return (
+        500,
+        "Try again later. If it keeps happening, tell your administrator the reference below.",
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path in {"/healthz", "/readyz"}
+
+
+def install_error_handlers(app: FastAPI, pages: Pages) -> None:
+    async def handle(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, SignInRequired) and not _wants_json(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={_safe_next(target)}", status_code=303)
+        status, message = translate(exc)
+        reference: str | None = None
+        if status >= 500:
+            reference = secrets.token_hex(4)
+            # The error's type and where, never its message (it could hold record content).
+            log.error(
+                "web.unexpected_error",
+                reference=reference,
+                error=type(exc).__name__,
+                path=request.url.path,
+            )
+        if _wants_json(request):
+            body: dict[str, Any] = {"error": {"status": status, "message": message}}
+            if reference:
+                body["error"]["reference"] = reference
+            return JSONResponse(body, status_code=status)
+        return pages.render(
+            request,
+            "error.html",
+            {
+                "title": _TITLES.get(status, "There is a problem"),
+                "message": message,
+                "reference": reference,
+                "status": status,
+            },
+            status_code=status,
+        )
+
+    for exc_type in (
+        SignInRequired,
+        Forbidden,
+        CsrfFailed,
+        BridgeError,
+        RequestValidationError,
+        StarletteHTTPException,
+    ):
+        app.add_exception_handler(exc_type, handle)
+
+    @app.middleware("http")
+    async def _unexpected(request: Request, call_next: Any) -> Response:
+        # Anything no handler above took: an error page with a reference, no traceback anywhere
+        # (Starlette's own last-resort handler would re-raise it into the server's log).
+        try:
+            response: Response = await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - the one place every unexpected error ends
+            return await handle(request, exc)
+        return response
+
+
+def _safe_next(target: str) -> str:
+    """Only a local path may be a post-sign-in destination (no open redirect)."""
+    from urllib.parse import quote
+
+    return quote(
+        target if target.startswith("/") and not target.startswith("//") else "/", safe="/"
+    )

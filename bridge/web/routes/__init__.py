@@ -1,0 +1,18 @@
+"""The routers, one module per area. Each page calls a service and renders; no rules here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bridge.web.routes import admin, api, cases, health, proxy, sign_in
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    health.router,
+    sign_in.router,
+    proxy.router,
+    cases.router,
+    admin.router,
+    api.router,
+]

@@ -1,0 +1,108 @@
+"""Fixtures for the web UI over Starlette's TestClient: a synced, staffed store with passwords."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from bridge.store.db import session_scope
+from bridge.store.models import Staff
+from bridge.web.app import create_app
+from bridge.wiring import Wiring
+from tests.builders import MakeWiring
+
+#: Every fixture account gets this password in web tests (and in `bridge demo`'s own form).
+PASSWORD = "correct-horse-battery"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "no csrf_token field on the page"
+    return found.group(1)
+
+
+class Visitor:
+    """A person at a web browser: a TestClient with its own cookie jar, able to sign in as a fixture account."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def csrf(self, path: str = "/login") -> str:
+        return csrf_of(self.client.get(path).text)
+
+    def sign_in(self, code: str, password: str = PASSWORD) -> None:
+        token = self.csrf("/login")
+        response = self.client.post(
+            "/login",
+            data={"username": code, "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text[:500]
+
+    def post(self, path: str, data: dict[str, str] | None = None, *, page: str | None = None):  # type: ignore[no-untyped-def]
+        """A form post with the CSRF token read from `page` (default: `path`)."""
+        token = self.csrf(page or path)
+        return self.client.post(
+            path, data={**(data or {}), "csrf_token": token}, follow_redirects=False
+        )
+
+
+@functools.cache
+def _password_hash() -> str:
+    return PasswordHasher().hash(PASSWORD)  # argon2 is slow on purpose: hash once per run
+
+
+def set_passwords(wiring: Wiring) -> None:
+    """Every fixture account gets PASSWORD (AccountService.set_password has its own test)."""
+    with session_scope(wiring.engine) as s:
+        s.exec(update(Staff).values(password_hash=_password_hash()))  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def web_wiring(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
+    """A store on SQLite and PostgreSQL with the fixture staff (all with PASSWORD), not yet synced."""
+    wiring = make_wiring(db_url, ndelius_url)
+    set_passwords(wiring)
+    return wiring
+
+
+@pytest.fixture
+def synced_wiring(web_wiring: Wiring) -> Wiring:
+    """The same, after one full sync of the simulator's fixture cases (entries in the queue)."""
+    with web_wiring.ndelius() as source:
+        web_wiring.sync_service(source).run(full=True)
+    return web_wiring
+
+
+@pytest.fixture
+def app_client(web_wiring: Wiring) -> Iterator[TestClient]:
+    with TestClient(create_app(web_wiring)) as client:
+        yield client
+
+
+@pytest.fixture
+def visitor(app_client: TestClient) -> Visitor:
+    return Visitor(app_client)
+
+
+@pytest.fixture
+def new_visitor(web_wiring: Wiring) -> Iterator[type[Visitor]]:
+    """A factory for more browsers (separate cookie jars) on the same app."""
+    app = create_app(web_wiring)
+    clients: list[TestClient] = []
+
+    def make() -> Visitor:
+        client = TestClient(app)
+        clients.append(client)
+        return Visitor(client)
+
+    yield make  # type: ignore[misc]
+    for client in clients:
+        client.close()
