@@ -112,6 +112,7 @@ class AccountService:
         code = username.strip().upper()[:16]
         keys = (f"user:{code}", f"client:{client[:180]}")
         with session_scope(self._engine) as s:
+            self._purge(s, now)
             locked = self._locked_minutes(s, keys, now)
             if locked:
                 record(
@@ -198,6 +199,18 @@ class AccountService:
             staff.password_hash = self._hasher.hash(password)
             s.add(staff)
         return True
+
+    def _purge(self, s: Session, now: datetime) -> None:
+        """Forget idle sessions and spent throttling rows (they hold client addresses)."""
+        s.execute(delete(WebSession).where(col(WebSession.last_seen_at) < now - self._idle))
+        t = self._throttling
+        s.execute(
+            delete(SignInThrottle).where(
+                col(SignInThrottle.first_failed_at) < now - t.window - t.lockout,
+                (col(SignInThrottle.locked_until).is_(None))
+                | (col(SignInThrottle.locked_until) < now),
+            )
+        )
 
     def _locked_minutes(self, s: Session, keys: tuple[str, ...], now: datetime) -> int:
         longest = timedelta(0)

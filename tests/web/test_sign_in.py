@@ -192,3 +192,23 @@ def test_a_short_password_is_refused(web_wiring: Wiring) -> None:
 
     with pytest.raises(BadInput, match="at least 12"):
         web_wiring.accounts.set_password("N07P005", "short", actor="ADM0001")
+
+
+def test_idle_sessions_and_spent_throttling_rows_are_forgotten(
+    new_visitor: type[Visitor], web_wiring: Wiring
+) -> None:
+    from bridge.store.models import SignInThrottle
+
+    clock = web_wiring.clock
+    assert isinstance(clock, FixedClock)
+    first, second = new_visitor(), new_visitor()
+    first.sign_in("N07P004")
+    token = first.csrf()
+    first.client.post(
+        "/login", data={"username": "N07P005", "password": "wrong-password-1", "csrf_token": token}
+    )
+    clock.advance(timedelta(minutes=31).total_seconds())
+    second.sign_in("N07P005")
+    with Session(web_wiring.engine) as s:
+        assert [r.staff_code for r in s.exec(select(WebSession))] == ["N07P005"]
+        assert s.exec(select(SignInThrottle)).all() == []
