@@ -23,9 +23,10 @@ ASSETS = Path(__file__).resolve().parent / "static" / "assets"
 log = structlog.get_logger("bridge.web")
 
 
-def create_app(wiring: Wiring) -> FastAPI:
+def create_app(wiring: Wiring, *, assets: Path = ASSETS) -> FastAPI:
+    """The app over `wiring`; `assets` is the compiled assets folder (see `make assets`)."""
     settings = wiring.settings
-    ready = (ASSETS / "app.css").is_file()
+    ready = (assets / "app.css").is_file()
     if not ready:
         log.warning(
             "web.assets_missing",
@@ -47,7 +48,7 @@ def create_app(wiring: Wiring) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     if ready:
-        app.mount("/assets", StaticFiles(directory=ASSETS), name="assets")
+        app.mount("/assets", StaticFiles(directory=assets), name="assets")
     # Outermost last: security headers wrap everything, including error pages.
     app.add_middleware(
         CookieSession, tokens=tokens, always_secure=settings.environment == "production"
