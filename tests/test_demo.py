@@ -51,6 +51,8 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
             page = client.get("/queue")
             assert page.status_code == 200
             assert "Queue" in page.text
+            # The demo syncs before it serves: the queue has entries to open.
+            assert re.search(r'href="/entries/\d+">[A-Z]\d{6}</a>', page.text), page.text[-2000:]
             assert page.headers["cache-control"] == "no-store"
     finally:
         proc.send_signal(signal.SIGINT)

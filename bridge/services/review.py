@@ -166,6 +166,8 @@ class ReviewService:
                 "reason": entry.reason,
                 "visor_reference": entry.visor_reference,
                 "entered_at": _iso(entry.entered_at),
+                "claimed_by": entry.claimed_by,
+                "owning_force": entry.owning_force,
                 "history": [
                     {"at": _iso(h.at), "actor": h.actor, "action": h.action, "detail": h.detail}
                     for h in history

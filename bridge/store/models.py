@@ -47,6 +47,9 @@ class Staff(SQLModel, table=True):
 class CaseState(SQLModel, table=True):
     """What the bridge last knew about a case: no content, only hashes, scope and access lists."""
 
+    # The queue leaves out a proxy's own cases by this column (bridge.services.queue_view).
+    __table_args__ = (Index("ix_casestate_on_behalf_of", "on_behalf_of"),)
+
     crn: str = Field(primary_key=True, max_length=16)
     snapshot_hash: str | None = Field(default=None, max_length=64)
     in_scope: bool = False
@@ -64,8 +67,12 @@ class Entry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_entry_crn_section_status", "crn", "section", "item_key", "status"),
         Index("ix_entry_status_due", "status", "due_date", "id"),
-        Index("ix_entry_due", "due_date", "id"),
         Index("ix_entry_on_behalf_of", "on_behalf_of"),
+        # The proxy's queue (bridge.services.queue_view): a page is read in due order and
+        # counted from this index alone (every column its filters use), without the rows.
+        Index("ix_entry_queue", "due_date", "id", "status", "owning_force", "kind", "crn"),
+        # The force filter's count, and the list of forces (a loose index scan).
+        Index("ix_entry_force", "owning_force", "status", "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
