@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +52,32 @@ def staff_import(
             f"Staff: {result['added']} added, {result['updated']} updated, "
             f"{result['deactivated']} deactivated ({result['released']} claims released)."
         )
+
+
+@staff_app.command("set-password")
+def staff_set_password(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="Staff code (their username), e.g. ADM0001.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password from the first line of standard input (for scripts).",
+        ),
+    ] = False,
+) -> None:
+    """Set someone's web sign-in password (at least 12 characters); ends their sessions.
+
+    Asks twice at a hidden prompt, or reads one line from stdin with --password-stdin,
+    so the password never appears in the shell history or the process list.
+    """
+    w = wiring(ctx)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    w.accounts.set_password(code.strip().upper(), password, actor="system:cli")
+    info(f"Password set for {code.strip().upper()}; any sessions they had are signed out.")
 
 
 @sim_app.command("ndelius")

@@ -1,29 +1,37 @@
-"""What administrators do with the queue: move claims, and find what nobody can act on.
+"""What administrators do: move claims, find what nobody can act on, keep the staff registry,
+watch sync runs and the retry set, requeue failed submissions, read the configuration.
 
 Administrators manage the registry and the queue's plumbing but do not see entry content
 (unless they are also current proxies, through the review service). Every action here
-returns metadata only and is audited.
+returns metadata only and is audited; every call checks the actor is an administrator.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import SecretStr
 from sqlalchemy import func
-from sqlalchemy.engine import Engine
+from sqlalchemy import select as sql_select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, col, select
 
 from bridge.audit import Audit, record, record_refusal
-from bridge.auth import has_current_vetting, is_admin, may_handle_case
+from bridge.auth import has_current_vetting, is_admin, may_handle_case, needs_proxy_on
 from bridge.clock import Clock
+from bridge.config import Settings
 from bridge.errors import BadInput, NotPermitted, WrongState
+from bridge.services import staff as registry
 from bridge.services.review import entry_summary
+from bridge.services.submission import requeue, requeue_all_failed
 from bridge.store import entries as q
 from bridge.store.db import session_scope
-from bridge.store.models import OPEN_STATES, CaseState, Entry, Staff
+from bridge.store.models import OPEN_STATES, CaseState, Entry, RetryItem, Staff, SyncRun
 
-__all__ = ["AdminService"]
+__all__ = ["AdminService", "masked_configuration"]
 
 
 class AdminService:
@@ -145,6 +153,197 @@ class AdminService:
                 and p.vetting_expires is not None
                 and p.vetting_expires <= horizon
             ]
+
+    # -- the staff registry ---------------------------------------------------------------
+
+    def staff_registry(self, *, actor: str) -> list[dict[str, Any]]:
+        """Everyone in the registry (active first), with their vetting state as of today."""
+        today = self._clock.now().date()
+        self._require_admin(actor, "staff-registry")
+        with Session(self._engine) as s:
+            people = s.exec(select(Staff).order_by(col(Staff.active).desc(), col(Staff.code))).all()
+            return [_person(p, today) for p in people]
+
+    def staff_member(self, code: str, *, actor: str) -> dict[str, Any] | None:
+        today = self._clock.now().date()
+        self._require_admin(actor, "staff-member")
+        with Session(self._engine) as s:
+            person = s.get(Staff, code)
+            return _person(person, today) if person is not None else None
+
+    def add_staff(self, value: registry.StaffInput, *, actor: str) -> dict[str, Any]:
+        """A new member of staff; `registry.StaffInvalid` (nothing saved) lists the problems."""
+        now = self._clock.now()
+        self._require_admin(actor, "staff-add")
+        with session_scope(self._engine) as s:
+            return _person(registry.add_staff(s, value, now=now, actor=actor), now.date())
+
+    def edit_staff(self, code: str, value: registry.StaffInput, *, actor: str) -> dict[str, Any]:
+        now = self._clock.now()
+        self._require_admin(actor, "staff-edit")
+        with session_scope(self._engine) as s:
+            return _person(registry.edit_staff(s, code, value, now=now, actor=actor), now.date())
+
+    def import_staff_csv(
+        self, data: bytes, *, actor: str, replace: bool = False
+    ) -> registry.ImportResult:
+        """Import a staff CSV all or nothing, like `bridge staff import [--replace]`."""
+        now = self._clock.now()
+        self._require_admin(actor, "staff-import")
+        rows = registry.parse_staff_csv(registry.decode_staff_csv(data))
+        problems = registry.keeps_importer(rows, actor=actor, replace=replace)
+        if problems:
+            raise registry.StaffCsvInvalid(problems)
+        with session_scope(self._engine) as s:
+            return registry.import_staff(s, rows, now=now, actor=actor, replace=replace)
+
+    # -- sync runs and the retry set ------------------------------------------------------
+
+    def sync_runs(self, *, actor: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest sync runs and what each did."""
+        self._require_admin(actor, "sync-runs")
+        with Session(self._engine) as s:
+            runs = s.exec(select(SyncRun).order_by(col(SyncRun.id).desc()).limit(limit)).all()
+            return [run.model_dump() for run in runs]
+
+    def retry_set(self, *, actor: str, alert_attempts: int) -> list[dict[str, Any]]:
+        """CRNs whose read failed, the most-failed first; `needs_attention` at `alert_attempts`."""
+        self._require_admin(actor, "retry-set")
+        with Session(self._engine) as s:
+            items = s.exec(
+                select(RetryItem).order_by(col(RetryItem.attempts).desc(), col(RetryItem.crn))
+            ).all()
+            return [
+                {**item.model_dump(), "needs_attention": item.attempts >= alert_attempts}
+                for item in items
+            ]
+
+    def retry_now(self, crn: str, *, actor: str) -> dict[str, Any]:
+        """Make a CRN in the retry set due now, so the next sync run reads it again."""
+        now = self._clock.now()
+        self._require_admin(actor, "retry-now")
+        with session_scope(self._engine) as s:
+            item = s.get(RetryItem, crn)
+            if item is None:
+                raise BadInput(f"{crn} is not in the retry set (it may have been read since).")
+            was = item.next_attempt_at
+            item.next_attempt_at = now
+            s.add(item)
+            record(
+                s,
+                Audit(
+                    "alteration",
+                    "retry.scheduled",
+                    actor,
+                    crn,
+                    None,
+                    {"was": was.isoformat(), "attempts": item.attempts},
+                ),
+                at=now,
+            )
+            return item.model_dump()
+
+    # -- failed submissions ---------------------------------------------------------------
+
+    def failed_submissions(self, *, actor: str) -> list[dict[str, Any]]:
+        """Entries the sink refused (metadata and the masked reason; never the record)."""
+        self._require_admin(actor, "failed-submissions")
+        with Session(self._engine) as s:
+            rows = (
+                s.connection()
+                .execute(
+                    sql_select(
+                        col(Entry.id),
+                        col(Entry.crn),
+                        col(Entry.section),
+                        col(Entry.kind),
+                        col(Entry.version),
+                        col(Entry.updated_at),
+                        col(Entry.reason),
+                    )
+                    .where(col(Entry.status) == "failed")
+                    .order_by(col(Entry.id))
+                )
+                .mappings()
+                .all()
+            )
+            return [dict(row) for row in rows]
+
+    def requeue(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+        """A failed entry back to approved, so the next submit sends it again (audited)."""
+        return requeue(self._engine, self._clock, entry_id=entry_id, actor=actor)
+
+    def requeue_all_failed(self, *, actor: str) -> dict[str, Any]:
+        return requeue_all_failed(self._engine, self._clock, actor=actor)
+
+    # -- configuration --------------------------------------------------------------------
+
+    def configuration(self, settings: Settings, *, actor: str) -> list[dict[str, Any]]:
+        """The settings in force, secrets masked (see `masked_configuration`)."""
+        self._require_admin(actor, "configuration")
+        return masked_configuration(settings)
+
+
+def _person(p: Staff, today: date) -> dict[str, Any]:
+    """A registry row for administrators (no password hash; no vetting outcome is stored)."""
+    return {
+        "code": p.code,
+        "name": p.name,
+        "roles": list(p.roles),
+        "team": p.team,
+        "vetting_level": p.vetting_level,
+        "vetting_expires": p.vetting_expires,
+        "vetting_state": registry.vetting_state(p, today),
+        "needs_proxy_since": p.needs_proxy_since,
+        "needs_proxy_until": p.needs_proxy_until,
+        "needs_proxy_now": needs_proxy_on(p, today),
+        "active": p.active,
+        "has_password": p.password_hash is not None,
+    }
+
+
+def _mask_url(value: str) -> str:
+    """A URL with any password replaced by ***."""
+    if "://" not in value:
+        return value
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        parts = urlsplit(value)
+        if parts.password is None:
+            return value
+        host = parts.hostname or ""
+        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url.render_as_string(hide_password=True)
+
+
+def masked_configuration(settings: Settings) -> list[dict[str, Any]]:
+    """Every setting as its BRIDGE_ name, the value shown and whether it was masked.
+
+    Secrets show only as "Set"/"Not set".
+
+    A secret's value never leaves here, nor a password inside a URL; nothing else in the
+    settings is secret.
+    """
+    rows = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        masked = isinstance(value, SecretStr)
+        if isinstance(value, SecretStr):
+            shown = "Set" if value.get_secret_value() else "Not set"
+        else:
+            shown = _mask_url(value) if isinstance(value, str) else _plain(value)
+        rows.append({"name": f"BRIDGE_{name.upper()}", "value": shown, "masked": masked})
+    return rows
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "Not set"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value)
 
 
 def _iso(value: date | None) -> str | None:

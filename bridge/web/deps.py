@@ -91,6 +91,7 @@ async def csrf_protect(request: Request) -> None:
     if token is None or not tokens.csrf_ok(
         token, submitted if isinstance(submitted, str) else None
     ):
+        await form.close()  # a refused upload's temporary file is not left open
         raise CsrfFailed()
 
 

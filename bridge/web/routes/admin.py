@@ -1,17 +1,129 @@
-"""Administrator pages: staff registry, sync runs and retries, failed submissions, configuration."""
+"""Administrator pages: sync runs and the retry set, failed submissions, configuration.
+
+(The staff registry pages are in `admin_staff`.) Each page calls `AdminService`, which checks
+the administrator and audits every change; after a change the page redirects
+(Post/Redirect/Get) to itself with `?done=<key>`, and the banner text is chosen from a fixed
+list by that key — nothing typed into the address bar is ever shown.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from datetime import datetime
+from typing import Annotated, Any
 
-from bridge.web.deps import Admin, PagesDep, csrf_protect
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+
+from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
+from bridge.web.routes.cases import long_date
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
+SYNC_DONE = {"retry": "The case will be read again at the next sync run"}
+SUBMISSIONS_DONE = {
+    "requeued": "The entry was requeued: the next submit run sends it again",
+    "requeued-all": "Every failed entry was requeued: the next submit run sends them again",
+}
+RUN_TAGS = {
+    "succeeded": "govuk-tag--green",
+    "running": "govuk-tag--blue",
+    "failed": "govuk-tag--red",
+    "interrupted": "govuk-tag--orange",
+    "stopped": "govuk-tag--yellow",
+}
 
-@router.get("/staff")
-def staff_registry(request: Request, staff: Admin, pages: PagesDep) -> Response:
-    return pages.render(request, "admin/staff.html", {"title": "Staff"}, staff=staff)
+
+def long_time(value: datetime | None) -> str:
+    """23 November 2026 at 09:30 (UTC, as stored)."""
+    return f"{long_date(value)} at {value:%H:%M}" if value is not None else ""
+
+
+def _done(request: Request, messages: dict[str, str]) -> str | None:
+    return messages.get(request.query_params.get("done", ""))
+
+
+@router.get("/sync")
+def sync_page(request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep) -> Response:
+    runs = wiring.admin.sync_runs(actor=staff.code)
+    retries = wiring.admin.retry_set(
+        actor=staff.code, alert_attempts=wiring.settings.retry_alert_attempts
+    )
+    return pages.render(
+        request,
+        "admin/sync.html",
+        {
+            "title": "Sync runs and retries",
+            "done": _done(request, SYNC_DONE),
+            "runs": [
+                {
+                    **r,
+                    "started": long_time(r["started_at"]),
+                    "finished": long_time(r["finished_at"]),
+                    "tag": RUN_TAGS.get(r["status"], "govuk-tag--grey"),
+                }
+                for r in runs
+            ],
+            "retries": [
+                {
+                    **i,
+                    "first_failed": long_time(i["first_failed_at"]),
+                    "next_attempt": long_time(i["next_attempt_at"]),
+                }
+                for i in retries
+            ],
+        },
+        staff=staff,
+    )
+
+
+@router.post("/sync/retry/{crn}")
+def retry_now(
+    staff: Admin, wiring: WiringDep, crn: Annotated[str, Path(max_length=16)]
+) -> Response:
+    wiring.admin.retry_now(crn.upper(), actor=staff.code)
+    return RedirectResponse("/admin/sync?done=retry", status_code=303)
+
+
+@router.get("/submissions")
+def submissions_page(
+    request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep
+) -> Response:
+    failed: list[dict[str, Any]] = wiring.admin.failed_submissions(actor=staff.code)
+    return pages.render(
+        request,
+        "admin/submissions.html",
+        {
+            "title": "Failed submissions",
+            "done": _done(request, SUBMISSIONS_DONE),
+            "sink": wiring.settings.sink,
+            "failed": [{**f, "failed": long_time(f["updated_at"])} for f in failed],
+        },
+        staff=staff,
+    )
+
+
+@router.post("/submissions/requeue-all")
+def requeue_all(staff: Admin, wiring: WiringDep) -> Response:
+    wiring.admin.requeue_all_failed(actor=staff.code)
+    return RedirectResponse("/admin/submissions?done=requeued-all", status_code=303)
+
+
+@router.post("/submissions/{entry_id}/requeue")
+def requeue_one(staff: Admin, wiring: WiringDep, entry_id: int) -> Response:
+    wiring.admin.requeue(entry_id, actor=staff.code)
+    return RedirectResponse("/admin/submissions?done=requeued", status_code=303)
+
+
+@router.get("/config")
+def config_page(request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep) -> Response:
+    return pages.render(
+        request,
+        "admin/config.html",
+        {
+            "title": "Configuration",
+            "settings": wiring.admin.configuration(wiring.settings, actor=staff.code),
+        },
+        staff=staff,
+    )
