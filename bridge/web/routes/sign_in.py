@@ -47,6 +47,7 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:
         request,
         "sign_in.html",
         {"title": "Sign in", "next": _local(next), "errors": [], "username": ""},
+        staff=current_staff(request),  # signed in already: the header offers "Sign out"
     )
 
 
