@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -20,7 +21,15 @@ from sqlmodel import Session, col, select
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent
 
-__all__ = ["GENESIS", "Audit", "Category", "record", "record_refusal", "verify_chain"]
+__all__ = [
+    "GENESIS",
+    "Audit",
+    "Category",
+    "record",
+    "record_many",
+    "record_refusal",
+    "verify_chain",
+]
 
 Category = Literal[
     "collection", "alteration", "consultation", "disclosure", "combination", "erasure", "access"
@@ -28,6 +37,7 @@ Category = Literal[
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 0x61756474  # serialises chain appends across PostgreSQL sessions
 _INSERT = insert(AuditEvent).returning(col(AuditEvent.id))
+_INSERT_MANY = insert(AuditEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +129,38 @@ def record(session: Session, event: Audit, *, at: datetime) -> int:
     session.info["audit_head"] = (session.get_transaction(), digest)
     assert new_id is not None
     return int(new_id)
+
+
+def record_many(session: Session, events: Sequence[tuple[Audit, datetime]]) -> None:
+    """Append several events, in order, in the caller's transaction: one statement for all.
+
+    The chain is worked out in memory from the transaction's head (as `record` does, one
+    after another), so the rows and hashes are exactly those of calling `record` for each
+    event in turn; the sync writes a page's events this way instead of one INSERT each.
+    """
+    if not events:
+        return
+    prev = _chain_head(session)
+    rows = []
+    for event, at in events:
+        digest = _digest(prev, at, event)
+        rows.append(
+            {
+                "at": at,
+                "actor": event.actor,
+                "category": event.category,
+                "action": event.action,
+                "crn": event.crn,
+                "entry_id": event.entry_id,
+                "detail": event.detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    # Inserted in list order, so ids follow the chain (verify_chain walks it by id).
+    session.connection().execute(_INSERT_MANY, rows)
+    session.info["audit_head"] = (session.get_transaction(), prev)
 
 
 def record_refusal(

@@ -19,6 +19,7 @@ from bridge.services.editing import EditService
 from bridge.services.review import ReviewService
 from bridge.services.submission import SubmissionService
 from bridge.services.sync import SyncOptions, SyncResult, SyncService
+from bridge.services.sync_worker import ReaderSpec
 from bridge.sinks import Sink
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.sinks.file_drop import FileDropSink
@@ -80,6 +81,25 @@ class Wiring:
             ),
             progress=progress,
             stop=stop,
+            reader=self._reader_spec(),
+        )
+
+    def _reader_spec(self) -> ReaderSpec | None:
+        """Cases are read in a process of their own, unless the clock is injected (tests)."""
+        if not isinstance(self.clock, SystemClock):
+            return None
+        s = self.settings
+        return ReaderSpec(
+            ndelius_url=s.ndelius_url,
+            client_id=s.ndelius_client_id,
+            client_secret=s.ndelius_client_secret.get_secret_value(),
+            timeout=s.http_timeout_seconds,
+            attempts=s.http_attempts,
+            backoff_base=min(0.5, s.http_max_wait_seconds),
+            max_wait=s.http_max_wait_seconds,
+            concurrency=s.sync_concurrency,
+            mappings_dir=s.mappings_dir,
+            mapping_version=self.bundle.version,
         )
 
     @cached_property

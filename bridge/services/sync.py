@@ -5,36 +5,38 @@ items, erasures and the cursor that covers them — is written in one transactio
 killed at any point leaves either the page done and the cursor past it, or neither; the
 next run reads those cases again, and reading a case twice queues nothing new (the
 content hash of an open entry or baseline already matches).
+
+Speed comes from two things: cases are read and mapped in a process of their own
+(`bridge.services.sync_worker`; reader threads here when the clock is injected), so this
+process, the writer, never waits for an interpreter lock the readers hold; and each page is
+written by `PageWriter` with a few page-wide queries and one bulk statement per table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, record
+from bridge.audit import Audit
 from bridge.clock import Clock
 from bridge.core.scope import NO_PROXY
 from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
 from bridge.ndelius import ChangeEvent, NdeliusClient
 from bridge.services.erasure import erase_case, scrub
-from bridge.services.queueing import (
-    SYNC_ACTOR,
-    Counts,
-    PreparedCase,
-    apply_case,
-    merge_away,
-    prepare_case,
-)
+from bridge.services.queueing import SYNC_ACTOR, Counts, PreparedCase, merge_away
 from bridge.services.staff import needs_proxy_codes
+from bridge.services.sync_batch import PageWriter
+from bridge.services.sync_worker import CaseRead, ReaderSpec, ReadProcess, WorkerStats, read_case
+from bridge.store.batch_queries import delete_retry_items
 from bridge.store.db import session_scope
 from bridge.store.locks import job_lock
 from bridge.store.models import CaseState, RetryItem, SyncCursor, SyncRun
@@ -154,6 +156,62 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+_Collect = Callable[[], list[_Outcome]]
+
+
+class _Reads(Protocol):
+    """Where a page's cases are read and prepared; pages are collected in the order started."""
+
+    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
+        """Begin reading these CRNs; the returned call waits for their outcomes, in order."""
+        ...
+
+    def close(self) -> WorkerStats | None: ...
+
+
+class _ThreadReads:
+    """Reader threads in this process (used with an injected clock, as in tests)."""
+
+    def __init__(self, source: NdeliusClient, bundle: MappingBundle, concurrency: int) -> None:
+        self._source, self._bundle = source, bundle
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, concurrency), thread_name_prefix="sync-read"
+        )
+
+    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
+        futures = [
+            self._pool.submit(
+                read_case, self._source, crn, needs_proxy=needs_proxy, bundle=self._bundle
+            )
+            for crn in crns
+        ]
+        return lambda: [f.result() for f in futures]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _ProcessReads:
+    """The reading process (`bridge.services.sync_worker`), started with the first page."""
+
+    def __init__(self, spec: ReaderSpec) -> None:
+        self._spec = spec
+        self._process: ReadProcess | None = None
+
+    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
+        if self._process is None:
+            self._process = ReadProcess(self._spec, needs_proxy=needs_proxy)
+        process = self._process
+        process.submit(crns)
+        return process.receive
+
+    def close(self) -> WorkerStats | None:
+        if self._process is None:
+            return None
+        self._process.close()
+        return self._process.stats
+
+
 class SyncService:
     """Runs syncs; one at a time per database (see `bridge.store.locks`)."""
 
@@ -167,7 +225,13 @@ class SyncService:
         options: SyncOptions,
         progress: Callable[[SyncResult], None] | None = None,
         stop: Callable[[], bool] | None = None,
+        reader: ReaderSpec | None = None,
     ) -> None:
+        """`reader`, when given, reads and maps cases in a process of its own (see
+        `bridge.services.sync_worker`); without it, reader threads in this process do.
+        """
+        self._reader = reader
+        self.reader_stats: WorkerStats | None = None  # the reading process's, after a run
         self._engine = engine
         self._source = source
         self._bundle = bundle
@@ -181,11 +245,16 @@ class SyncService:
         with job_lock(self._engine, "sync") as got:
             if not got:
                 return None
-            with ThreadPoolExecutor(
-                max_workers=max(1, self._opts.concurrency), thread_name_prefix="sync-read"
-            ) as pool:
-                self._pool = pool
+            self.reader_stats = None
+            self._reads: _Reads = (
+                _ThreadReads(self._source, self._bundle, self._opts.concurrency)
+                if self._reader is None
+                else _ProcessReads(self._reader)
+            )
+            try:
                 return self._run(full=full)
+            finally:
+                self.reader_stats = self._reads.close()
 
     # -- the run ------------------------------------------------------------------
 
@@ -343,7 +412,7 @@ class SyncService:
         Writes stay in page order on this thread, each page (and its cursor) one transaction.
         A stop request lets the page in hand be written, then ends the run.
         """
-        pending: tuple[Batch, list[Future[_Outcome]], int | None] | None = None
+        pending: tuple[Batch, _Collect, int | None] | None = None
         for batch, cursor in pages:
             if self._stop():
                 break
@@ -356,69 +425,61 @@ class SyncService:
         if self._stop():
             raise _Stopped
 
-    def _read(self, crn: str, occurred_at: datetime) -> _Outcome:
-        try:
-            snapshot = self._source.case(crn)
-        except SourceError as exc:
-            return _Outcome(crn, occurred_at, error=str(exc)[:500])
-        return _Outcome(
-            crn,
-            occurred_at,
-            prepared=prepare_case(snapshot, needs_proxy=self._needs_proxy, bundle=self._bundle),
-        )
-
-    def _start_reads(self, batch: Batch) -> list[Future[_Outcome]]:
-        """Reads run concurrently on the bounded pool."""
+    def _start_reads(self, batch: Batch) -> _Collect:
+        """Reads run concurrently (a bounded pool, here or in the reading process)."""
         self._attempted.update(batch.reads)
-        return [self._pool.submit(self._read, crn, at) for crn, at in batch.reads.items()]
+        if not batch.reads:
+            return list
+        collect = self._reads.start(list(batch.reads), self._needs_proxy)
+        return lambda: [
+            _Outcome(crn, batch.reads[crn], prepared, error) for crn, prepared, error in collect()
+        ]
 
     def _write(
         self,
         batch: Batch,
-        reads: list[Future[_Outcome]],
+        reads: _Collect,
         new_cursor: int | None,
         result: SyncResult,
     ) -> None:
         """Write every outcome of a page (and the cursor past it) in one transaction."""
-        outcomes = [f.result() for f in reads]
+        outcomes = reads()
         now = self._clock.now()
         counts = Counts()
         with session_scope(self._engine) as s:
-            crns = [o.crn for o in outcomes]
-            # One query for the page, not one per case: which of these CRNs were failing.
-            retrying = set(s.exec(select(RetryItem.crn).where(col(RetryItem.crn).in_(crns))).all())
             for crn in batch.erase:
                 erase_case(s, crn, now=now, actor=SYNC_ACTOR)
             for source, target in batch.merges.items():
                 counts.superseded += merge_away(s, source, target, now=now)
-            # After erasures (a CRN erased and re-read in one page starts afresh): the page's
-            # case states in one query.
-            known = {
-                c.crn: c for c in s.exec(select(CaseState).where(col(CaseState.crn).in_(crns)))
+            # The page's rows are loaded after erasures and merges (a CRN erased and re-read
+            # in one page starts afresh), a query per table for the page, not per case.
+            s.flush()
+            crns = [o.crn for o in outcomes]
+            retrying = {
+                item.crn: item
+                for item in s.exec(select(RetryItem).where(col(RetryItem.crn).in_(crns)))
             }
+            page = PageWriter(
+                s,
+                crns,
+                bundle=self._bundle,
+                now=now,
+                due_days=self._opts.due_working_days,
+                adopt_existing=self._opts.adopt_existing,
+            )
+            recovered: list[str] = []
             for out in outcomes:
                 if out.prepared is None:
-                    self._remember_failure(s, out, now=now)
+                    page.audit(self._remember_failure(s, out, retrying.get(out.crn), now=now))
                     result.cases_failed += 1
                     result.failed_crns.append(out.crn)
                     continue
                 result.cases_fetched += 1
-                counts.add(
-                    apply_case(
-                        s,
-                        out.prepared,
-                        bundle=self._bundle,
-                        now=now,
-                        occurred_at=out.occurred_at,
-                        due_days=self._opts.due_working_days,
-                        adopt_existing=self._opts.adopt_existing,
-                        known=known,
-                    )
-                )
+                counts.add(page.case(out.prepared, occurred_at=out.occurred_at))
                 if out.crn in retrying:
-                    item = s.get(RetryItem, out.crn)
-                    if item is not None:
-                        s.delete(item)
+                    recovered.append(out.crn)
+            page.finish()
+            delete_retry_items(s.connection(), recovered)
             if new_cursor is not None:
                 s.merge(SyncCursor(name=CURSOR, sequence=new_cursor, updated_at=now))
         if new_cursor is not None:
@@ -431,8 +492,10 @@ class SyncService:
         result.entries_superseded += counts.superseded
         self._progress(result)
 
-    def _remember_failure(self, s: Session, out: _Outcome, *, now: datetime) -> None:
-        item = s.get(RetryItem, out.crn)
+    def _remember_failure(
+        self, s: Session, out: _Outcome, item: RetryItem | None, *, now: datetime
+    ) -> Audit:
+        """Put a CRN whose read failed into the retry set; returns the audit line to record."""
         if item is None:
             item = RetryItem(
                 crn=out.crn, first_failed_at=now, next_attempt_at=now, occurred_at=out.occurred_at
@@ -442,16 +505,12 @@ class SyncService:
         delay = timedelta(seconds=self._opts.retry_base_seconds * (2 ** min(item.attempts - 1, 16)))
         item.next_attempt_at = now + min(delay, MAX_RETRY_DELAY)
         s.add(item)
-        record(
-            s,
-            Audit(
-                "collection",
-                "case.read_failed",
-                "system:sync",
-                out.crn,
-                None,
-                {"attempts": item.attempts, "error": item.last_error},
-            ),
-            at=now,
-        )
         log.warning("sync.case_failed", crn=out.crn, attempts=item.attempts)
+        return Audit(
+            "collection",
+            "case.read_failed",
+            SYNC_ACTOR,
+            out.crn,
+            None,
+            {"attempts": item.attempts, "error": item.last_error},
+        )

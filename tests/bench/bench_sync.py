@@ -88,30 +88,23 @@ def _kind(path: str) -> str:
 
 
 class _Phases:
-    """Where a sync run's CPU goes, measured from outside the product code.
+    """Where a sync run's time goes, measured from outside the product code.
 
-    All threads of the sync share one GIL, so per-thread CPU time says who was working: the
-    writing thread (the one calling `run`: store reads and writes, the listing), and on the
-    reader threads `source.case` (HTTP and JSON) and `prepare_case` (scope, mapping, XSD),
-    both wrapped to sum their wall and CPU time per call; `apply_case` (the writes of one
-    case) is wrapped the same way. With `--profile`, every reader thread also runs cProfile
-    (the sync's pool is swapped for a subclass that starts it; cProfile sees one thread).
+    The sync reads and maps cases in a process of its own (`bridge.services.sync_worker`);
+    this process (the writer) keeps the store's reads and writes, in page order. Wrapped here
+    to sum their wall and CPU time per call: `PageWriter.case` and `.finish` (the queue
+    writes of a page: deciding each case, then its bulk statements), slot `apply`; and
+    `ReadProcess.receive`, slot `wait`, the writer waiting for the reading process to hand
+    over a page (wall time the writer had nothing to do). The reading process reports its own
+    CPU time and peak RSS when it ends (`SyncService.reader_stats`). With `--profile`, the
+    writer runs under cProfile.
     """
 
-    SLOTS = ("http", "prepare", "apply")
+    SLOTS = ("apply", "wait")
 
-    def __init__(self, *, profile: bool) -> None:
+    def __init__(self) -> None:
         self.wall = dict.fromkeys(self.SLOTS, 0.0)
         self.cpu = dict.fromkeys(self.SLOTS, 0.0)
-        self.profiles: list[cProfile.Profile] = []
-        self._profile = profile
-        self._lock = threading.Lock()
-
-    def _start_thread(self) -> None:
-        profile = cProfile.Profile()
-        with self._lock:
-            self.profiles.append(profile)
-        profile.enable()
 
     def _timed(self, fn: Any, slot: str) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -119,28 +112,20 @@ class _Phases:
             try:
                 return fn(*args, **kwargs)
             finally:
-                cpu = time.thread_time() - cpu
-                wall = time.perf_counter() - wall
-                with self._lock:
-                    self.wall[slot] += wall
-                    self.cpu[slot] += cpu
+                self.cpu[slot] += time.thread_time() - cpu
+                self.wall[slot] += time.perf_counter() - wall
 
         return wrapper
 
-    def install(self, source: Any) -> None:
+    def install(self) -> None:
         import bridge.services.sync as sync_module
+        import bridge.services.sync_worker as worker_module
 
-        phases = self
-        if self._profile:
-
-            class ProfiledPool(ThreadPoolExecutor):
-                def __init__(self, *args: Any, **kwargs: Any) -> None:
-                    super().__init__(*args, initializer=phases._start_thread, **kwargs)
-
-            sync_module.ThreadPoolExecutor = ProfiledPool  # type: ignore[misc]
-        sync_module.prepare_case = self._timed(sync_module.prepare_case, "prepare")  # type: ignore[attr-defined]
-        sync_module.apply_case = self._timed(sync_module.apply_case, "apply")  # type: ignore[attr-defined]
-        source.case = self._timed(source.case, "http")
+        writer = sync_module.PageWriter
+        writer.case = self._timed(writer.case, "apply")  # type: ignore[method-assign]
+        writer.finish = self._timed(writer.finish, "apply")  # type: ignore[method-assign]
+        reader = worker_module.ReadProcess
+        reader.receive = self._timed(reader.receive, "wait")  # type: ignore[method-assign]
 
 
 def _child_sync(args: argparse.Namespace) -> None:
@@ -167,8 +152,8 @@ def _child_sync(args: argparse.Namespace) -> None:
     # The client's own httpx.Client: count each request by kind (the sync itself only keeps
     # a total, `source.requests`, which this cross-checks).
     source._http.event_hooks = {"request": [count], "response": []}
-    phases = _Phases(profile=bool(args.profile))
-    phases.install(source)
+    phases = _Phases()
+    phases.install()
     started = time.perf_counter()
     last = [started]
 
@@ -195,20 +180,26 @@ def _child_sync(args: argparse.Namespace) -> None:
         sys.exit("another sync held the lock")
     if main_profile is not None:
         main_profile.dump_stats(f"{args.profile}.main.prof")
-        if phases.profiles:
-            pstats.Stats(*phases.profiles).dump_stats(f"{args.profile}.readers.prof")
+    reader = service.reader_stats
+    if reader is None:
+        sys.exit("the sync read in threads, not in its reading process: nothing to compare")
+    # The reading process's requests are all case reads, but for its token.
+    counts["case"] += reader.requests - reader.token_requests
+    counts["token"] += reader.token_requests
     Path(args.out).write_text(
         json.dumps(
             {
                 "seconds": seconds,
                 "result": result.to_json(),
-                "requests": source.requests,
+                "requests": source.requests + reader.requests,
                 "by_kind": dict(counts),
                 "cpu": process_cpu,
                 "writer_cpu": writer_cpu,
+                "reader_cpu": reader.cpu_seconds,
                 "phase_wall": phases.wall,
                 "phase_cpu": phases.cpu,
                 "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "reader_maxrss_kb": reader.maxrss_kb,
             }
         ),
         encoding="utf-8",
@@ -344,6 +335,11 @@ def _run_child(role: str, work: Path, sim_pid: int, *extra: str) -> ChildRun:
         _cpu_seconds(sim_pid) - sim_before,
         json.loads(out.read_text(encoding="utf-8")),
     )
+
+
+def _pair_rss_mb(run: ChildRun) -> float:
+    """The sync's peak RSS: its writer's plus its reading process's (an upper bound)."""
+    return float(run.out["maxrss_kb"] + run.out["reader_maxrss_kb"]) / 1024
 
 
 def _free_port() -> int:
@@ -584,31 +580,29 @@ def _report(r: dict[str, Any]) -> tuple[str, bool]:
 
 
 def _reading(r: dict[str, Any]) -> str:
-    """Where the full sync's time went, from the per-thread CPU the sync child measured."""
+    """Where the full sync's time went, from the CPU each of its two processes measured."""
     n, full = r["full_cases"], r["full_seconds"]
-    ms = {k: 1000 * v / n for k, v in r["full_phase_cpu"].items()}
-    run_cpu, writer = 1000 * r["full_run_cpu"] / n, 1000 * r["full_writer_cpu"] / n
+    per_case = {k: 1000 * v / n for k, v in r["full_phase_cpu"].items()}
+    writer_cpu, reader_cpu = 1000 * r["full_run_cpu"] / n, 1000 * r["full_reader_cpu"] / n
     plain_cpu = 1000 * r["plain_cpu"] / r["plain_cases"]
-    other = run_cpu - writer - ms["http"] - ms["prepare"]
-    apply_wall, apply_cpu = r["full_phase_wall"]["apply"], r["full_phase_cpu"]["apply"]
+    wait = r["full_phase_wall"]["wait"]
     return (
-        f"**Where the time goes.** The sync process kept {r['full_run_cpu'] / full:.2f} of a "
-        f"core busy for the full sync's {full:,.0f} s: {run_cpu:.1f} ms of CPU a case, against "
-        f"{plain_cpu:.1f} ms for the plain loop. Its threads share one GIL, so CPU time per "
-        f"thread says who held it: the writing thread {writer:.1f} ms a case (of which "
-        f"`apply_case`, one case's queue writes, {ms['apply']:.1f} ms; the rest is the page "
-        f"transactions, their queries and commits, and the listing); on the "
-        f"{r['concurrency']} reader threads `source.case` (four HTTP reads and their JSON) "
-        f"{ms['http']:.1f} ms and `prepare_case` (scope, mapping, XSD) {ms['prepare']:.1f} ms; "
-        f"{other:.1f} ms elsewhere (the pool, garbage collection). `apply_case` ran for "
-        f"{apply_wall:,.0f} s of the {full:,.0f} s but held the GIL for {apply_cpu:,.0f} s of "
-        f"them: the writing thread is the critical path, and whenever it lets the GIL go (every "
-        f"SQLite call does) it waits for the reader threads to hand it back. The simulator used "
+        f"**Where the time goes.** The sync ran as two processes: the writer (the store, in "
+        f"page order) and its reading process (HTTP, JSON, scope and mapping on "
+        f"{r['concurrency']} threads), so they never wait for one interpreter lock. The reading "
+        f"process used {reader_cpu:.1f} ms of CPU a case, against {plain_cpu:.1f} ms for the "
+        f"plain loop's reads; the writer {writer_cpu:.1f} ms a case, of which the page writer "
+        f"(deciding each case, building and checking its records, one bulk statement per table "
+        f"a page) {per_case['apply']:.1f} ms; the rest is the page transactions and commits, "
+        f"unpickling the prepared cases, and the listing. Of the {full:,.0f} s, the writer "
+        f"waited {wait:,.0f} s for the reading process to hand over a page. The simulator used "
         f"{1000 * r['full_sim_cpu'] / n:.1f} ms a case "
-        f"({1000 * r['plain_sim_cpu'] / r['plain_cases']:.1f} ms for the plain loop), so it was "
-        f"not the limit. The machine was shared with other work (1-minute load average "
-        f"{r['load']:.2f} when the run started, {r['load_end']:.2f} when it ended, on "
-        f"{os.cpu_count()} CPUs): wall times, and so the ratio, move with that load."
+        f"({1000 * r['plain_sim_cpu'] / r['plain_cases']:.1f} ms for the plain loop). The "
+        f"machine was shared with other work (1-minute load average {r['load']:.2f} when the "
+        f"run started, {r['load_end']:.2f} when it ended, on {os.cpu_count()} CPUs): wall "
+        f"times, and so the ratio, move with that load. Peak RSS is the sum of the two "
+        f"processes' peaks (writer {r['full_writer_rss_mb']:,.0f} MB, reading process "
+        f"{r['full_reader_rss_mb']:,.0f} MB)."
     )
 
 
@@ -625,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workdir", type=Path, help="keep data and database here")
     parser.add_argument(
-        "--profile", type=Path, help="cProfile the full sync into PROFILE.{main,readers}.prof"
+        "--profile", type=Path, help="cProfile the full sync's writer into PROFILE.main.prof"
     )
     # Child roles (used by the benchmark itself).
     parser.add_argument("--role", choices=["sync", "plain"], help=argparse.SUPPRESS)
@@ -671,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         _log(
             f"full sync: {full.out['result']['cases_fetched']:,} cases in "
-            f"{full.out['seconds']:,.1f} s, peak RSS {full.peak_rss_mb:,.0f} MB"
+            f"{full.out['seconds']:,.1f} s, peak RSS {_pair_rss_mb(full):,.0f} MB"
         )
         total, in_scope = _in_scope(db)
         if not in_scope:
@@ -709,7 +703,10 @@ def main(argv: list[str] | None = None) -> int:
         "full_requests": full.out["requests"],
         "full_entries": full.out["result"]["entries_created"],
         "full_failed": full.out["result"]["cases_failed"],
-        "peak_rss_mb": full.peak_rss_mb,
+        "peak_rss_mb": _pair_rss_mb(full),
+        "full_writer_rss_mb": full.out["maxrss_kb"] / 1024,
+        "full_reader_rss_mb": full.out["reader_maxrss_kb"] / 1024,
+        "full_reader_cpu": full.out["reader_cpu"],
         "full_cpu": full.cpu,
         "full_sim_cpu": full.sim_cpu,
         "full_run_cpu": full.out["cpu"],
@@ -730,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
         "inc_entries": inc.out["result"]["entries_created"],
         "inc_superseded": inc.out["result"]["entries_superseded"],
         "inc_requests": inc.out["requests"],
-        "inc_rss_mb": inc.peak_rss_mb,
+        "inc_rss_mb": _pair_rss_mb(inc),
         "event_pages": kinds.get("events", 0),
         "tokens": kinds.get("token", 0),
         "requests_per_case": (kinds.get("case", 0) + kinds.get("listing", 0)) / len(changed),
@@ -741,11 +738,10 @@ def main(argv: list[str] | None = None) -> int:
     print(body)  # noqa: T201
     print(json.dumps(r, indent=1), file=sys.stderr)  # noqa: T201
     if args.profile:
-        for part in ("main", "readers"):
-            path = Path(f"{args.profile}.{part}.prof")
-            if path.exists():
-                print(f"--- {part} thread(s), by cumulative time ---", file=sys.stderr)  # noqa: T201
-                print(_top_functions(path), file=sys.stderr)  # noqa: T201
+        path = Path(f"{args.profile}.main.prof")
+        if path.exists():
+            print("--- the writer, by cumulative time ---", file=sys.stderr)  # noqa: T201
+            print(_top_functions(path), file=sys.stderr)  # noqa: T201
     report = args.report or (DOC if args.cases == DEFAULT_CASES else None)
     if report is not None:
         from tests.bench.report import write_section
