@@ -3,36 +3,43 @@
 Shared by the queue page and GET /api/queue, so both apply the same rules. Metadata only:
 never record content (the record's XML and diff are not even read).
 
-Built to stay fast with hundreds of thousands of entries: one page is one SELECT of metadata
-columns walking `ix_entry_queue` in due order (due date, then id) until the page is full, and
-the total is COUNTs answered from indexes alone. Cases hidden from the proxy are kept out in
-SQL: their own cases by a subquery on `casestate.on_behalf_of` (indexed), and the few cases
-with an exclusion or restriction list by CRN, after `may_handle_case` has judged them — so the
-rule stays in one place (`bridge.auth`) and only a handful of CRNs reach the statement.
+Built to stay fast with hundreds of thousands of entries: the total and the page's ids are read
+from one covering index in due order (`ix_entry_waiting`, a partial index of waiting work, or
+`ix_entry_status_queue` for one chosen state), then only the page's rows. Cases hidden from the
+proxy — their own, and those whose exclusion or restriction list keeps them out, judged by the
+one rule in `bridge.auth` — are kept out of both by CRN in SQL.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Text, cast, func, literal_column, or_, select
+from sqlalchemy import Text, cast, func, literal_column, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
 
-from bridge.auth import has_current_vetting, may_handle_case
+from bridge.auth import has_current_vetting, may_handle
 from bridge.clock import Clock
 from bridge.errors import NotPermitted
-from bridge.store.models import CaseState, Entry, Staff
+from bridge.store.models import (
+    ACCESS_LIST_SQL,
+    WAITING_SQL,
+    WAITING_STATES,
+    CaseState,
+    Entry,
+    Staff,
+)
 
 __all__ = ["DUE_FILTERS", "KINDS", "STATES", "WAITING", "QueueFilters", "QueuePage", "queue_page"]
 
 Due = Literal["overdue", "today", "week"]
 DUE_FILTERS: tuple[Due, ...] = ("overdue", "today", "week")
 #: States in which an entry still waits for a proxy: the queue's default, and what can be overdue.
-WAITING = ("pending", "claimed", "approved", "failed")
+WAITING = WAITING_STATES
 #: Every entry state (contract), in life-cycle order.
 STATES = (
     "pending",
@@ -92,31 +99,50 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def hidden_crns(s: Session, staff: Staff) -> set[str]:
-    """CRNs whose access list keeps `staff` out, other than their own cases (SQL finds those).
+def hidden_crns(s: Session, staff: Staff) -> list[str]:
+    """CRNs `staff` may not handle: their own cases, and cases whose access list keeps them out.
 
-    Reads only the case states that carry an exclusion or restriction list: a small share of
-    cases, judged by the one rule in `bridge.auth`.
+    Reads the proxy's own cases by an index, and only the case states that carry an exclusion
+    or restriction list (a small share of cases) as plain columns, judged by the one rule in
+    `bridge.auth`.
     """
+    hidden = set(
+        s.execute(
+            select(col(CaseState.crn)).where(col(CaseState.on_behalf_of) == staff.code)
+        ).scalars()
+    )
+    # Read as text and decoded only where the code could be in a list: JSON-decoding every
+    # list of every such case was most of this function's time.
     listed = s.execute(
-        select(CaseState).where(
-            or_(
-                cast(col(CaseState.excluded_from), Text) != _EMPTY_LIST,
-                cast(col(CaseState.restricted_to), Text) != _EMPTY_LIST,
-            )
+        select(
+            col(CaseState.crn),
+            col(CaseState.on_behalf_of),
+            cast(col(CaseState.excluded_from), Text),
+            cast(col(CaseState.restricted_to), Text),
+        ).where(text(ACCESS_LIST_SQL))
+    )
+    quoted = json.dumps(staff.code)
+    hidden.update(
+        crn
+        for crn, on_behalf_of, excluded, restricted in listed
+        if not may_handle(
+            staff.code,
+            on_behalf_of,
+            json.loads(excluded) if quoted in excluded else (),
+            json.loads(restricted) if restricted != _EMPTY_LIST else (),
         )
-    ).scalars()
-    return {
-        case.crn
-        for case in listed
-        if case.on_behalf_of != staff.code and not may_handle_case(staff, case)
-    }
+    )
+    return sorted(hidden)
 
 
-def _filtered(filters: QueueFilters, today: date) -> list[ColumnElement[bool]]:
-    """The WHERE clause of the filters alone (every column is in `ix_entry_queue`)."""
-    clauses: list[ColumnElement[bool]] = [
-        col(Entry.status) == filters.state if filters.state else col(Entry.status).in_(WAITING)
+def _filtered(filters: QueueFilters, today: date) -> list[ColumnElement[bool] | TextClause]:
+    """The WHERE clause of the filters alone: every column is in the queue's indexes.
+
+    Waiting work is written as the partial index's own condition (`WAITING_SQL`), so SQLite
+    and PostgreSQL both see that `ix_entry_waiting` holds every row that can match.
+    """
+    clauses: list[ColumnElement[bool] | TextClause] = [
+        col(Entry.status) == filters.state if filters.state else text(WAITING_SQL)
     ]
     if filters.force:
         clauses.append(col(Entry.owning_force) == filters.force)
@@ -135,9 +161,8 @@ def _filtered(filters: QueueFilters, today: date) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _count(s: Session, where: list[ColumnElement[bool]]) -> int:
-    stmt = select(func.count()).select_from(Entry).where(*where)
-    return int(s.execute(stmt).scalar_one())
+def _count(s: Session, where: list[ColumnElement[bool] | TextClause]) -> int:
+    return int(s.execute(select(func.count()).select_from(Entry).where(*where)).scalar_one())
 
 
 def force_choices(s: Session) -> list[str]:
@@ -172,29 +197,25 @@ def queue_page(
         staff = s.get(Staff, actor)
         if staff is None or not has_current_vetting(staff, today):
             raise NotPermitted()
+        hidden = hidden_crns(s, staff)
         where = _filtered(filters, today)
-        own = select(col(CaseState.crn)).where(col(CaseState.on_behalf_of) == staff.code)
-        manages = s.execute(own.limit(1)).first() is not None
-        hidden = sorted(hidden_crns(s, staff))
-        # Counted as "all that match, less the hidden ones that match": each count reads one
-        # index range, where a NOT IN would probe the hidden set once per waiting entry.
+        # Counted from the index alone, as "all that match, less the hidden ones that match":
+        # the second count probes the few hidden CRNs, where a NOT IN would test every row.
         total = _count(s, where)
-        if manages:
-            total -= _count(s, [*where, col(Entry.crn).in_(own)])
         if hidden:
             total -= _count(s, [*where, col(Entry.crn).in_(hidden)])
-        visible = [
-            *where,
-            *([col(Entry.crn).not_in(own)] if manages else []),
-            *([col(Entry.crn).not_in(hidden)] if hidden else []),
-        ]
-        found = s.execute(
-            select(*_COLUMNS)
-            .where(*visible)
-            .order_by(col(Entry.due_date), col(Entry.id))
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
+        # The page's ids in due order from the same index; then only those rows are read.
+        ids = list(
+            s.execute(
+                select(col(Entry.id))
+                .where(*where, *([col(Entry.crn).not_in(hidden)] if hidden else []))
+                .order_by(col(Entry.due_date), col(Entry.id))
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).scalars()
+        )
+        by_id = {r.id: r for r in s.execute(select(*_COLUMNS).where(col(Entry.id).in_(ids)))}
+        found = [by_id[i] for i in ids if i in by_id]
         forces = force_choices(s)
     rows = [
         {

@@ -37,7 +37,7 @@ from bridge.services.staff import needs_proxy_codes
 from bridge.services.sync_batch import PageWriter
 from bridge.services.sync_worker import CaseRead, ReaderSpec, ReadProcess, WorkerStats, read_case
 from bridge.store.batch_queries import delete_retry_items
-from bridge.store.db import session_scope
+from bridge.store.db import refresh_statistics, session_scope
 from bridge.store.locks import job_lock
 from bridge.store.models import CaseState, RetryItem, SyncCursor, SyncRun
 
@@ -255,6 +255,7 @@ class SyncService:
                 return self._run(full=full)
             finally:
                 self.reader_stats = self._reads.close()
+                refresh_statistics(self._engine)  # the queue's plans depend on them (SQLite)
 
     # -- the run ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-__all__ = ["is_postgres", "make_engine", "session_scope"]
+__all__ = ["is_postgres", "make_engine", "refresh_statistics", "session_scope"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -60,3 +60,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Keep SQLite's query planner statistics current (PostgreSQL's autovacuum does this itself).
+
+    Without them SQLite cannot tell that a proxy's hidden cases are few or that the queue's
+    partial index is small, and picks plans several times slower. `analysis_limit` bounds the
+    work to a sample of each index, so this takes milliseconds even with 100,000 entries.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()

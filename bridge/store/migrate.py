@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from bridge.store.db import refresh_statistics
+
 __all__ = ["alembic_config", "upgrade"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,3 +28,4 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+    refresh_statistics(engine)

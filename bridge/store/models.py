@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -25,6 +25,14 @@ __all__ = [
 ]
 
 OPEN_STATES = ("pending", "claimed")
+#: States in which an entry still waits for a proxy: the queue's default view, and what can be
+#: overdue. WAITING_SQL is the condition of the partial index `ix_entry_waiting`, written out so
+#: a query can repeat it word for word (SQLite uses a partial index only for an identical term).
+WAITING_STATES = ("pending", "claimed", "approved", "failed")
+WAITING_SQL = "status IN ('pending', 'claimed', 'approved', 'failed')"
+#: Case states with an exclusion or restriction list (a small share): the condition of the
+#: partial index `ix_casestate_access_list`, written the same way on both databases.
+ACCESS_LIST_SQL = "CAST(excluded_from AS TEXT) != '[]' OR CAST(restricted_to AS TEXT) != '[]'"
 BASELINE_STATES = ("approved", "submitted", "accepted")
 
 
@@ -47,8 +55,17 @@ class Staff(SQLModel, table=True):
 class CaseState(SQLModel, table=True):
     """What the bridge last knew about a case: no content, only hashes, scope and access lists."""
 
-    # The queue leaves out a proxy's own cases by this column (bridge.services.queue_view).
-    __table_args__ = (Index("ix_casestate_on_behalf_of", "on_behalf_of"),)
+    # The queue leaves out a proxy's own cases by this column, and the cases whose access list
+    # keeps them out by the partial index of cases that have one (bridge.services.queue_view).
+    __table_args__ = (
+        Index("ix_casestate_on_behalf_of", "on_behalf_of"),
+        Index(
+            "ix_casestate_access_list",
+            "crn",
+            sqlite_where=text(ACCESS_LIST_SQL),
+            postgresql_where=text(ACCESS_LIST_SQL),
+        ),
+    )
 
     crn: str = Field(primary_key=True, max_length=16)
     snapshot_hash: str | None = Field(default=None, max_length=64)
@@ -66,12 +83,23 @@ class Entry(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_entry_crn_section_status", "crn", "section", "item_key", "status"),
-        Index("ix_entry_status_due", "status", "due_date", "id"),
         Index("ix_entry_on_behalf_of", "on_behalf_of"),
-        # The proxy's queue (bridge.services.queue_view): a page is read in due order and
-        # counted from this index alone (every column its filters use), without the rows.
-        Index("ix_entry_queue", "due_date", "id", "status", "owning_force", "kind", "crn"),
-        # The force filter's count, and the list of forces (a loose index scan).
+        # The proxy's queue (bridge.services.queue_view) is read and counted from these two
+        # indexes alone, in due order, never from the rows: waiting work (the default view,
+        # a partial index of only those states) and any one state (claim-next uses it too).
+        Index(
+            "ix_entry_waiting",
+            "due_date",
+            "id",
+            "crn",
+            "owning_force",
+            "kind",
+            "status",
+            sqlite_where=text(WAITING_SQL),
+            postgresql_where=text(WAITING_SQL),
+        ),
+        Index("ix_entry_status_queue", "status", "due_date", "id", "crn", "owning_force", "kind"),
+        # The list of forces for the filter (a loose index scan).
         Index("ix_entry_force", "owning_force", "status", "kind"),
     )
 

@@ -326,6 +326,15 @@ def _slowest_sql(scenario: Scenario) -> tuple[str, float, float]:
     return sql, sum(times) / n, _p(times + [0.0] * (n - len(times)), 0.95)
 
 
+_LONG_LIST = re.compile(r"((?:[^,(){}]+,\s*){8})(?:[^,(){}]+,\s*)+([^,(){}]+)(?=[)}])")
+
+
+def _shorten_lists(text: str) -> str:
+    """Long IN lists (placeholders or a plan's array of CRNs) as their first items and a count."""
+    text = re.sub(r"%\(\w+\)s(?:::\w+)?", "?", text)  # psycopg's named parameters
+    return _LONG_LIST.sub(lambda m: f"{m.group(1)}… ({m.group(0).count(',') + 1} items)", text)
+
+
 def _explain(url: str, sql: str, params: Any) -> str:
     from sqlalchemy import create_engine
 
@@ -448,11 +457,11 @@ def _report(runs: list[DatabaseRun], r: dict[str, Any]) -> tuple[str, bool]:
                 "plan with the parameters of its slowest call:",
                 "",
                 "```sql",
-                " ".join(sql.split()),
+                _shorten_lists(" ".join(sql.split())),
                 "```",
                 "",
                 "```",
-                plan,
+                _shorten_lists(plan),
                 "```",
             ]
     lines += [

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.audit import GENESIS, Audit, _digest
+from bridge.store.db import refresh_statistics
 from bridge.store.models import AuditEvent, Baseline, CaseState, Entry, EntryVersion
 
 __all__ = ["PROXY", "StoreShape", "Template", "build_store", "sync_template"]
@@ -400,6 +401,9 @@ def build_store(engine: Engine, template: Template, *, entries: int, seed: int) 
         # What autovacuum does within a minute of a bulk load: planner statistics.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
+    else:
+        # What the end of every sync run does on SQLite (bridge.store.db.refresh_statistics).
+        refresh_statistics(engine)
     shape.seconds = time.perf_counter() - started
     return shape
 
