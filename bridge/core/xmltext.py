@@ -6,7 +6,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["UnsafeXML", "clean_text", "parse_untrusted"]
+__all__ = ["UnsafeXML", "clean_text", "parse_own", "parse_untrusted"]
 
 # XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 # Everything else (C0 controls, lone surrogates, U+FFFE/U+FFFF) cannot appear in a document.
@@ -30,15 +30,24 @@ def clean_text(value: str) -> tuple[str, int]:
     return cleaned, removed
 
 
-def _parser() -> etree.XMLParser:
+def _parser(*, keep_whitespace: bool = False) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         huge_tree=False,
-        remove_blank_text=True,
+        remove_blank_text=not keep_whitespace,
         dtd_validation=False,
     )
+
+
+def parse_own(data: bytes) -> etree._Element:
+    """Our own serialisation of an element back as that element, whitespace exactly as written.
+
+    Hardened like `parse_untrusted` (no DTD, entities or network); for bytes this process or
+    its reading process wrote, such as a mapped section crossing the pipe.
+    """
+    return etree.fromstring(data, _parser(keep_whitespace=True))
 
 
 def parse_untrusted(data: bytes | str) -> etree._Element:

@@ -20,7 +20,7 @@ from bridge.core.issues import Issue
 from bridge.core.record import canonical_hash
 from bridge.core.scope import ScopeDecision, decide_scope
 from bridge.core.snapshot import MAPPA_TYPE, CaseSnapshot
-from bridge.core.xmltext import parse_untrusted
+from bridge.core.xmltext import parse_own, parse_untrusted
 from bridge.mapping_files import MappingBundle
 from bridge.store import entries as q
 from bridge.store.models import Baseline, CaseState, Entry, RetryItem
@@ -72,18 +72,7 @@ class PreparedSection:
 def _section_from_wire(
     name: str, key: str, xml: bytes, content_hash: str, issues: tuple[Issue, ...], is_empty: bool
 ) -> PreparedSection:
-    return PreparedSection(name, key, _reparse(xml), content_hash, issues, is_empty)
-
-
-def _reparse(xml: bytes) -> etree._Element:
-    """Our own serialisation of a mapped section, back as an element, exactly as it was."""
-    return etree.fromstring(xml, _WIRE_PARSER)
-
-
-#: No DTD, entities or network (as `parse_untrusted`), but whitespace kept as written.
-_WIRE_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
+    return PreparedSection(name, key, parse_own(xml), content_hash, issues, is_empty)
 
 
 @dataclass(frozen=True)

@@ -52,3 +52,14 @@ def test_parse_untrusted_reads_plain_documents() -> None:
     root = parse_untrusted('<x a="1">caf\u00e9 &amp; &lt;b&gt;</x>')
     assert root.text == "café & <b>"
     assert parse_untrusted(b"<x/>").tag == "x"
+
+
+def test_parse_own_keeps_whitespace_and_expands_no_entities() -> None:
+    from lxml import etree
+
+    from bridge.core.xmltext import parse_own
+
+    element = parse_own(b"<a>\n  <b> x </b>\n</a>")
+    assert etree.tostring(element) == b"<a>\n  <b> x </b>\n</a>"
+    bomb = b'<!DOCTYPE a [<!ENTITY e "boom">]><a>&e;</a>'
+    assert "boom" not in etree.tostring(parse_own(bomb)).decode()
