@@ -598,9 +598,9 @@ def _reading(r: dict[str, Any]) -> str:
         f"waited {wait:,.0f} s for the reading process to hand over a page. The simulator used "
         f"{1000 * r['full_sim_cpu'] / n:.1f} ms a case "
         f"({1000 * r['plain_sim_cpu'] / r['plain_cases']:.1f} ms for the plain loop). The "
-        f"machine was shared with other work (1-minute load average {r['load']:.2f} when the "
-        f"run started, {r['load_end']:.2f} when it ended, on {os.cpu_count()} CPUs): wall "
-        f"times, and so the ratio, move with that load. Peak RSS is the sum of the two "
+        f"1-minute load average was {r['load']:.2f} when the run started and "
+        f"{r['load_end']:.2f} when it ended, on {os.cpu_count()} CPUs (the benchmark's own "
+        f"processes count in it): wall times, and so the ratio, move with other load. Peak RSS is the sum of the two "
         f"processes' peaks (writer {r['full_writer_rss_mb']:,.0f} MB, reading process "
         f"{r['full_reader_rss_mb']:,.0f} MB)."
     )

@@ -466,10 +466,10 @@ def _report(runs: list[DatabaseRun], r: dict[str, Any]) -> tuple[str, bool]:
             ]
     lines += [
         "",
-        f"The machine was shared: other engineers' tests and builds ran on the same {os.cpu_count()} "
-        f"CPUs (1-minute load average {r['load']:.2f} when the run started, {r['load_end']:.2f} "
-        "when it ended), so the tail (p95, max) includes waits for a CPU; the round robin spreads "
-        "that over every page alike.",
+        f"The 1-minute load average on the {os.cpu_count()} CPUs was {r['load']:.2f} when the run "
+        f"started and {r['load_end']:.2f} when it ended (the benchmark's own processes count in "
+        "it; anything above about 1 means requests waited for a CPU, which shows in the tail: "
+        "p95 and max). The round robin spreads that over every page alike.",
     ]
     return "\n".join(lines), ok
 
