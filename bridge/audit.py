@@ -99,6 +99,21 @@ def _chain_head(session: Session) -> str:
     return last or GENESIS
 
 
+def _row(prev: str, at: datetime, event: Audit) -> dict[str, Any]:
+    """The audit row for `event` chained after `prev`."""
+    return {
+        "at": at,
+        "actor": event.actor,
+        "category": event.category,
+        "action": event.action,
+        "crn": event.crn,
+        "entry_id": event.entry_id,
+        "detail": event.detail,
+        "prev_hash": prev,
+        "hash": _digest(prev, at, event),
+    }
+
+
 def record(session: Session, event: Audit, *, at: datetime) -> int:
     """Append `event` to the log in the caller's transaction; return its id.
 
@@ -106,27 +121,10 @@ def record(session: Session, event: Audit, *, at: datetime) -> int:
     model objects cost more than the statement.
     """
     prev = _chain_head(session)
-    digest = _digest(prev, at, event)
+    row = _row(prev, at, event)
     # One compiled statement on the session's connection: no ORM flush or bookkeeping.
-    new_id = (
-        session.connection()
-        .execute(
-            _INSERT,
-            {
-                "at": at,
-                "actor": event.actor,
-                "category": event.category,
-                "action": event.action,
-                "crn": event.crn,
-                "entry_id": event.entry_id,
-                "detail": event.detail,
-                "prev_hash": prev,
-                "hash": digest,
-            },
-        )
-        .scalar_one()
-    )
-    session.info["audit_head"] = (session.get_transaction(), digest)
+    new_id = session.connection().execute(_INSERT, row).scalar_one()
+    session.info["audit_head"] = (session.get_transaction(), row["hash"])
     assert new_id is not None
     return int(new_id)
 
@@ -143,21 +141,8 @@ def record_many(session: Session, events: Sequence[tuple[Audit, datetime]]) -> N
     prev = _chain_head(session)
     rows = []
     for event, at in events:
-        digest = _digest(prev, at, event)
-        rows.append(
-            {
-                "at": at,
-                "actor": event.actor,
-                "category": event.category,
-                "action": event.action,
-                "crn": event.crn,
-                "entry_id": event.entry_id,
-                "detail": event.detail,
-                "prev_hash": prev,
-                "hash": digest,
-            }
-        )
-        prev = digest
+        rows.append(_row(prev, at, event))
+        prev = rows[-1]["hash"]
     # Inserted in list order, so ids follow the chain (verify_chain walks it by id).
     session.connection().execute(_INSERT_MANY, rows)
     session.info["audit_head"] = (session.get_transaction(), prev)

@@ -202,18 +202,30 @@ async def add_staff(request: Request, staff: Admin, wiring: WiringDep, pages: Pa
     try:
         added = wiring.admin.add_staff(_staff_input(values), actor=staff.code)
     except StaffInvalid as exc:
-        errors, inline = _problems(exc.problems)
-        return _form_page(
-            request,
-            pages,
-            staff,
-            values=values,
-            editing=None,
-            errors=errors,
-            inline=inline,
-            status_code=400,
-        )
+        return _refused_form(request, pages, staff, values, None, exc)
     return RedirectResponse(f"/admin/staff/{added['code']}?done=added", status_code=303)
+
+
+def _refused_form(
+    request: Request,
+    pages: PagesDep,
+    staff: Staff,
+    values: dict[str, Any],
+    editing: dict[str, Any] | None,
+    exc: StaffInvalid,
+) -> Response:
+    """The staff form again (400) with the service's problems as summary and inline errors."""
+    errors, inline = _problems(exc.problems)
+    return _form_page(
+        request,
+        pages,
+        staff,
+        values=values,
+        editing=editing,
+        errors=errors,
+        inline=inline,
+        status_code=400,
+    )
 
 
 # -- CSV import -------------------------------------------------------------------------------
@@ -302,17 +314,7 @@ async def edit_staff(
     try:
         wiring.admin.edit_staff(person["code"], _staff_input(values), actor=staff.code)
     except StaffInvalid as exc:
-        errors, inline = _problems(exc.problems)
-        return _form_page(
-            request,
-            pages,
-            staff,
-            values=values,
-            editing=person,
-            errors=errors,
-            inline=inline,
-            status_code=400,
-        )
+        return _refused_form(request, pages, staff, values, person, exc)
     return RedirectResponse(f"/admin/staff/{person['code']}?done=updated", status_code=303)
 
 
