@@ -17,6 +17,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from bridge.core.present import section_title
 from bridge.store.models import Staff
 
 __all__ = ["Pages", "nav_for"]
@@ -59,6 +60,7 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.filters["section_title"] = section_title
         self._tokens = tokens
         self.assets_ready = assets_ready
 

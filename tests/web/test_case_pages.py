@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from bridge.core.present import section_title
 from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.builders import CASES, MANAGER, PROXY, PROXY_2, expected_sections
@@ -137,14 +138,14 @@ def test_the_case_page_shows_states_and_dates_and_no_record_content(
     rows = {r[0] + "/" + r[1]: r for r in _rows(page.text, "Entries")}
     assert len(rows) == len(entries)
     created = _long(entered.created_at.date())
-    assert rows[f"{entered.section}/{entered.kind}"][2:] == [
+    assert rows[f"{section_title(entered.section)}/{entered.kind}"][2:] == [
         "Entered",
         created,
         _long(entered.due_date),
         _long(on),
         "",
     ]
-    assert rows[f"{returned.section}/{returned.kind}"][2:] == [
+    assert rows[f"{section_title(returned.section)}/{returned.kind}"][2:] == [
         "Returned",
         created,
         _long(returned.due_date),
@@ -154,7 +155,11 @@ def test_the_case_page_shows_states_and_dates_and_no_record_content(
     others = [
         r
         for e, r in rows.items()
-        if e not in {f"{entered.section}/{entered.kind}", f"{returned.section}/{returned.kind}"}
+        if e
+        not in {
+            f"{section_title(entered.section)}/{entered.kind}",
+            f"{section_title(returned.section)}/{returned.kind}",
+        }
     ]
     assert others
     assert all(r[2] == "Waiting" for r in others)
