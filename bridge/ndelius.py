@@ -83,6 +83,7 @@ class NdeliusClient:
         self._token_lock = threading.Lock()
         self._count_lock = threading.Lock()
         self.requests = 0  # every HTTP request made, for benchmarks and tests
+        self.token_requests = 0  # ... of which token requests
         self.listed: int | None = None  # totalResults of the last MAPPA listing read
 
     def close(self) -> None:
@@ -102,6 +103,7 @@ class NdeliusClient:
 
     def _fetch_token(self) -> str:
         self._count()
+        self.token_requests += 1  # under the token lock
         try:
             r = self._http.post(
                 "/auth/oauth/token", params={"grant_type": "client_credentials"}, auth=self._auth

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
+from typing import TypedDict
 
 from sqlalchemy.engine import Engine
 
@@ -29,6 +30,13 @@ from bridge.store.db import make_engine
 __all__ = ["Wiring"]
 
 
+class _HttpPolicy(TypedDict):
+    timeout: float
+    attempts: int
+    backoff_base: float
+    max_wait: float
+
+
 class Wiring:
     """Lazily built collaborators; nothing connects or reads files until asked."""
 
@@ -44,6 +52,16 @@ class Wiring:
     def bundle(self) -> MappingBundle:
         return load_mapping(self.settings.mappings_dir)
 
+    def _http_policy(self) -> _HttpPolicy:
+        """Timeout and retries of every outbound HTTP client (nDelius, its reader, ViSOR)."""
+        s = self.settings
+        return {
+            "timeout": s.http_timeout_seconds,
+            "attempts": s.http_attempts,
+            "backoff_base": min(0.5, s.http_max_wait_seconds),
+            "max_wait": s.http_max_wait_seconds,
+        }
+
     def ndelius(self) -> NdeliusClient:
         s = self.settings
         return NdeliusClient(
@@ -51,10 +69,7 @@ class Wiring:
             client_id=s.ndelius_client_id,
             client_secret=s.ndelius_client_secret.get_secret_value(),
             clock=self.clock,
-            timeout=s.http_timeout_seconds,
-            attempts=s.http_attempts,
-            backoff_base=min(0.5, s.http_max_wait_seconds),
-            max_wait=s.http_max_wait_seconds,
+            **self._http_policy(),
             max_connections=s.sync_concurrency + 2,
         )
 
@@ -93,10 +108,7 @@ class Wiring:
             ndelius_url=s.ndelius_url,
             client_id=s.ndelius_client_id,
             client_secret=s.ndelius_client_secret.get_secret_value(),
-            timeout=s.http_timeout_seconds,
-            attempts=s.http_attempts,
-            backoff_base=min(0.5, s.http_max_wait_seconds),
-            max_wait=s.http_max_wait_seconds,
+            **self._http_policy(),
             concurrency=s.sync_concurrency,
             mappings_dir=s.mappings_dir,
             mapping_version=self.bundle.version,
@@ -118,10 +130,7 @@ class Wiring:
             return VisorHttpSink(
                 s.visor_url,
                 clock=self.clock,
-                timeout=s.http_timeout_seconds,
-                attempts=s.http_attempts,
-                backoff_base=min(0.5, s.http_max_wait_seconds),
-                max_wait=s.http_max_wait_seconds,
+                **self._http_policy(),
             )
         if s.sink == "file-drop":
             if s.drop_dir is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from lxml import etree
@@ -279,11 +279,11 @@ def problem_text(label: str, message: str) -> str:
     return message
 
 
-def long_date(value: str | datetime | None) -> str:
-    """`2026-11-23` or a timestamp → `23 November 2026` (GOV.UK style); '' for nothing."""
+def long_date(value: str | date | None) -> str:
+    """A date, a timestamp or their ISO text → `23 November 2026` (GOV.UK style); '' for nothing."""
     if value is None or value == "":
         return ""
-    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    when = value if isinstance(value, date) else datetime.fromisoformat(str(value))
     return f"{when.day} {when:%B %Y}"
 
 

@@ -23,6 +23,7 @@ from bridge.core.snapshot import MAPPA_TYPE, CaseSnapshot
 from bridge.core.xmltext import parse_own, parse_untrusted
 from bridge.mapping_files import MappingBundle
 from bridge.store import entries as q
+from bridge.store.batch_queries import BaselineRow
 from bridge.store.models import Baseline, CaseState, Entry, RetryItem
 
 __all__ = [
@@ -165,7 +166,8 @@ def supersede(
     )
 
 
-def section_of_baseline(baseline: Baseline | None) -> etree._Element | None:
+def section_of_baseline(baseline: Baseline | BaselineRow | None) -> etree._Element | None:
+    """What ViSOR holds for a section (None: nothing yet), as an element to diff against."""
     if baseline is None or baseline.section_xml is None:
         return None
     return parse_untrusted(baseline.section_xml)

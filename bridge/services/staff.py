@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -401,19 +401,7 @@ def edit_staff(
     staff = session.get(Staff, code)
     if staff is None:
         raise BadInput(f"No staff member with code {code} in the registry.")
-    row, problems = check_staff(
-        StaffInput(
-            code=code,
-            name=value.name,
-            roles=value.roles,
-            team=value.team,
-            vetting_level=value.vetting_level,
-            vetting_expires=value.vetting_expires,
-            needs_proxy_since=value.needs_proxy_since,
-            needs_proxy_until=value.needs_proxy_until,
-            active=value.active,
-        )
-    )
+    row, problems = check_staff(replace(value, code=code))
     problems += _keeps_own_admin(row, actor)
     if problems:
         raise StaffInvalid(problems)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
 from sqlmodel import Session
 
 from bridge.audit import Audit, Category, record_many
@@ -46,6 +45,7 @@ from bridge.services.queueing import (
     Counts,
     PreparedCase,
     PreparedSection,
+    section_of_baseline,
 )
 from bridge.store import batch_queries as bq
 from bridge.store.models import OPEN_STATES
@@ -199,7 +199,7 @@ class PageWriter:
                 {"path": p, "before": v, "after": None} for p, v in flatten(section.element).items()
             ]
         else:
-            diff = [c.to_json() for c in field_diff(_baseline_section(baseline), section.element)]
+            diff = [c.to_json() for c in field_diff(section_of_baseline(baseline), section.element)]
         xml = to_xml(rec)
         entry = _NewEntry(
             {
@@ -437,12 +437,6 @@ class PageWriter:
         bq.insert_case_states(conn, self._insert_states)
         bq.update_case_states(conn, self._update_states)
         record_many(self._session, [(a.resolve(), self._now) for a in self._audits])
-
-
-def _baseline_section(baseline: bq.BaselineRow | None) -> etree._Element | None:
-    if baseline is None or baseline.section_xml is None:
-        return None
-    return parse_untrusted(baseline.section_xml)
 
 
 def _rejected_last(rows: list[bq.EntryRow]) -> dict[tuple[str, str], str]:

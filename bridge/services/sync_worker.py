@@ -76,7 +76,7 @@ class ReaderSpec:
         return f"ReaderSpec(ndelius_url={self.ndelius_url!r}, concurrency={self.concurrency})"
 
     def client(self) -> NdeliusClient:
-        return _CountingClient(
+        return NdeliusClient(
             self.ndelius_url,
             client_id=self.client_id,
             client_secret=self.client_secret,
@@ -98,16 +98,6 @@ class WorkerStats:
     cases: int = 0
     cpu_seconds: float = 0.0
     maxrss_kb: int = 0
-
-
-class _CountingClient(NdeliusClient):
-    """The nDelius client, also counting its token requests (the rest are case reads)."""
-
-    token_requests = 0
-
-    def _fetch_token(self) -> str:
-        self.token_requests += 1  # under the client's token lock
-        return super()._fetch_token()
 
 
 def read_case(
@@ -262,7 +252,7 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
             "stats",
             WorkerStats(
                 requests=source.requests,
-                token_requests=getattr(source, "token_requests", 0),
+                token_requests=source.token_requests,
                 cases=cases,
                 cpu_seconds=usage.ru_utime + usage.ru_stime,
                 maxrss_kb=usage.ru_maxrss,

@@ -12,7 +12,6 @@ from bridge.store.models import OPEN_STATES, Baseline, CaseState, Entry, EntryVe
 
 __all__ = [
     "baseline_for",
-    "baselines_for_crn",
     "case_state",
     "claim_if",
     "entries_for_crn",
@@ -45,29 +44,12 @@ def open_entries_for_crn(session: Session, crn: str) -> Sequence[Entry]:
     return session.exec(stmt.order_by(col(Entry.id))).all()
 
 
-def rejected_last(session: Session, crn: str) -> dict[tuple[str, str], str]:
-    """(section, item key) → content hash, where the newest entry for it was rejected."""
-    newest: dict[tuple[str, str], tuple[str, str]] = {}
-    rows = session.exec(
-        select(Entry.section, Entry.item_key, Entry.status, Entry.content_hash)
-        .where(Entry.crn == crn)
-        .order_by(col(Entry.id))
-    )
-    for section, key, status, content_hash in rows:
-        newest[(section, key)] = (status, content_hash)
-    return {k: h for k, (status, h) in newest.items() if status == "rejected"}
-
-
 def entries_for_crn(session: Session, crn: str) -> Sequence[Entry]:
     return session.exec(select(Entry).where(Entry.crn == crn).order_by(col(Entry.id))).all()
 
 
 def baseline_for(session: Session, crn: str, section: str, item_key: str = "") -> Baseline | None:
     return session.get(Baseline, (crn, section, item_key))
-
-
-def baselines_for_crn(session: Session, crn: str) -> Sequence[Baseline]:
-    return session.exec(select(Baseline).where(Baseline.crn == crn)).all()
 
 
 def case_state(session: Session, crn: str) -> CaseState | None:

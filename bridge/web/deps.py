@@ -24,6 +24,7 @@ __all__ = [
     "current_staff",
     "get_pages",
     "get_wiring",
+    "local_path",
     "require_role",
 ]
 
@@ -38,6 +39,13 @@ class Forbidden(Exception):
 
 class CsrfFailed(Exception):
     """A form post without a valid CSRF token (403)."""
+
+
+def local_path(target: str | None) -> str:
+    """`target` if it is a path on this service, else "/": no open redirect after sign-in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
 
 
 def get_wiring(request: Request) -> Wiring:

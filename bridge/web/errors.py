@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import FastAPI, Request
@@ -25,7 +26,7 @@ from bridge.errors import (
     WrongState,
 )
 from bridge.services.accounts import SignInRefused, SignInThrottled
-from bridge.web.deps import CsrfFailed, Forbidden, SignInRequired
+from bridge.web.deps import CsrfFailed, Forbidden, SignInRequired, local_path
 from bridge.web.templating import Pages
 
 __all__ = ["install_error_handlers", "translate"]
@@ -87,7 +88,9 @@ def install_error_handlers(app: FastAPI, pages: Pages) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         if isinstance(exc, SignInRequired) and not _wants_json(request):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={_safe_next(target)}", status_code=303)
+            return RedirectResponse(
+                f"/login?next={quote(local_path(target), safe='/')}", status_code=303
+            )
         status, message = translate(exc)
         reference: str | None = None
         if status >= 500:
@@ -135,12 +138,3 @@ def install_error_handlers(app: FastAPI, pages: Pages) -> None:
         except Exception as exc:  # noqa: BLE001 - the one place every unexpected error ends
             return await handle(request, exc)
         return response
-
-
-def _safe_next(target: str) -> str:
-    """Only a local path may be a post-sign-in destination (no open redirect)."""
-    from urllib.parse import quote
-
-    return quote(
-        target if target.startswith("/") and not target.startswith("//") else "/", safe="/"
-    )

@@ -31,7 +31,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import GENESIS, Audit, _digest
+from bridge.audit import GENESIS, Audit
+from bridge.audit import _row as audit_row
 from bridge.store.db import refresh_statistics
 from bridge.store.models import AuditEvent, Baseline, CaseState, Entry, EntryVersion
 
@@ -211,23 +212,10 @@ class _Chain:
         self.count = 0
 
     def add(self, at: datetime, event: Audit) -> None:
-        digest = _digest(self.prev, at, event)
         self.count += 1
-        self.rows.append(
-            {
-                "id": self.last_id + self.count,
-                "at": at,
-                "actor": event.actor,
-                "category": event.category,
-                "action": event.action,
-                "crn": event.crn,
-                "entry_id": event.entry_id,
-                "detail": event.detail,
-                "prev_hash": self.prev,
-                "hash": digest,
-            }
-        )
-        self.prev = digest
+        row = audit_row(self.prev, at, event)  # the writer's own chaining
+        self.rows.append({"id": self.last_id + self.count, **row})
+        self.prev = row["hash"]
         if len(self.rows) >= _BATCH:
             self.flush()
 

@@ -6,16 +6,16 @@ pages only format its rows. Nothing here can show a record: the service never re
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
+from bridge.core.present import long_date
 from bridge.services.status import managed_case, my_cases
 from bridge.web.deps import OffenderManager, PagesDep, WiringDep, csrf_protect
 
-__all__ = ["long_date", "router"]
+__all__ = ["router"]
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -30,13 +30,6 @@ STATE_TAGS = {
     "failed": "govuk-tag--red",
     "superseded": "govuk-tag--grey",
 }
-
-
-def long_date(value: date | datetime | None) -> str:
-    """GOV.UK style: 23 November 2026 (no leading zero; English month names)."""
-    if value is None:
-        return ""
-    return f"{value.day} {value:%B %Y}"
 
 
 @router.get("/cases")

@@ -8,24 +8,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bridge.services.accounts import SignInRefused, SignInThrottled
-from bridge.web.deps import WiringDep, csrf_protect, current_staff
-from bridge.web.templating import Pages, nav_for
+from bridge.web.deps import WiringDep, csrf_protect, current_staff, get_pages, local_path
+from bridge.web.templating import nav_for
 
 __all__ = ["router"]
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-
-
-def _pages(request: Request) -> Pages:
-    pages: Pages = request.app.state.pages
-    return pages
-
-
-def _local(target: str | None) -> str:
-    """Only a path on this service (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
 
 
 @router.get("/")
@@ -35,7 +23,7 @@ def home(request: Request) -> Response:
         return RedirectResponse("/login", status_code=303)
     nav = nav_for(staff)
     if not nav:
-        return _pages(request).render(
+        return get_pages(request).render(
             request, "no_access.html", {"title": "No access"}, staff=staff
         )
     return RedirectResponse(nav[0]["href"], status_code=303)
@@ -43,10 +31,10 @@ def home(request: Request) -> Response:
 
 @router.get("/login")
 def sign_in_form(request: Request, next: str | None = None) -> Response:
-    return _pages(request).render(
+    return get_pages(request).render(
         request,
         "sign_in.html",
-        {"title": "Sign in", "next": _local(next), "errors": [], "username": ""},
+        {"title": "Sign in", "next": local_path(next), "errors": [], "username": ""},
         staff=current_staff(request),  # signed in already: the header offers "Sign out"
     )
 
@@ -77,11 +65,11 @@ def sign_in(
             status = 401
         else:
             request.state.new_token = token  # a new cookie: no session fixation
-            return RedirectResponse(_local(next), status_code=303)
-    return _pages(request).render(
+            return RedirectResponse(local_path(next), status_code=303)
+    return get_pages(request).render(
         request,
         "sign_in.html",
-        {"title": "Sign in", "next": _local(next), "errors": errors, "username": username},
+        {"title": "Sign in", "next": local_path(next), "errors": errors, "username": username},
         status_code=status,
     )
 
