@@ -1,10 +1,11 @@
-"""`bridge demo`: both simulators, a seeded SQLite store, the scheduler and the web UI, on loopback."""
+"""`visor-bridge demo`: both simulators, a seeded SQLite store, the scheduler and the web UI, on loopback."""
 
 from __future__ import annotations
 
 import secrets
 import signal
 import socket
+import sys
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -48,6 +49,13 @@ def _free_port(preferred: int) -> int:
         except OSError:
             s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def command_path() -> str:
+    """The full path of the venv's `visor-bridge` script, so the banner's commands work from any
+    shell (on Debian and Ubuntu a bare `bridge` is iproute2's network tool)."""
+    script = Path(sys.executable).with_name("visor-bridge")
+    return str(script) if script.exists() else "visor-bridge"
 
 
 def _say(text: str) -> None:
@@ -109,6 +117,7 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             uvicorn.Config(create_app(wiring), host="127.0.0.1", port=port, log_level="warning")
         )
         queued = len(wiring.review.list_queue("pending"))
+        cmd = command_path()
         accounts = "\n".join(f"    {code:<9} {who}" for code, who in DEMO_ACCOUNTS)
         _say(
             f"\nvisor-bridge demo\n"
@@ -120,11 +129,11 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             f"  Entries waiting:        {queued} (a sync runs every {interval} s)\n\n"
             f"  Try, in another terminal (same folder):\n"
             f"    export BRIDGE_DATABASE_URL=sqlite:///{(folder / 'bridge.db').resolve()}\n"
-            f"    bridge queue list\n"
-            f"    bridge queue claim-next --as N07P004      # a vetted proxy\n"
-            f"    bridge entry show ID --as N07P004\n"
-            f"    bridge status CRN --as N07A001            # an offender manager who needs a proxy\n"
-            f"    bridge entry show ID --as N02P006         # vetting expired: refused\n\n"
+            f"    {cmd} queue list\n"
+            f"    {cmd} queue claim-next --as N07P004      # a vetted proxy\n"
+            f"    {cmd} entry show ID --as N07P004\n"
+            f"    {cmd} status CRN --as N07A001            # an offender manager who needs a proxy\n"
+            f"    {cmd} entry show ID --as N02P006         # vetting expired: refused\n\n"
             f"  Ctrl-C stops everything.\n"
         )
         stop = threading.Event()

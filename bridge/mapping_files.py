@@ -13,10 +13,10 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.core.engine import Mapper
+from bridge.core.mapping.engine import Mapper
+from bridge.core.mapping.spec import MappingSpec
+from bridge.core.mapping.spec_parse import parse_spec
 from bridge.core.scope import ScopeRules
-from bridge.core.spec import MappingSpec
-from bridge.core.spec_parse import parse_spec
 from bridge.core.xmltext import UnsafeXML, parse_untrusted
 from bridge.errors import MappingSpecError
 

@@ -90,7 +90,7 @@ def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
 
 def submit_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
     """One scheduled submit (automatic sinks only); the service's job lock also keeps a slow
-    run (ViSOR retrying) from overlapping a manual `bridge submit`."""
+    run (ViSOR retrying) from overlapping a manual `visor-bridge submit`."""
     with _tick(wiring, "submit", wiring.settings.submit_interval_seconds) as mine:
         if not mine:
             return

@@ -19,8 +19,8 @@ from bridge.services.admin import AdminService
 from bridge.services.editing import EditService
 from bridge.services.review import ReviewService
 from bridge.services.submission import SubmissionService
-from bridge.services.sync import SyncOptions, SyncResult, SyncService
-from bridge.services.sync_worker import ReaderSpec
+from bridge.services.sync.reader import ReaderSpec
+from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
 from bridge.sinks import Sink
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.sinks.file_drop import FileDropSink

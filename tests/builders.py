@@ -136,7 +136,7 @@ def only_cases(ndelius_url: str, keep: set[str]) -> None:
 
 
 def sync_json(wiring: Wiring) -> dict[str, object]:
-    """One sync run against the wiring's nDelius, as `bridge sync --json` reports it."""
+    """One sync run against the wiring's nDelius, as `visor-bridge sync --json` reports it."""
     with wiring.ndelius() as src:
         result = wiring.sync_service(src).run()
     assert result is not None

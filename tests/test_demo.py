@@ -1,4 +1,4 @@
-"""`bridge demo` (what `make run` starts) prints demo accounts that sign in to the queue."""
+"""`visor-bridge demo` (what `make run` starts) prints demo accounts that sign in to the queue."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
-    bridge = Path(sys.executable).with_name("bridge")
+    bridge = Path(sys.executable).with_name("visor-bridge")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     proc = subprocess.Popen(
         [str(bridge), "demo", "--dir", str(tmp_path / "demo"), "--port", "0", "--interval", "3600"],
@@ -29,16 +29,21 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
     )
     try:
         url = password = None
+        banner: list[str] = []
         assert proc.stdout is not None
         for line in proc.stdout:
+            banner.append(line)
             if match := re.search(r"Web UI:\s+(\S+)", line):
                 url = match.group(1)
             if match := re.search(r"password (\S+)\)", line):
                 password = match.group(1)
-            if url and password:
+            if "Ctrl-C stops everything" in line:
                 break
         assert url, proc.stderr.read() if proc.stderr else "no output"
         assert password
+        # The banner's commands name the venv's script by its full path (a bare `bridge` is
+        # iproute2's network tool on Debian and Ubuntu).
+        assert f"    {bridge} queue list" in "".join(banner)
         with httpx.Client(base_url=url, timeout=5) as client:
             form = client.get("/login")
             token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
@@ -65,3 +70,12 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
             if stream is not None:
                 stream.close()
     assert proc.returncode in (0, -signal.SIGINT, 130)
+
+
+def test_the_only_console_script_is_visor_bridge() -> None:
+    from importlib.metadata import distribution
+
+    scripts = {
+        ep.name for ep in distribution("visor-bridge").entry_points if ep.group == "console_scripts"
+    }
+    assert scripts == {"visor-bridge"}

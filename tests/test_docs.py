@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bridge.core.transforms import TRANSFORMS
+from bridge.core.mapping.transforms import TRANSFORMS
 
 ROOT = Path(__file__).resolve().parent.parent
 MAPPING_DOC = ROOT / "docs" / "mapping.md"

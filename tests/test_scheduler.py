@@ -1,4 +1,4 @@
-"""`bridge scheduler`: one run per tick across instances, no overlap, clean stop on SIGTERM."""
+"""`visor-bridge scheduler`: one run per tick across instances, no overlap, clean stop on SIGTERM."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from bridge.store.models import Entry, SyncRun
 from bridge.wiring import Wiring
 from tests.builders import MakeWiring, env_for, only_cases, staff_file
 
-BRIDGE = Path(sys.executable).parent / "bridge"
+BRIDGE = Path(sys.executable).parent / "visor-bridge"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
@@ -43,7 +43,7 @@ def test_a_tick_is_claimed_once_per_interval(db_url: str) -> None:
 
 
 class _Scheduler:
-    """A `bridge scheduler` process whose stderr is collected as it runs."""
+    """A `visor-bridge scheduler` process whose stderr is collected as it runs."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.proc = subprocess.Popen(

@@ -29,7 +29,7 @@ from bridge.logs import configure_logging
 __all__ = ["app", "main", "run"]
 
 app = typer.Typer(
-    name="bridge",
+    name="visor-bridge",
     help="visor-bridge: MAPPA case data from nDelius to ViSOR-format records for vetted proxies.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -118,13 +118,13 @@ def run(argv: list[str] | None = None) -> int:
         info("Aborted.")
         return 130
     except DomainRefusal as exc:
-        info(f"bridge: {exc}")
+        info(f"visor-bridge: {exc}")
         return 1
     except (BadInput, ConfigError, MappingSpecError) as exc:
-        info(f"bridge: {exc}")
+        info(f"visor-bridge: {exc}")
         return 2
     except BridgeError as exc:
-        info(f"bridge: {exc}")
+        info(f"visor-bridge: {exc}")
         return 1
     except KeyboardInterrupt:
         return 130
@@ -133,7 +133,7 @@ def run(argv: list[str] | None = None) -> int:
         structlog.get_logger("bridge.cli").error(
             "cli.unexpected_error", event_id=event_id, error_type=type(exc).__name__
         )
-        info(f"bridge: unexpected error ({type(exc).__name__}); event id {event_id}.")
+        info(f"visor-bridge: unexpected error ({type(exc).__name__}); event id {event_id}.")
         return 1
     return code if isinstance(code, int) else 0
 

@@ -1,4 +1,4 @@
-"""`bridge submit` (approved entries to the configured sink) and `bridge entry requeue`."""
+"""`visor-bridge submit` (approved entries to the configured sink) and `visor-bridge entry requeue`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`bridge sync` (with a progress display on a terminal) and `bridge retries` (the retry set)."""
+"""`visor-bridge sync` (with a progress display on a terminal) and `visor-bridge retries` (the retry set)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bridge.cli.common import emit_json, info, wiring
 from bridge.ndelius import NdeliusClient
-from bridge.services.sync import SyncResult
+from bridge.services.sync.service import SyncResult
 from bridge.store.models import RetryItem
 
 __all__ = ["retries", "sync"]
@@ -87,7 +87,7 @@ def sync(
     if result.retry_attention:
         info(
             f"{result.retry_attention} case(s) have failed {w.settings.retry_alert_attempts} "
-            "times or more: see `bridge retries`."
+            "times or more: see `visor-bridge retries`."
         )
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from bridge.core.codes import CodeTable
-from bridge.core.spec import FieldSpec, SectionSpec
-from bridge.core.transforms import TRANSFORMS, Problem
+from bridge.core.mapping.codes import CodeTable
+from bridge.core.mapping.spec import FieldSpec, SectionSpec
+from bridge.core.mapping.transforms import TRANSFORMS, Problem
 from bridge.core.xmltext import clean_text
 
 __all__ = ["EditProblem", "apply_edits", "parse_assignments"]

@@ -187,7 +187,7 @@ class AdminService:
     def import_staff_csv(
         self, data: bytes, *, actor: str, replace: bool = False
     ) -> registry.ImportResult:
-        """Import a staff CSV all or nothing, like `bridge staff import [--replace]`."""
+        """Import a staff CSV all or nothing, like `visor-bridge staff import [--replace]`."""
         now = self._clock.now()
         self._require_admin(actor, "staff-import")
         rows = registry.parse_staff_csv(registry.decode_staff_csv(data))

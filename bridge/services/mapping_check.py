@@ -1,4 +1,4 @@
-"""`bridge mappings check` and `bridge mappings golden`: the spec, its code tables and the goldens.
+"""`visor-bridge mappings check` and `visor-bridge mappings golden`: the spec, its code tables and the goldens.
 
 Beyond what loading a mapping already checks (syntax, settings, transforms, tables, the XSD), this
 maps every fixture case and checks that
@@ -21,12 +21,12 @@ from pathlib import Path
 
 from lxml import etree
 
-from bridge.core.engine import MappedCase
 from bridge.core.issues import has_blocking
+from bridge.core.mapping.engine import MappedCase
+from bridge.core.mapping.spec import FieldSpec
+from bridge.core.mapping.trace import Trace
 from bridge.core.record import Envelope, build_record, canonical_hash, field_diff
 from bridge.core.snapshot import CaseSnapshot
-from bridge.core.spec import FieldSpec
-from bridge.core.trace import Trace
 from bridge.core.xmltext import UnsafeXML, parse_untrusted
 from bridge.mapping_files import MappingBundle
 
@@ -39,7 +39,7 @@ _UNKNOWN_STAFF = "UNKNOWN"
 
 @dataclass
 class CheckReport:
-    """What `bridge mappings check` found (contract of `--json`)."""
+    """What `visor-bridge mappings check` found (contract of `--json`)."""
 
     version: str
     folder: str
@@ -124,7 +124,9 @@ def _compare_golden(crn: str, record: etree._Element, fixtures: Path, report: Ch
     try:
         expected = parse_untrusted(path.read_bytes())
     except FileNotFoundError:
-        report.problems.append(f"{name}: golden example is missing (run `bridge mappings golden`)")
+        report.problems.append(
+            f"{name}: golden example is missing (run `visor-bridge mappings golden`)"
+        )
         return
     except UnsafeXML as exc:
         report.problems.append(f"{name}: not usable XML ({exc})")
@@ -142,7 +144,7 @@ def _compare_golden(crn: str, record: etree._Element, fixtures: Path, report: Ch
     more = f" and {len(changes) - 3} more" if len(changes) > 3 else ""
     report.golden_mismatches.append(
         f"{name}: differs from the mapping's output at {where}{more}. If the change is intended, "
-        "run `bridge mappings golden` and review the diff."
+        "run `visor-bridge mappings golden` and review the diff."
     )
 
 

@@ -1,7 +1,7 @@
 """One freshly read case, prepared for the queue: scope, mapped sections and their hashes.
 
 `prepare_case` is pure work (no database) done by the sync's readers; the page writer
-(`bridge.services.sync_batch`) turns prepared cases into queue changes. `merge_away` and
+(`bridge.services.sync.page_writer`) turns prepared cases into queue changes. `merge_away` and
 `supersede` are the few single-case writes the sync still makes.
 """
 

@@ -43,13 +43,13 @@ log = structlog.get_logger(__name__)
 ACTOR = "system:submit"
 MANUAL_MESSAGE = (
     "The sink is manual: nothing is sent. A proxy keys each approved entry into ViSOR and "
-    "records its reference with `bridge entry mark-entered`."
+    "records its reference with `visor-bridge entry mark-entered`."
 )
 
 
 @dataclass
 class SubmitResult:
-    """What one `bridge submit` did (the JSON of `bridge submit --json`)."""
+    """What one `visor-bridge submit` did (the JSON of `visor-bridge submit --json`)."""
 
     sink: str
     attempted: int = 0

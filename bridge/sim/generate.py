@@ -1,4 +1,4 @@
-"""Deterministic synthetic nDelius case documents (`bridge fixtures generate`)."""
+"""Deterministic synthetic nDelius case documents (`visor-bridge fixtures generate`)."""
 
 from __future__ import annotations
 

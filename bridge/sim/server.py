@@ -52,5 +52,5 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Ite
 
 
 def run_forever(app: ASGIApp, host: str, port: int) -> None:
-    """Serve `app` in the foreground until interrupted (for `bridge sim ...`)."""
+    """Serve `app` in the foreground until interrupted (for `visor-bridge sim ...`)."""
     uvicorn.run(app, host=host, port=port, log_level="warning")

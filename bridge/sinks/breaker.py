@@ -5,7 +5,7 @@
       └──────────────── a delivery goes through ───────┼────────────────────────────┤
                                                        └──── the trial fails ───────┘
 
-Why the database and not process memory: `bridge submit` is a short process (cron, the
+Why the database and not process memory: `visor-bridge submit` is a short process (cron, the
 scheduler on one or several instances), so a breaker in memory would start closed on every
 run and each run would spend N times BRIDGE_HTTP_ATTEMPTS requests on a ViSOR that is down, and
 the cool-down would mean nothing. One row per sink makes every process and instance see the

@@ -201,7 +201,7 @@ class JobLock(SQLModel, table=True):
 
 
 class SinkBreaker(SQLModel, table=True):
-    """A sink's circuit breaker, shared by every `bridge submit` process and instance."""
+    """A sink's circuit breaker, shared by every `visor-bridge submit` process and instance."""
 
     name: str = Field(primary_key=True, max_length=32)
     failures: int = 0  # consecutive deliveries the sink could not take

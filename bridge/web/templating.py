@@ -17,8 +17,8 @@ from jinja2 import (
     select_autoescape,
 )
 
-from bridge.core.present import section_title
 from bridge.store.models import Staff
+from bridge.web.present import section_title
 
 __all__ = ["Pages", "nav_for"]
 

@@ -4,21 +4,21 @@ Run with `make bench` (100,000 cases) or `python -m tests.bench.bench_sync --cas
 it quickly. One run:
 
 1. generates the cases (seeded, so every run reads the same documents) and starts the nDelius
-   simulator over them in its own process (`bridge sim ndelius`), so it never shares a GIL
+   simulator over them in its own process (`visor-bridge sim ndelius`), so it never shares a GIL
    with the code being measured;
 2. creates a fresh SQLite database and imports a staff file in which every offender manager the
    generator uses needs a proxy, so every case is in scope and the sync does all of its work;
 3. runs a plain httpx fetch loop (the floor: one token, renewed when it expires, the
    `/mappa/cases` listing, then the same four endpoints per case on a thread pool of the same
    size, each body parsed as JSON) in a child process;
-4. runs the first `bridge sync` (a full reconciliation) in a child process, timing it and taking
+4. runs the first `visor-bridge sync` (a full reconciliation) in a child process, timing it and taking
    the child's peak RSS from the kernel (`wait4`);
 5. changes 1% of the in-scope cases through the simulator's admin API (a new postcode on the
    main address, or one more alias) and runs the next sync (incremental) in a child, counting
    its requests by kind (token, event pages, listing, case reads);
 6. writes the numbers, targets and verdicts into docs/BENCHMARKS.md.
 
-The sync children run `bridge.wiring.Wiring(...).sync_service(...)` as `bridge sync` does; they
+The sync children run `bridge.wiring.Wiring(...).sync_service(...)` as `visor-bridge sync` does; they
 only add an httpx request hook that counts requests by path and wrap three functions to time them
 (see `_Phases`). The report names the commit each child ran, since the code may change meanwhile.
 """
@@ -90,7 +90,7 @@ def _kind(path: str) -> str:
 class _Phases:
     """Where a sync run's time goes, measured from outside the product code.
 
-    The sync reads and maps cases in a process of its own (`bridge.services.sync_worker`);
+    The sync reads and maps cases in a process of its own (`bridge.services.sync.reader`);
     this process (the writer) keeps the store's reads and writes, in page order. Wrapped here
     to sum their wall and CPU time per call: `PageWriter.case` and `.finish` (the queue
     writes of a page: deciding each case, then its bulk statements), slot `apply`; and
@@ -118,8 +118,8 @@ class _Phases:
         return wrapper
 
     def install(self) -> None:
-        import bridge.services.sync as sync_module
-        import bridge.services.sync_worker as worker_module
+        import bridge.services.sync.reader as worker_module
+        import bridge.services.sync.service as sync_module
 
         writer = sync_module.PageWriter
         writer.case = self._timed(writer.case, "apply")  # type: ignore[method-assign]

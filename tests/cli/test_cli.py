@@ -58,12 +58,12 @@ STATUS_ENTRY_KEYS = {
     "entered_at",
     "reason",
 }
-REFUSAL = f"bridge: {NotPermitted.MESSAGE}"
+REFUSAL = f"visor-bridge: {NotPermitted.MESSAGE}"
 
 
 @pytest.fixture
 def synced_cli(cli: Cli, ndelius_url: str) -> Cli:
-    """... after one `bridge sync` over two cases: G719053 (Unicode) and F600218 (excludes N07P004).
+    """... after one `visor-bridge sync` over two cases: G719053 (Unicode) and F600218 (excludes N07P004).
 
     The other cases are removed from the simulator first, which keeps the sync short.
     """
@@ -291,7 +291,7 @@ def test_installed_command_exits_1_without_a_traceback_and_lists_its_commands(
     sqlite_url: str, ndelius_url: str, tmp_path: Path
 ) -> None:
     """The console script itself, as an operator runs it (from an unrelated directory)."""
-    bridge = Path(sys.executable).parent / "bridge"
+    bridge = Path(sys.executable).parent / "visor-bridge"
     env = {**os.environ, **env_for(sqlite_url, ndelius_url)}
 
     def run_bridge(*argv: str) -> subprocess.CompletedProcess[str]:

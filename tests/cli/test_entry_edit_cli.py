@@ -1,4 +1,4 @@
-"""`bridge entry edit`: a new version (exit 0), a stale version (exit 1), a bad value (exit 2)."""
+"""`visor-bridge entry edit`: a new version (exit 0), a stale version (exit 1), a bad value (exit 2)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Sync scenarios end to end: changes made through the simulator's admin API, seen through the CLI.
 
-Each test drives `bridge sync`, `bridge queue list`, `bridge entry …`, `bridge status` and
-`bridge staff import` in-process against a real database (SQLite and PostgreSQL) and the
+Each test drives `visor-bridge sync`, `visor-bridge queue list`, `visor-bridge entry …`, `visor-bridge status` and
+`visor-bridge staff import` in-process against a real database (SQLite and PostgreSQL) and the
 nDelius simulator on a loopback socket.
 """
 

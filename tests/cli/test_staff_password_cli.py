@@ -1,4 +1,4 @@
-"""`bridge staff set-password CODE`: a hidden prompt asked twice, or one line on stdin."""
+"""`visor-bridge staff set-password CODE`: a hidden prompt asked twice, or one line on stdin."""
 
 from __future__ import annotations
 

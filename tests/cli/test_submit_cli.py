@@ -1,4 +1,4 @@
-"""`bridge submit` and `bridge entry requeue`: output contract, exit codes, a kill mid-request."""
+"""`visor-bridge submit` and `visor-bridge entry requeue`: output contract, exit codes, a kill mid-request."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from bridge.store.models import AuditEvent, Entry
 from tests.builders import ADMIN, MANAGER, PROXY, Cli, MakeWiring, env_for, only_cases
 from tests.services.test_submission import approve_all
 
-BRIDGE = Path(sys.executable).parent / "bridge"
+BRIDGE = Path(sys.executable).parent / "visor-bridge"
 CRN = "B219904"
 CONTRACT_KEYS = {"sink", "attempted", "accepted", "failed", "skipped"}
 

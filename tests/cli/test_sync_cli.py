@@ -1,4 +1,4 @@
-"""`bridge sync` output on a terminal and off it, and `bridge retries` (the retry set)."""
+"""`visor-bridge sync` output on a terminal and off it, and `visor-bridge retries` (the retry set)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import httpx
 
 from tests.builders import Cli, env_for, only_cases
 
-BRIDGE = Path(sys.executable).parent / "bridge"
+BRIDGE = Path(sys.executable).parent / "visor-bridge"
 
 
 def test_sync_on_a_terminal_shows_live_progress(

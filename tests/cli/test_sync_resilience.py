@@ -1,6 +1,6 @@
 """A sync you can trust: killed at random, fed faults, or run twice at once, it loses nothing.
 
-Every test runs the installed `bridge sync` console script as a real process against a real
+Every test runs the installed `visor-bridge sync` console script as a real process against a real
 database (a SQLite file, or PostgreSQL) and the nDelius simulator on a loopback socket, then
 compares what it left with what an uninterrupted, fault-free run left on a separate database.
 The comparison is a canonical projection of the store without ids or timestamps: entries,
@@ -44,7 +44,7 @@ from bridge.store.locks import job_lock
 from bridge.store.models import Baseline, CaseState, Entry, RetryItem, SyncCursor, SyncRun
 from tests.builders import FIXTURES, IN_SCOPE, ON_VISOR, SIM_CLIENT, case_doc, env_for, staff_file
 
-BRIDGE = Path(sys.executable).parent / "bridge"
+BRIDGE = Path(sys.executable).parent / "visor-bridge"
 SEED = int(os.environ.get("BRIDGE_TEST_RESILIENCE_SEED", "20261123"))
 #: Every per-case read: offender, registrations, contacts, access limitations.
 CASE_READS = r"^/(secure/offenders/crn|case)/"
@@ -218,7 +218,7 @@ def _env(db_url: str, ndelius_url: str, **extra: str) -> dict[str, str]:
 
 
 def _sync(env: dict[str, str], folder: Path) -> tuple[int, str, str, float]:
-    """`bridge sync --json` to the end: (exit code, stdout, stderr, seconds)."""
+    """`visor-bridge sync --json` to the end: (exit code, stdout, stderr, seconds)."""
     started = time.monotonic()
     done = subprocess.run(
         [str(BRIDGE), "sync", "--json"],
@@ -233,7 +233,7 @@ def _sync(env: dict[str, str], folder: Path) -> tuple[int, str, str, float]:
 
 
 def _launch(env: dict[str, str], folder: Path, name: str) -> tuple[subprocess.Popen[bytes], Path]:
-    """`bridge sync --json` in the background; its stdout goes to the returned file."""
+    """`visor-bridge sync --json` in the background; its stdout goes to the returned file."""
     out, err = folder / f"{name}.out", folder / f"{name}.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = subprocess.Popen(
@@ -327,7 +327,7 @@ class Reference:
     incremental: Store  # ... and the sync after `_apply_changes`
     first_reads: int  # case reads (HTTP requests) of the uninterrupted first sync
     incremental_reads: int  # ... and of the incremental one
-    startup_seconds: float  # a `bridge sync` that finds the lock taken: start-up and exit
+    startup_seconds: float  # a `visor-bridge sync` that finds the lock taken: start-up and exit
 
 
 def _read_hits(admin: httpx.Client) -> int:
@@ -495,7 +495,7 @@ def _moment(db_url: str, last_run_before: int) -> str:
 
 
 def _kill_chain(phase: str, chain: int, reference: Reference, folder: Path) -> list[Kill]:
-    """Kill `bridge sync` at random points, several times per database, then let it finish.
+    """Kill `visor-bridge sync` at random points, several times per database, then let it finish.
 
     The chain has its own simulator (in the seed state, or with the changes applied for the
     incremental phase) and its own seeded random stream. After every kill the database must
@@ -615,7 +615,7 @@ def _post_flaky_faults(ndelius_url: str, rng: random.Random) -> None:
 
 
 def _converge(env: dict[str, str], folder: Path, phase: str) -> list[str]:
-    """Run `bridge sync` until the retry set is empty and a run changes nothing (at most 15)."""
+    """Run `visor-bridge sync` until the retry set is empty and a run changes nothing (at most 15)."""
     runs: list[str] = []
     for _ in range(15):
         code, out, err, _seconds = _sync(env, folder)
@@ -623,7 +623,7 @@ def _converge(env: dict[str, str], folder: Path, phase: str) -> list[str]:
         if code != 0:
             # The feed or listing itself failed after the client's retries: a one-line error.
             assert code == 1, f"{phase}: exit {code}: {err}"
-            assert err.strip().splitlines()[-1].startswith("bridge: nDelius"), err
+            assert err.strip().splitlines()[-1].startswith("visor-bridge: nDelius"), err
             runs.append("failed")
             continue
         result = json.loads(out)

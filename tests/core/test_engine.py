@@ -9,12 +9,12 @@ import pytest
 from lxml import etree
 
 from bridge.config import default_mappings_dir
-from bridge.core.engine import MappedCase, MappedSection, Mapper
 from bridge.core.issues import Issue
-from bridge.core.routing import postcode_area
+from bridge.core.mapping.engine import MappedCase, MappedSection, Mapper
+from bridge.core.mapping.routing import postcode_area
+from bridge.core.mapping.spec_parse import parse_spec
+from bridge.core.mapping.trace import Trace
 from bridge.core.snapshot import CaseSnapshot
-from bridge.core.spec_parse import parse_spec
-from bridge.core.trace import Trace
 from bridge.mapping_files import load_mapping
 from tests.builders import case_doc
 

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from bridge.config import default_mappings_dir
-from bridge.core.engine import MappedSection, Mapper
 from bridge.core.issues import has_blocking
+from bridge.core.mapping.engine import MappedSection, Mapper
+from bridge.core.mapping.spec import SECTION_NAMES
+from bridge.core.mapping.transforms import pnc_is_valid
 from bridge.core.record import NS, Envelope, build_record, canonical_hash, to_xml
 from bridge.core.snapshot import CaseSnapshot
-from bridge.core.spec import SECTION_NAMES
-from bridge.core.transforms import pnc_is_valid
 from bridge.core.xmltext import parse_untrusted
 from bridge.mapping_files import load_mapping
 from tests.builders import CASES, IN_SCOPE, case_doc

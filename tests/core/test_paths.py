@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.core.paths import MISSING, Path, PathError, parse_path, text_of
+from bridge.core.mapping.paths import MISSING, Path, PathError, parse_path, text_of
 
 DOC: dict[str, Any] = {
     "crn": "B203456",

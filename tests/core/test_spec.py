@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bridge.config import default_mappings_dir
-from bridge.core.codes import parse_code_table
-from bridge.core.spec import SECTION_NAMES, Clause, MappingSpec, SortKey
-from bridge.core.spec_parse import parse_spec
+from bridge.core.mapping.codes import parse_code_table
+from bridge.core.mapping.spec import SECTION_NAMES, Clause, MappingSpec, SortKey
+from bridge.core.mapping.spec_parse import parse_spec
 from bridge.errors import MappingSpecError
 from bridge.mapping_files import load_mapping
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.config import default_mappings_dir
-from bridge.core.codes import CodeTable, Lookup, parse_code_table
-from bridge.core.transforms import TRANSFORMS, Problem, pnc_is_valid
+from bridge.core.mapping.codes import CodeTable, Lookup, parse_code_table
+from bridge.core.mapping.transforms import TRANSFORMS, Problem, pnc_is_valid
 
 PNC_LETTERS = "ZABCDEFGHJKLMNPQRTUVWXY"  # 23 letters: no I, O or S
 

@@ -1,4 +1,4 @@
-"""`check_mapping` / `write_goldens` over the real spec and fixtures, and `bridge mappings check`."""
+"""`check_mapping` / `write_goldens` over the real spec and fixtures, and `visor-bridge mappings check`."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_a_deleted_golden_is_reported_missing(fixtures_copy: Path) -> None:
     (fixtures_copy / "visor" / "K134872.xml").unlink()
     report = check_mapping(load_mapping(default_mappings_dir()), fixtures_copy)
     assert report.problems == [
-        "fixtures/visor/K134872.xml: golden example is missing (run `bridge mappings golden`)"
+        "fixtures/visor/K134872.xml: golden example is missing (run `visor-bridge mappings golden`)"
     ]
     assert (report.cases, report.goldens) == (28, 27)
 
@@ -278,7 +278,7 @@ def test_cli_check_json_of_a_failing_check_still_prints_one_document(
     report = json.loads(out)
     assert report["ok"] is False
     assert report["problems"] == [
-        "fixtures/visor/K134872.xml: golden example is missing (run `bridge mappings golden`)"
+        "fixtures/visor/K134872.xml: golden example is missing (run `visor-bridge mappings golden`)"
     ]
     assert "K134872" in err
 

@@ -25,7 +25,7 @@ from bridge.core.record import canonical_hash, to_xml
 from bridge.core.snapshot import CaseSnapshot
 from bridge.mapping_files import load_mapping
 from bridge.services.queueing import prepare_case
-from bridge.services.sync_worker import ReaderSpec, ReadProcess, WorkerFailed
+from bridge.services.sync.reader import ReaderSpec, ReadProcess, WorkerFailed
 from bridge.store.models import Baseline, CaseState, Entry
 from bridge.wiring import Wiring
 from tests.builders import CASES, IN_SCOPE, SIM_CLIENT, case_doc, seeded_wiring
@@ -165,7 +165,7 @@ def test_a_reading_process_that_dies_fails_the_read(ndelius_url: str) -> None:
 #: A sync stand-in: starts a reading process, prints its pid, then waits to be killed.
 _PARENT = """
 import pickle, sys
-from bridge.services.sync_worker import ReadProcess
+from bridge.services.sync.reader import ReadProcess
 
 spec, needs_proxy = pickle.load(sys.stdin.buffer)
 process = ReadProcess(spec, needs_proxy=needs_proxy)

@@ -17,7 +17,7 @@ from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import MakeWiring
 
-#: Every fixture account gets this password in web tests (and in `bridge demo`'s own form).
+#: Every fixture account gets this password in web tests (and in `visor-bridge demo`'s own form).
 PASSWORD = "correct-horse-battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bridge.core.present import section_title
 from bridge.store.models import AuditEvent, Entry
+from bridge.web.present import section_title
 from bridge.wiring import Wiring
 from tests.builders import CASES, MANAGER, PROXY, PROXY_2, expected_sections
 from tests.web.conftest import Visitor

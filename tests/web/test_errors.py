@@ -172,7 +172,7 @@ def _database_gone(wiring: Wiring, db_url: str) -> Iterator[None]:
 
 @pytest.fixture
 def production_logging() -> Iterator[None]:
-    """The service's own logging set-up (as `bridge web` has), put back as it was afterwards."""
+    """The service's own logging set-up (as `visor-bridge web` has), put back as it was afterwards."""
     saved = structlog.get_config()
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bridge.core.present import long_date
 from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
+from bridge.web.present import long_date
 
 __all__ = ["router"]
 

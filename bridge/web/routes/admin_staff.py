@@ -16,7 +16,6 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from bridge.core.present import long_date
 from bridge.errors import BadInput
 from bridge.services.staff import (
     CSV_COLUMNS,
@@ -28,6 +27,7 @@ from bridge.services.staff import (
 )
 from bridge.store.models import Staff
 from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
+from bridge.web.present import long_date
 
 __all__ = ["router"]
 

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from bridge.core.present import long_date
 from bridge.services.status import managed_case, my_cases
 from bridge.web.deps import OffenderManager, PagesDep, WiringDep, csrf_protect
+from bridge.web.present import long_date
 
 __all__ = ["router"]
 

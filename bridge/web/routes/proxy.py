@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from bridge.core.present import long_date, section_title
 from bridge.errors import BadInput
-from bridge.services import entry_view
 from bridge.services.editing import EditRefused
 from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters, queue_page
 from bridge.store.models import Staff
+from bridge.web import entry_view
 from bridge.web.deps import PagesDep, Proxy, WiringDep, csrf_protect
+from bridge.web.present import long_date, section_title
 from bridge.web.templating import Pages
 from bridge.wiring import Wiring
 

@@ -7,9 +7,9 @@ import tomllib
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.core.codes import CodeTable, parse_code_table
-from bridge.core.paths import Path
-from bridge.core.spec import (
+from bridge.core.mapping.codes import CodeTable, parse_code_table
+from bridge.core.mapping.paths import Path
+from bridge.core.mapping.spec import (
     CASE_ROOTS,
     SECTION_KEYS,
     SECTION_NAMES,
@@ -17,7 +17,7 @@ from bridge.core.spec import (
     Routing,
     SectionSpec,
 )
-from bridge.core.spec_fields import ELEMENT, Problems, SectionParser, parse_path_at
+from bridge.core.mapping.spec_fields import ELEMENT, Problems, SectionParser, parse_path_at
 from bridge.core.xmltext import clean_text
 
 ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*", re.ASCII)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bridge.core.codes import CodeTable
+from bridge.core.mapping.codes import CodeTable
 
 __all__ = ["TRANSFORMS", "Problem", "Transform", "pnc_is_valid"]
 

@@ -13,14 +13,14 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.core.codes import CodeTable
 from bridge.core.issues import Issue
-from bridge.core.paths import MISSING, Path, text_of
-from bridge.core.routing import route
+from bridge.core.mapping.codes import CodeTable
+from bridge.core.mapping.paths import MISSING, Path, text_of
+from bridge.core.mapping.routing import route
+from bridge.core.mapping.spec import Clause, FieldSpec, MappingSpec, SectionSpec, SortKey
+from bridge.core.mapping.trace import Trace
+from bridge.core.mapping.transforms import TRANSFORMS, Problem
 from bridge.core.snapshot import CaseSnapshot
-from bridge.core.spec import Clause, FieldSpec, MappingSpec, SectionSpec, SortKey
-from bridge.core.trace import Trace
-from bridge.core.transforms import TRANSFORMS, Problem
 from bridge.core.xmltext import clean_text
 
 __all__ = ["MappedCase", "MappedSection", "Mapper", "Trace", "case_context"]

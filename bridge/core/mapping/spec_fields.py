@@ -7,16 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.core.codes import CodeTable
-from bridge.core.paths import Path, PathError, parse_path
-from bridge.core.spec import (
+from bridge.core.mapping.codes import CodeTable
+from bridge.core.mapping.paths import Path, PathError, parse_path
+from bridge.core.mapping.spec import (
     FIELD_KEYS,
     Clause,
     FieldSpec,
     Required,
     SortKey,
 )
-from bridge.core.transforms import TRANSFORMS
+from bridge.core.mapping.transforms import TRANSFORMS
 
 __all__ = ["ELEMENT", "Problems", "SectionParser", "parse_path_at"]
 

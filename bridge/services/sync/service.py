@@ -7,7 +7,7 @@ next run reads those cases again, and reading a case twice queues nothing new (t
 content hash of an open entry or baseline already matches).
 
 Speed comes from two things: cases are read and mapped in a process of their own
-(`bridge.services.sync_worker`; reader threads here when the clock is injected), so this
+(`bridge.services.sync.reader`; reader threads here when the clock is injected), so this
 process, the writer, never waits for an interpreter lock the readers hold; and each page is
 written by `PageWriter` with a few page-wide queries and one bulk statement per table.
 """
@@ -31,11 +31,11 @@ from bridge.core.scope import NO_PROXY
 from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
 from bridge.ndelius import ChangeEvent, NdeliusClient
-from bridge.services.erasure import erase_case, scrub
 from bridge.services.queueing import SYNC_ACTOR, Counts, PreparedCase, merge_away
 from bridge.services.staff import needs_proxy_codes
-from bridge.services.sync_batch import PageWriter
-from bridge.services.sync_worker import CaseRead, ReaderSpec, ReadProcess, WorkerStats, read_case
+from bridge.services.sync.erasure import erase_case, scrub
+from bridge.services.sync.page_writer import PageWriter
+from bridge.services.sync.reader import CaseRead, ReaderSpec, ReadProcess, WorkerStats, read_case
 from bridge.store.batch_queries import delete_retry_items
 from bridge.store.db import refresh_statistics, session_scope
 from bridge.store.locks import job_lock
@@ -69,7 +69,7 @@ class SyncOptions:
 
 @dataclass
 class SyncResult:
-    """What a run did (contract keys of `bridge sync --json`, plus a few more)."""
+    """What a run did (contract keys of `visor-bridge sync --json`, plus a few more)."""
 
     run_id: int = 0
     events_read: int = 0
@@ -192,7 +192,7 @@ class _ThreadReads:
 
 
 class _ProcessReads:
-    """The reading process (`bridge.services.sync_worker`), started with the first page."""
+    """The reading process (`bridge.services.sync.reader`), started with the first page."""
 
     def __init__(self, spec: ReaderSpec) -> None:
         self._spec = spec
@@ -228,7 +228,7 @@ class SyncService:
         reader: ReaderSpec | None = None,
     ) -> None:
         """`reader`, when given, reads and maps cases in a process of its own (see
-        `bridge.services.sync_worker`); without it, reader threads in this process do.
+        `bridge.services.sync.reader`); without it, reader threads in this process do.
         """
         self._reader = reader
         self.reader_stats: WorkerStats | None = None  # the reading process's, after a run

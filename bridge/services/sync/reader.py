@@ -4,7 +4,7 @@ A full sync reads and maps a hundred thousand cases (HTTP, JSON, scope, mapping,
 writes them to the store. In one process those share one interpreter lock: every time the
 writer's SQLite call let go of it, the reader threads held it for milliseconds, and the
 writer, the critical path, ran at a third of the speed a plain fetch loop reads. Here the
-reading and mapping run in a child process (`python -m bridge.services.sync_worker`) with
+reading and mapping run in a child process (`python -m bridge.services.sync.reader`) with
 its own thread pool; the parent keeps everything that touches the store, in page order, so
 the crash-safety rule (a page's writes and the cursor past it in one transaction) is unchanged.
 
@@ -123,7 +123,7 @@ class ReadProcess:
 
     def __init__(self, spec: ReaderSpec, *, needs_proxy: Collection[str]) -> None:
         self._proc = subprocess.Popen(  # noqa: S603 (our interpreter, our module, a pid)
-            [sys.executable, "-m", "bridge.services.sync_worker", str(os.getpid())],
+            [sys.executable, "-m", "bridge.services.sync.reader", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
@@ -300,8 +300,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    # Run from the module's own name, so what it pickles names `bridge.services.sync_worker`
+    # Run from the module's own name, so what it pickles names `bridge.services.sync.reader`
     # (the parent cannot load classes of a `__main__` that is not its own).
-    from bridge.services.sync_worker import main as _main
+    from bridge.services.sync.reader import main as _main
 
     _main(sys.argv[1:])

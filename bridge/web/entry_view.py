@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bridge.core.present import (
+from bridge.core.mapping.spec import MappingSpec, SectionSpec
+from bridge.core.record import section_of
+from bridge.services.queueing import ACTIVITY_WITHDRAWN, MAPPA_ENDED
+from bridge.services.review import ReviewService
+from bridge.web.present import (
     FieldRow,
     RowGroup,
     TimelineItem,
@@ -27,10 +31,6 @@ from bridge.core.present import (
     section_title,
     timeline,
 )
-from bridge.core.record import section_of
-from bridge.core.spec import MappingSpec, SectionSpec
-from bridge.services.queueing import ACTIVITY_WITHDRAWN, MAPPA_ENDED
-from bridge.services.review import ReviewService
 
 __all__ = ["EntryPage", "ErrorLink", "changed_fields", "check_access", "entry_page"]
 

@@ -1,7 +1,7 @@
 """GDPR erasure of one case: every stored byte of its content goes; one erasure audit line stays.
 
 nDelius sends `probation-case.deleted.gdpr` when a person's record must be erased. The
-bridge then deletes the case's entries (every version), baselines, case state and retry
+visor-bridge then deletes the case's entries (every version), baselines, case state and retry
 item in the sync's transaction, and records an `erasure` audit event holding only counts.
 The audit trail of earlier processing is kept as the law requires (DPA 2018 s.62): it
 holds CRNs, ids, states and reasons, never record content.

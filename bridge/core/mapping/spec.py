@@ -3,7 +3,7 @@
 The format is documented for analysts in docs/mapping.md. In short, `mapping.toml` names the
 version, schema, sections and routing; each `sections/<name>.toml` lists the section's output
 fields in ViSOR order; `codes/<table>.toml` are code tables. This module only parses text it is
-given; reading files is `bridge.mapping_files`'s job. Parsing is in `bridge.core.spec_parse`.
+given; reading files is `bridge.mapping_files`'s job. Parsing is in `bridge.core.mapping.spec_parse`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bridge.core.codes import CodeTable
-from bridge.core.paths import Path
+from bridge.core.mapping.codes import CodeTable
+from bridge.core.mapping.paths import Path
 
 __all__ = [
     "CASE_ROOTS",

@@ -9,7 +9,7 @@ __all__ = ["Trace"]
 
 @dataclass
 class Trace:
-    """Filled in by `Mapper.map_case(..., trace=...)` when `bridge mappings check` runs.
+    """Filled in by `Mapper.map_case(..., trace=...)` when `visor-bridge mappings check` runs.
 
     Attributes:
         hits: `where` of every field whose source held a value at least once.

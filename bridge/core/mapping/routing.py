@@ -6,12 +6,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.core.codes import CodeTable
 from bridge.core.issues import Issue
-from bridge.core.paths import MISSING, text_of
-from bridge.core.spec import Routing
-from bridge.core.trace import Trace
-from bridge.core.transforms import NFA_POSTCODES
+from bridge.core.mapping.codes import CodeTable
+from bridge.core.mapping.paths import MISSING, text_of
+from bridge.core.mapping.spec import Routing
+from bridge.core.mapping.trace import Trace
+from bridge.core.mapping.transforms import NFA_POSTCODES
 from bridge.core.xmltext import clean_text
 
 __all__ = ["ROUTING_PATH", "postcode_area", "route"]

@@ -17,8 +17,8 @@ from typing import Any
 
 from lxml import etree
 
+from bridge.core.mapping.spec import FieldSpec, SectionSpec
 from bridge.core.record import flatten
-from bridge.core.spec import FieldSpec, SectionSpec
 
 __all__ = [
     "FieldRow",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from bridge.config import default_mappings_dir
-from bridge.core.present import (
+from bridge.core.mapping.spec import SectionSpec
+from bridge.core.xmltext import parse_untrusted
+from bridge.mapping_files import load_mapping
+from bridge.web.present import (
     editable_fields,
     field_id,
     field_label,
@@ -14,9 +17,6 @@ from bridge.core.present import (
     section_title,
     timeline,
 )
-from bridge.core.spec import SectionSpec
-from bridge.core.xmltext import parse_untrusted
-from bridge.mapping_files import load_mapping
 
 _SPECS = {s.name: s for s in load_mapping(default_mappings_dir()).spec.sections}
 ADDRESSES = """<Addresses xmlns="urn:visor-bridge:visor:v1">
