@@ -20,9 +20,15 @@ from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, col, select
 
 from bridge.audit import Audit, record, record_refusal
-from bridge.auth import has_current_vetting, is_admin, may_handle_case, needs_proxy_on
 from bridge.clock import Clock
 from bridge.config import Settings
+from bridge.core.lifecycle import (
+    has_current_vetting,
+    is_admin,
+    local_date,
+    may_handle,
+    needs_proxy_on,
+)
 from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
 from bridge.services.review import entry_summary
@@ -82,10 +88,10 @@ class AdminService:
             if entry.status not in OPEN_STATES:
                 raise WrongState(f"Entry {entry_id} is {entry.status}; only open entries move.")
             target = s.get(Staff, to)
-            if not has_current_vetting(target, now.date()):
+            if not has_current_vetting(target, local_date(now)):
                 raise BadInput(f"{to} is not a proxy with current vetting.")
             assert target is not None
-            if not may_handle_case(target, q.case_state(s, entry.crn)):
+            if not may_handle(target, q.case_state(s, entry.crn), local_date(now)):
                 raise BadInput(f"{to} may not work on this case (limited access or their own).")
             was = entry.claimed_by
             entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
@@ -111,7 +117,7 @@ class AdminService:
 
     def untakeable(self, *, actor: str) -> list[dict[str, Any]]:
         """Cases with open entries that no current proxy may take (so someone acts on them)."""
-        today = self._clock.now().date()
+        today = local_date(self._clock.now())
         self._require_admin(actor, "untakeable")
         with Session(self._engine) as s:
             proxies = [p for p in s.exec(select(Staff)).all() if has_current_vetting(p, today)]
@@ -125,7 +131,7 @@ class AdminService:
             ).all()
             out = []
             for crn, count, case in rows:
-                if any(may_handle_case(p, case) for p in proxies):
+                if any(may_handle(p, case, today) for p in proxies):
                     continue
                 out.append({"crn": crn, "open_entries": count, "why": _why(case, proxies)})
             return out

@@ -7,7 +7,7 @@ Built to stay fast with hundreds of thousands of entries: the total and the page
 from one covering index in due order (`ix_entry_waiting`, a partial index of waiting work, or
 `ix_entry_status_queue` for one chosen state), then only the page's rows. Cases hidden from the
 proxy — their own, and those whose exclusion or restriction list keeps them out, judged by the
-one rule in `bridge.auth` — are kept out of both by CRN in SQL.
+one rule in `bridge.core.lifecycle` — are kept out of both by CRN in SQL.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
 
-from bridge.auth import has_current_vetting, may_handle
 from bridge.clock import Clock
+from bridge.core.lifecycle import case_allows, has_current_vetting
 from bridge.errors import NotPermitted
 from bridge.store.models import (
     ACCESS_LIST_SQL,
@@ -104,7 +104,7 @@ def hidden_crns(s: Session, staff: Staff) -> list[str]:
 
     Reads the proxy's own cases by an index, and only the case states that carry an exclusion
     or restriction list (a small share of cases) as plain columns, judged by the one rule in
-    `bridge.auth`.
+    `bridge.core.lifecycle`.
     """
     hidden = set(
         s.execute(
@@ -125,7 +125,7 @@ def hidden_crns(s: Session, staff: Staff) -> list[str]:
     hidden.update(
         crn
         for crn, on_behalf_of, excluded, restricted in listed
-        if not may_handle(
+        if not case_allows(
             staff.code,
             on_behalf_of,
             json.loads(excluded) if quoted in excluded else (),

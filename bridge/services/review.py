@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.audit import Audit, record, record_refusal
-from bridge.auth import has_current_vetting, may_handle_case
 from bridge.clock import Clock
 from bridge.core.issues import has_blocking, issues_from_json
+from bridge.core.lifecycle import has_current_vetting, local_date, may_handle
 from bridge.core.record import section_of, to_xml
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
 from bridge.store import entries as q
@@ -99,11 +99,8 @@ class ReviewService:
             with session_scope(self._engine) as s:
                 staff = s.get(Staff, actor)
                 entry = q.get_entry(s, entry_id)
-                if (
-                    entry is None
-                    or staff is None
-                    or not has_current_vetting(staff, now.date())
-                    or not may_handle_case(staff, q.case_state(s, entry.crn))
+                if entry is None or not may_handle(
+                    staff, q.case_state(s, entry.crn), local_date(now)
                 ):
                     raise NotPermitted()
                 yield s, entry, now
@@ -194,7 +191,8 @@ class ReviewService:
         now = self._clock.now()
         with Session(self._engine) as s:
             staff = s.get(Staff, actor)
-            if staff is None or not has_current_vetting(staff, now.date()):
+            today = local_date(now)
+            if staff is None or not has_current_vetting(staff, today):
                 raise NotPermitted()
         with session_scope(self._engine) as s:
             self.expire_claims(s, now)
@@ -206,7 +204,7 @@ class ReviewService:
                 allowed = [
                     e.id
                     for e in batch
-                    if e.id is not None and may_handle_case(staff, cases.get(e.crn))
+                    if e.id is not None and may_handle(staff, cases.get(e.crn), today)
                 ]
             # One statement claims the earliest of them nobody else has taken meanwhile.
             if allowed:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bridge.audit import Audit, record
-from bridge.auth import needs_proxy_on
+from bridge.core.lifecycle import needs_proxy_on
 from bridge.errors import BadInput
 from bridge.store import entries as q
 from bridge.store.models import Entry, Staff
@@ -48,7 +48,7 @@ __all__ = [
 _ROLES = frozenset({"proxy", "offender_manager", "admin"})
 #: The roles, in the order forms list them.
 ROLES = ("proxy", "offender_manager", "admin")
-#: Police vetting levels a registry entry may carry (ViSOR needs NPPV2 or above: bridge.auth).
+#: Police vetting levels a registry entry may carry (ViSOR needs NPPV2 or above: bridge.core.lifecycle).
 VETTING_LEVELS = ("NPPV1", "NPPV2", "NPPV3")
 #: Vetting that lapses within this many days is "expiring soon" (renewal takes weeks).
 EXPIRING_DAYS = 30

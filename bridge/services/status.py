@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bridge.audit import Audit, record, record_refusal
-from bridge.auth import has_current_vetting, is_admin, may_handle_case
 from bridge.clock import Clock
+from bridge.core.lifecycle import is_admin, local_date, may_handle
 from bridge.errors import NotPermitted
 from bridge.store import entries as q
 from bridge.store.db import session_scope
@@ -53,11 +53,7 @@ def case_status(engine: Engine, clock: Clock, *, crn: str, actor: str) -> dict[s
                 or any(e.on_behalf_of == actor for e in entries)
             )
         )
-        proxy = (
-            staff is not None
-            and has_current_vetting(staff, now.date())
-            and may_handle_case(staff, case)
-        )
+        proxy = may_handle(staff, case, local_date(now))
         if (case is None and not entries) or not (manages or proxy or is_admin(staff)):
             refused = True
         else:

@@ -26,8 +26,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.audit import Audit, Category, record, record_refusal
-from bridge.auth import has_current_vetting, is_admin, may_handle_case
 from bridge.clock import Clock
+from bridge.core.lifecycle import has_current_vetting, is_admin, local_date, may_handle
 from bridge.errors import NotPermitted, SubmitRejected, SubmitUnavailable, WrongState
 from bridge.services.review import entry_summary
 from bridge.sinks import Delivery, Sink, idempotency_key
@@ -266,11 +266,7 @@ def _may_requeue(s: Session, actor: str, entry: Entry, now: datetime) -> bool:
     staff = s.get(Staff, actor)
     if is_admin(staff):
         return True
-    return (
-        staff is not None
-        and has_current_vetting(staff, now.date())
-        and may_handle_case(staff, q.case_state(s, entry.crn))
-    )
+    return may_handle(staff, q.case_state(s, entry.crn), local_date(now))
 
 
 def _refused(engine: Engine, actor: str, entry_id: int | None, now: datetime) -> NotPermitted:
@@ -305,7 +301,7 @@ def requeue_all_failed(engine: Engine, clock: Clock, *, actor: str) -> dict[str,
     now = clock.now()
     with session_scope(engine) as s:
         staff = s.get(Staff, actor)
-        if is_admin(staff) or has_current_vetting(staff, now.date()):
+        if is_admin(staff) or has_current_vetting(staff, local_date(now)):
             done: list[int] = []
             failed = list(q.list_entries(s, "failed"))
             for entry in failed:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from bridge.core.lifecycle import OPEN_SQL
+
 __all__ = [
     "AuditEvent",
     "Baseline",
@@ -29,7 +31,7 @@ OPEN_STATES = ("pending", "claimed")
 #: overdue. WAITING_SQL is the condition of the partial index `ix_entry_waiting`, written out so
 #: a query can repeat it word for word (SQLite uses a partial index only for an identical term).
 WAITING_STATES = ("pending", "claimed", "approved", "failed")
-WAITING_SQL = "status IN ('pending', 'claimed', 'approved', 'failed')"
+WAITING_SQL = OPEN_SQL
 #: Case states with an exclusion or restriction list (a small share): the condition of the
 #: partial index `ix_casestate_access_list`, written the same way on both databases.
 ACCESS_LIST_SQL = "CAST(excluded_from AS TEXT) != '[]' OR CAST(restricted_to AS TEXT) != '[]'"

@@ -226,7 +226,7 @@ def _facts(wiring: Any) -> dict[str, Any]:
     """What the scenarios pick from: CRNs, entries the proxy may open, forces, page count."""
     from sqlmodel import Session, col, select
 
-    from bridge.auth import may_handle_case
+    from bridge.core.lifecycle import case_allows
     from bridge.services.queue_view import QueueFilters, queue_page
     from bridge.store.models import CaseState, Entry, Staff
     from tests.bench.web_store import PROXY
@@ -234,7 +234,11 @@ def _facts(wiring: Any) -> dict[str, Any]:
     with Session(wiring.engine) as s:
         staff = s.get(Staff, PROXY)
         assert staff is not None
-        allowed = {c.crn for c in s.exec(select(CaseState)) if may_handle_case(staff, c)}
+        allowed = {
+            c.crn
+            for c in s.exec(select(CaseState))
+            if case_allows(staff.code, c.on_behalf_of, c.excluded_from, c.restricted_to)
+        }
         ids = [
             i
             for i, crn in s.exec(select(Entry.id, Entry.crn).order_by(col(Entry.id)))
