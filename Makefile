@@ -29,7 +29,7 @@ $(ASSETS): package.json package-lock.json frontend/app.scss frontend/app.js fron
 assets: $(ASSETS)
 
 run: $(STAMP) $(ASSETS)
-	$(BIN)/bridge demo
+	$(BIN)/visor-bridge demo
 
 check: $(STAMP)
 	$(BIN)/ruff format --check bridge tests
