@@ -98,6 +98,10 @@ class RunStatus(StrEnum):
     PARTIAL = "partial"
     FAILED = "failed"
     SKIPPED = "skipped"
+    #: A sync run's own record only (`SyncRun.status`): asked to stop between pages, or found
+    #: still marked running by the next run (it was killed).
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
 
 
 #: What a newer change supersedes: one of these per CRN + section (activity: per contact).

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bridge.audit import Audit, record
 from bridge.core.issues import Issue
+from bridge.core.lifecycle import Kind, State
 from bridge.core.record import canonical_hash
 from bridge.core.scope import ScopeDecision, decide_scope
 from bridge.core.snapshot import MAPPA_TYPE, CaseSnapshot
@@ -41,9 +42,9 @@ __all__ = [
 
 SYNC_ACTOR = "system:sync"
 #: Kind of the entry that asks a proxy to withdraw an activity already on ViSOR.
-ACTIVITY_WITHDRAWN = "activity-withdrawn"
+ACTIVITY_WITHDRAWN = Kind.ACTIVITY_WITHDRAWN
 #: Kind of the entry that tells ViSOR MAPPA management has ended (deregistration).
-MAPPA_ENDED = "mappa-ended"
+MAPPA_ENDED = Kind.MAPPA_ENDED
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def prepare_case(
 def supersede(
     session: Session, entry: Entry, *, reason: str, now: datetime, by: int | None = None
 ) -> None:
-    entry.status = "superseded"
+    entry.status = State.SUPERSEDED
     entry.reason = reason
     entry.superseded_by = by
     entry.updated_at = now

@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
+from bridge.core.lifecycle import State
 from bridge.store.models import Baseline, CaseState, Entry, EntryVersion, RetryItem
 
 __all__ = [
@@ -51,7 +52,7 @@ _SUPERSEDE = (
     update(_ENTRY)
     .where(_ENTRY.c.id == bindparam("b_id"))
     .values(
-        status="superseded",
+        status=State.SUPERSEDED.value,
         reason=bindparam("b_reason", type_=_ENTRY.c.reason.type),
         superseded_by=bindparam("b_by", type_=_ENTRY.c.superseded_by.type),
         updated_at=bindparam("b_at", type_=_ENTRY.c.updated_at.type),

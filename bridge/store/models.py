@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from bridge.core.lifecycle import OPEN_SQL
+from bridge.core.lifecycle import BASELINE, OPEN, OPEN_SQL, UNAPPROVED, RunStatus, State
 
 __all__ = [
     "AuditEvent",
@@ -26,16 +26,17 @@ __all__ = [
     "WebSession",
 ]
 
-OPEN_STATES = ("pending", "claimed")
-#: States in which an entry still waits for a proxy: the queue's default view, and what can be
-#: overdue. WAITING_SQL is the condition of the partial index `ix_entry_waiting`, written out so
-#: a query can repeat it word for word (SQLite uses a partial index only for an identical term).
-WAITING_STATES = ("pending", "claimed", "approved", "failed")
+#: The unapproved states (what a newer change supersedes; the name is older than the life cycle).
+OPEN_STATES: tuple[str, ...] = tuple(s.value for s in State if s in UNAPPROVED)
+#: States in which an entry still waits for a proxy or the delivery: the queue's default view,
+#: and what can be overdue. WAITING_SQL is the life cycle's `OPEN_SQL`, the condition of the
+#: partial index `ix_entry_waiting` (SQLite uses a partial index only for an identical term).
+WAITING_STATES: tuple[str, ...] = tuple(s.value for s in State if s in OPEN)
 WAITING_SQL = OPEN_SQL
 #: Case states with an exclusion or restriction list (a small share): the condition of the
 #: partial index `ix_casestate_access_list`, written the same way on both databases.
 ACCESS_LIST_SQL = "CAST(excluded_from AS TEXT) != '[]' OR CAST(restricted_to AS TEXT) != '[]'"
-BASELINE_STATES = ("approved", "submitted", "accepted")
+BASELINE_STATES: tuple[str, ...] = tuple(s.value for s in State if s in BASELINE)
 
 
 class Staff(SQLModel, table=True):
@@ -110,7 +111,7 @@ class Entry(SQLModel, table=True):
     section: str = Field(max_length=32)
     item_key: str = Field(default="", max_length=32)  # the nDelius contact id for `activity`
     kind: str = Field(max_length=32)
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=State.PENDING.value, max_length=16)
     version: int = 1
     xml: str | None = Field(default=None, sa_column=Column(Text))
     content_hash: str = Field(max_length=64)  # of the section as mapped (version 1)
@@ -165,7 +166,7 @@ class SyncRun(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     full: bool = False
-    status: str = Field(default="running", max_length=16)
+    status: str = Field(default=RunStatus.RUNNING.value, max_length=16)
     events_read: int = 0
     cases_fetched: int = 0
     entries_created: int = 0

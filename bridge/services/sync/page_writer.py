@@ -27,6 +27,7 @@ from bridge.core.deadlines import add_working_days
 from bridge.core.differ import Decision, decide
 from bridge.core.ended import mappa_ended_section
 from bridge.core.issues import has_blocking, issues_to_json
+from bridge.core.lifecycle import Kind, Section, State
 from bridge.core.record import (
     Envelope,
     build_record,
@@ -207,7 +208,7 @@ class PageWriter:
                 "section": section.name,
                 "item_key": section.key,
                 "kind": kind,
-                "status": "pending",
+                "status": State.PENDING,
                 "version": 1,
                 "xml": xml,
                 "content_hash": section.content_hash,
@@ -296,7 +297,7 @@ class PageWriter:
             self._adopt(prepared)
             return counts
         nominal_kind = (
-            "nominal-update" if baselines or prepared.has_visor_record else "nominal-create"
+            Kind.NOMINAL_UPDATE if baselines or prepared.has_visor_record else Kind.NOMINAL_CREATE
         )
         # The case's open work (at most one open entry per section and contact).
         open_entries = {(e.section, e.item_key): e for e in open_rows}
@@ -327,7 +328,7 @@ class PageWriter:
             new = self._new_entry(
                 prepared,
                 section,
-                kind="activity" if section.name == "activity" else nominal_kind,
+                kind=Kind.ACTIVITY if section.name == Section.ACTIVITY else nominal_kind,
                 baseline=baseline,
                 occurred_at=occurred_at,
             )
@@ -346,7 +347,7 @@ class PageWriter:
             (
                 b
                 for b in self._baselines.get(prepared.crn, [])
-                if b.section == "mappa" and b.item_key == ""
+                if b.section == Section.MAPPA and b.item_key == ""
             ),
             None,
         )
@@ -354,11 +355,12 @@ class PageWriter:
             return 0  # nothing was ever entered: superseding the pending work is enough
         # Every other open entry was just superseded: only a mappa-ended one is still open.
         if any(
-            e.section == "mappa" and e.item_key == "" and e.kind == MAPPA_ENDED for e in open_rows
+            e.section == Section.MAPPA and e.item_key == "" and e.kind == MAPPA_ENDED
+            for e in open_rows
         ):
             return 0
         element = mappa_ended_section(parse_untrusted(baseline.section_xml), prepared.mappa)
-        section = PreparedSection("mappa", "", element, canonical_hash(element), (), False)
+        section = PreparedSection(Section.MAPPA, "", element, canonical_hash(element), (), False)
         self._new_entry(
             prepared, section, kind=MAPPA_ENDED, baseline=baseline, occurred_at=occurred_at
         )
@@ -377,24 +379,26 @@ class PageWriter:
         nDelius are exactly the keys that loop never touched.
         """
         counts = Counts()
-        current = {s.key for s in prepared.sections if s.name == "activity"}
+        current = {s.key for s in prepared.sections if s.name == Section.ACTIVITY}
         for entry in open_entries.values():
             if (
-                entry.section == "activity"
-                and entry.kind == "activity"
+                entry.section == Section.ACTIVITY
+                and entry.kind == Kind.ACTIVITY
                 and entry.item_key not in current
             ):
                 reason = "contact deleted or no longer flagged for ViSOR in nDelius"
                 self._supersede(entry, reason=reason)
                 counts.superseded += 1
         for (section, key), baseline in sorted(baselines.items()):
-            if section != "activity" or key in current or baseline.section_xml is None:
+            if section != Section.ACTIVITY or key in current or baseline.section_xml is None:
                 continue
-            open_entry = open_entries.get(("activity", key))
+            open_entry = open_entries.get((Section.ACTIVITY, key))
             if open_entry is not None and open_entry.kind == ACTIVITY_WITHDRAWN:
                 continue  # already asked for
             element = parse_untrusted(baseline.section_xml)
-            withdrawn = PreparedSection("activity", key, element, baseline.content_hash, (), False)
+            withdrawn = PreparedSection(
+                Section.ACTIVITY, key, element, baseline.content_hash, (), False
+            )
             self._new_entry(
                 prepared,
                 withdrawn,
@@ -444,4 +448,4 @@ def _rejected_last(rows: list[bq.EntryRow]) -> dict[tuple[str, str], str]:
     newest: dict[tuple[str, str], bq.EntryRow] = {}
     for row in rows:  # in id order: the last one seen is the newest
         newest[(row.section, row.item_key)] = row
-    return {k: r.content_hash for k, r in newest.items() if r.status == "rejected"}
+    return {k: r.content_hash for k, r in newest.items() if r.status == State.REJECTED}

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from bridge.audit import Audit
 from bridge.clock import Clock
+from bridge.core.lifecycle import RunStatus
 from bridge.core.scope import NO_PROXY
 from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
@@ -265,8 +266,8 @@ class SyncService:
             # We hold the lock, so a run still marked running was killed: say so.
             s.exec(
                 update(SyncRun)
-                .where(col(SyncRun.status) == "running")
-                .values(status="interrupted", finished_at=now)
+                .where(col(SyncRun.status) == RunStatus.RUNNING)
+                .values(status=RunStatus.INTERRUPTED, finished_at=now)
             )
             run = SyncRun(started_at=now, full=full)
             s.add(run)
@@ -292,14 +293,14 @@ class SyncService:
                 cursor = self._follow_feed(cursor, result)
             self._rescope(result)
             self._retry_due(result)
-            status, error = "succeeded", None
+            status, error = RunStatus.SUCCEEDED, None
         except SourceError as exc:
             # The feed itself is unreachable: the cursor stays where it was; next run resumes.
-            status, error = "failed", str(exc)[:500]
+            status, error = RunStatus.FAILED, str(exc)[:500]
             log.warning("sync.failed", run_id=result.run_id, error=error)
         except _Stopped:
             # Asked to stop (SIGTERM): every finished page is committed; the next run resumes.
-            status, error = "stopped", None
+            status, error = RunStatus.STOPPED, None
             if self._cursor_written is not None:
                 cursor = self._cursor_written
             log.warning("sync.stopped", run_id=result.run_id)
