@@ -195,7 +195,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.SESSION_EXPIRED, _C.CONSULTATION, ""),
         (_A.ACCESS_REFUSED, _C.CONSULTATION, "action"),
         (_A.ENTRY_SUBMITTED, _C.DISCLOSURE, "sink key resend version file sha256"),
-        (_A.ENTRY_ACCEPTED, _C.DISCLOSURE, "sink version reference replayed file sha256"),
+        (_A.ENTRY_ACCEPTED, _C.DISCLOSURE, "sink version reference replayed"),
         (_A.ENTRY_ENTERED, _C.DISCLOSURE, "reference"),
         (_A.CASE_MERGED, _C.COMBINATION, "into"),
         (_A.CASE_ERASED, _C.ERASURE, "versions entries baselines case_state retry"),
@@ -438,11 +438,9 @@ def entry_accepted(
     version: int,
     reference: str,
     replayed: bool | None = None,
-    file: str | None = None,
-    sha256: str | None = None,
 ) -> AuditEvent:
     """ViSOR acknowledged an entry with its reference (`replayed`: it had it already)."""
-    detail = _given(replayed=replayed, file=file, sha256=sha256)
+    detail = _given(replayed=replayed)
     return _event(
         _A.ENTRY_ACCEPTED,
         actor,

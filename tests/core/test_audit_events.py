@@ -61,15 +61,7 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
         sha256="0" * 64,
     ),
     "entry.accepted": lambda: ev.entry_accepted(
-        ev.SUBMIT,
-        CRN,
-        ENTRY,
-        sink="visor-http",
-        version=1,
-        reference="VIS/1",
-        replayed=True,
-        file="f.xml",
-        sha256="0" * 64,
+        ev.SUBMIT, CRN, ENTRY, sink="visor-http", version=1, reference="VIS/1", replayed=True
     ),
     "entry.entered": lambda: ev.entry_entered(STAFF, CRN, ENTRY, reference="VIS/1"),
     "case.merged": lambda: ev.case_merged(ev.SYNC, CRN, into="X000001"),
