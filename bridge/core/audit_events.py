@@ -211,7 +211,8 @@ def _event(
     /,
     **detail: Any,
 ) -> AuditEvent:
-    return AuditEvent(CATALOGUE[action].category, action, actor, crn, entry_id, detail)
+    # Plain strings, as stored (a StrEnum member would do, but no adapter need know it).
+    return AuditEvent(CATALOGUE[action].category.value, action.value, actor, crn, entry_id, detail)
 
 
 def _given(**detail: Any) -> dict[str, Any]:
