@@ -91,7 +91,7 @@ def test_a_constructor_gives_its_action_category_and_every_field(name: str) -> N
     for event in events:
         assert (event.action, event.category) == (name, spec.category)
         assert set(event.detail) <= set(spec.fields)
-        assert type(event.action) is str and type(event.category) is str  # stored as plain words
+        assert (type(event.action), type(event.category)) == (str, str)  # stored as plain words
     assert sorted({f for e in events for f in e.detail}) == sorted(spec.fields)
     assert getattr(ev, name.replace(".", "_")).__name__ == name.replace(".", "_")
 
