@@ -1,8 +1,9 @@
-"""Typed audit events and the append-only, hash-chained writer (DPA 2018 Part 3, s.62).
+"""The append-only, hash-chained audit writer (DPA 2018 Part 3, s.62).
 
-Events hold who, when, which case and entry, and ids — never record content. The writer
-is called inside the same transaction as the change it records, so an action and its
-audit line are committed together or not at all.
+The events are built by the typed constructors of `bridge.core.audit_events`, the one
+catalogue of actions and their s.62 categories. Events hold who, when, which case and entry,
+and ids — never record content. The writer is called inside the same transaction as the
+change it records, so an action and its audit line are committed together or not at all.
 """
 
 from __future__ import annotations
@@ -10,20 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bridge.core.audit_events import AuditEvent, Category, access_refused
 from bridge.store.db import session_scope
-from bridge.store.models import AuditEvent
+from bridge.store.models import AuditEvent as AuditRow
 
 __all__ = [
     "GENESIS",
     "Audit",
+    "AuditEvent",
     "Category",
     "record",
     "record_many",
@@ -31,38 +33,17 @@ __all__ = [
     "verify_chain",
 ]
 
-Category = Literal[
-    "collection", "alteration", "consultation", "disclosure", "combination", "erasure", "access"
-]
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 0x61756474  # serialises chain appends across PostgreSQL sessions
-_INSERT = insert(AuditEvent).returning(col(AuditEvent.id))
-_INSERT_MANY = insert(AuditEvent)
+_INSERT = insert(AuditRow).returning(col(AuditRow.id))
+_INSERT_MANY = insert(AuditRow)
+
+#: The event to record; built by the typed constructors of `bridge.core.audit_events` (the
+#: catalogue of actions). `Audit` is its old name, kept for the tests and the bench.
+Audit = AuditEvent
 
 
-@dataclass(frozen=True, slots=True)
-class Audit:
-    """One event to record.
-
-    Attributes:
-        category: the s.62 kind: collection, alteration, consultation, disclosure,
-            combination, erasure — or access (sign-in, refusals).
-        action: what happened, e.g. `entry.viewed`, `entry.approved`, `case.collected`.
-        actor: staff code, or `system:sync` / `system:submit` for jobs.
-        crn: the case, if any.
-        entry_id: the entry, if any.
-        detail: ids, states and reasons only.
-    """
-
-    category: Category
-    action: str
-    actor: str
-    crn: str | None = None
-    entry_id: int | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-def _digest(prev: str, at: datetime, event: Audit) -> str:
+def _digest(prev: str, at: datetime, event: AuditEvent) -> str:
     payload = json.dumps(
         [
             prev,
@@ -93,13 +74,11 @@ def _chain_head(session: Session) -> str:
         return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_AUDIT_LOCK))  # type: ignore[call-overload]
-    last = session.exec(
-        select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
-    ).first()
+    last = session.exec(select(AuditRow.hash).order_by(col(AuditRow.id).desc()).limit(1)).first()
     return last or GENESIS
 
 
-def _row(prev: str, at: datetime, event: Audit) -> dict[str, Any]:
+def _row(prev: str, at: datetime, event: AuditEvent) -> dict[str, Any]:
     """The audit row for `event` chained after `prev`."""
     return {
         "at": at,
@@ -114,7 +93,7 @@ def _row(prev: str, at: datetime, event: Audit) -> dict[str, Any]:
     }
 
 
-def record(session: Session, event: Audit, *, at: datetime) -> int:
+def record(session: Session, event: AuditEvent, *, at: datetime) -> int:
     """Append `event` to the log in the caller's transaction; return its id.
 
     A plain INSERT rather than an ORM object: the sync writes one per entry, and building
@@ -129,7 +108,7 @@ def record(session: Session, event: Audit, *, at: datetime) -> int:
     return int(new_id)
 
 
-def record_many(session: Session, events: Sequence[tuple[Audit, datetime]]) -> None:
+def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
     """Append several events, in order, in the caller's transaction: one statement for all.
 
     The chain is worked out in memory from the transaction's head (as `record` does, one
@@ -153,16 +132,14 @@ def record_refusal(
 ) -> None:
     """Record a refused action in a transaction of its own (the refused one rolled back)."""
     with session_scope(engine) as s:
-        record(
-            s, Audit("access", "access.refused", actor, None, entry_id, {"action": action}), at=at
-        )
+        record(s, access_refused(actor, action=action, entry_id=entry_id), at=at)
 
 
 def verify_chain(session: Session) -> int | None:
     """The id of the first event whose hash does not follow from its predecessor, or None."""
     prev = GENESIS
-    for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.id))):
-        event = Audit(row.category, row.action, row.actor, row.crn, row.entry_id, row.detail)  # type: ignore[arg-type]
+    for row in session.exec(select(AuditRow).order_by(col(AuditRow.id))):
+        event = AuditEvent(row.category, row.action, row.actor, row.crn, row.entry_id, row.detail)
         if row.prev_hash != prev or row.hash != _digest(prev, row.at, event):
             return row.id
         prev = row.hash

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from bridge.clock import SystemClock
 from bridge.config import Settings, default_mappings_dir
+from bridge.core.audit_events import DEMO as DEMO_ACTOR
 from bridge.scheduler import build_scheduler, sync_job
 from bridge.services.staff import import_staff, parse_staff_file
 from bridge.sim import ndelius as ndelius_sim
@@ -102,12 +103,12 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
         upgrade(wiring.engine)
         with session_scope(wiring.engine) as s:
             import_staff(
-                s, parse_staff_file(fixtures / "staff.json"), now=clock.now(), actor="system:demo"
+                s, parse_staff_file(fixtures / "staff.json"), now=clock.now(), actor=DEMO_ACTOR
             )
         # Demo accounts, one per role, all with one password made up for this run.
         demo_password = "demo-" + secrets.token_urlsafe(9)
         for code in (code for code, _ in DEMO_ACCOUNTS):
-            wiring.accounts.set_password(code, demo_password, actor="system:demo")
+            wiring.accounts.set_password(code, demo_password, actor=DEMO_ACTOR)
         sync_job(wiring)
         sched = build_scheduler(wiring, interval_seconds=interval)
         sched.start()

@@ -10,6 +10,7 @@ import typer
 
 from bridge.cli.common import emit_json, info, wiring
 from bridge.clock import SystemClock
+from bridge.core.audit_events import CLI as CLI_ACTOR
 from bridge.store.db import session_scope
 
 __all__ = ["db_app", "fixtures_app", "sim_app", "staff_app"]
@@ -44,7 +45,7 @@ def staff_import(
     w = wiring(ctx)
     rows = parse_staff_file(file)
     with session_scope(w.engine) as s:
-        result = import_staff(s, rows, now=w.clock.now(), actor="system:cli", replace=replace)
+        result = import_staff(s, rows, now=w.clock.now(), actor=CLI_ACTOR, replace=replace)
     if json_:
         emit_json(dict(result))
     else:
@@ -76,7 +77,7 @@ def staff_set_password(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    w.accounts.set_password(code.strip().upper(), password, actor="system:cli")
+    w.accounts.set_password(code.strip().upper(), password, actor=CLI_ACTOR)
     info(f"Password set for {code.strip().upper()}; any sessions they had are signed out.")
 
 

@@ -18,8 +18,9 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from bridge.audit import Audit, record
+from bridge.audit import record
 from bridge.clock import Clock
+from bridge.core import audit_events as events
 from bridge.errors import BadInput, DomainRefusal
 from bridge.store.db import session_scope
 from bridge.store.models import SignInThrottle, Staff, WebSession
@@ -100,7 +101,7 @@ class AccountService:
             s.execute(delete(SignInThrottle).where(col(SignInThrottle.key) == f"user:{code}"))
             record(
                 s,
-                Audit("alteration", "account.password_set", actor, None, None, {"staff": code}),
+                events.account_password_set(actor, staff=code),
                 at=now,
             )
 
@@ -117,9 +118,7 @@ class AccountService:
             if locked:
                 record(
                     s,
-                    Audit(
-                        "access", "sign_in.throttled", "web:anonymous", None, None, {"staff": code}
-                    ),
+                    events.sign_in_throttled(events.ANONYMOUS, staff=code),
                     at=now,
                 )
                 raise_later: DomainRefusal = SignInThrottled(locked)
@@ -136,13 +135,13 @@ class AccountService:
                             last_seen_at=now,
                         )
                     )
-                    record(s, Audit("access", "sign_in", code, None, None, {}), at=now)
+                    record(s, events.sign_in(code), at=now)
                     return token
                 self._count_failure(s, keys, now)
-                detail = {"staff": code} if staff is not None else {"unknown_username": True}
+                known = code if staff is not None else None
                 record(
                     s,
-                    Audit("access", "sign_in.failed", "web:anonymous", None, None, detail),
+                    events.sign_in_failed(events.ANONYMOUS, staff=known),
                     at=now,
                 )
                 raise_later = SignInRefused()
@@ -154,7 +153,7 @@ class AccountService:
             row = s.get(WebSession, hash_token(token))
             if row is not None:
                 s.delete(row)
-                record(s, Audit("access", "sign_out", row.staff_code, None, None, {}), at=now)
+                record(s, events.sign_out(row.staff_code), at=now)
 
     def session_staff(self, token: str) -> Staff | None:
         """The signed-in staff member for `token`, or None (unknown, idle too long, or inactive)."""
@@ -173,7 +172,7 @@ class AccountService:
                     s.delete(gone)
                     record(
                         s,
-                        Audit("access", "session.expired", gone.staff_code, None, None, {}),
+                        events.session_expired(gone.staff_code),
                         at=now,
                     )
             return None

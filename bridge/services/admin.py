@@ -19,9 +19,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, record, record_refusal
+from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.config import Settings
+from bridge.core.audit_events import entry_reassigned, entry_released, retry_scheduled
 from bridge.core.lifecycle import (
     has_current_vetting,
     is_admin,
@@ -72,7 +73,7 @@ class AdminService:
             s.add(entry)
             record(
                 s,
-                Audit("alteration", "entry.released", actor, entry.crn, entry.id, {"was": was}),
+                entry_released(actor, entry.crn, entry.id, was=was),
                 at=now,
             )
             return entry_summary(entry)
@@ -103,14 +104,7 @@ class AdminService:
             s.add(entry)
             record(
                 s,
-                Audit(
-                    "alteration",
-                    "entry.reassigned",
-                    actor,
-                    entry.crn,
-                    entry.id,
-                    {"was": was, "to": to},
-                ),
+                entry_reassigned(actor, entry.crn, entry.id, was=was, to=to),
                 at=now,
             )
             return entry_summary(entry)
@@ -237,14 +231,7 @@ class AdminService:
             s.add(item)
             record(
                 s,
-                Audit(
-                    "alteration",
-                    "retry.scheduled",
-                    actor,
-                    crn,
-                    None,
-                    {"was": was.isoformat(), "attempts": item.attempts},
-                ),
+                retry_scheduled(actor, crn, was=was, attempts=item.attempts),
                 at=now,
             )
             return item.model_dump()

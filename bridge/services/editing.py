@@ -13,6 +13,8 @@ from typing import Any
 
 from lxml import etree
 
+from bridge.audit import record as record_audit
+from bridge.core.audit_events import entry_edited
 from bridge.core.edit import EditProblem, apply_edits
 from bridge.core.issues import issues_from_json, issues_to_json
 from bridge.core.record import field_diff, flatten, schema_issues, to_xml
@@ -97,16 +99,10 @@ class EditService:
                     created_by=actor,
                 )
             )
-            ReviewService.audit(
-                s,
-                entry,
-                actor,
-                "alteration",
-                "entry.edited",
-                now,
-                version=entry.version,
-                fields=sorted(changes),
+            event = entry_edited(
+                actor, entry.crn, entry.id, version=entry.version, fields=sorted(changes)
             )
+            record_audit(s, event, at=now)
             return {**entry_summary(entry), "version": entry.version, "diff": entry.diff}
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from lxml import etree
 from sqlmodel import Session
 
-from bridge.audit import Audit, record
+from bridge.audit import record
+from bridge.core.audit_events import SYNC, case_merged, entry_superseded
 from bridge.core.issues import Issue
 from bridge.core.lifecycle import Kind, State
 from bridge.core.record import canonical_hash
@@ -40,7 +41,7 @@ __all__ = [
     "supersede",
 ]
 
-SYNC_ACTOR = "system:sync"
+SYNC_ACTOR = SYNC
 #: Kind of the entry that asks a proxy to withdraw an activity already on ViSOR.
 ACTIVITY_WITHDRAWN = Kind.ACTIVITY_WITHDRAWN
 #: Kind of the entry that tells ViSOR MAPPA management has ended (deregistration).
@@ -155,14 +156,7 @@ def supersede(
     session.add(entry)
     record(
         session,
-        Audit(
-            "alteration",
-            "entry.superseded",
-            SYNC_ACTOR,
-            entry.crn,
-            entry.id,
-            {"reason": reason, "by": by},
-        ),
+        entry_superseded(SYNC_ACTOR, entry.crn, entry.id, reason=reason, by=by),
         at=now,
     )
 
@@ -194,7 +188,7 @@ def merge_away(session: Session, source: str, target: str, *, now: datetime) -> 
         session.delete(item)
     record(
         session,
-        Audit("combination", "case.merged", SYNC_ACTOR, source, None, {"into": target}),
+        case_merged(SYNC_ACTOR, source, into=target),
         at=now,
     )
     return superseded

@@ -15,8 +15,18 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, record, record_refusal
+from bridge.audit import record, record_refusal
 from bridge.clock import Clock
+from bridge.core.audit_events import (
+    REVIEW,
+    entry_approved,
+    entry_claim_expired,
+    entry_claimed,
+    entry_entered,
+    entry_rejected,
+    entry_released,
+    entry_viewed,
+)
 from bridge.core.issues import has_blocking, issues_from_json
 from bridge.core.lifecycle import has_current_vetting, local_date, may_handle
 from bridge.core.record import section_of, to_xml
@@ -73,18 +83,7 @@ class ReviewService:
         """Claims older than the claim time limit go back to the queue (audited)."""
         expired = q.expire_claims(s, before=now - self._claim_ttl, now=now)
         for entry_id, crn, holder in expired:
-            record(
-                s,
-                Audit(
-                    "alteration",
-                    "entry.claim_expired",
-                    "system:review",
-                    crn,
-                    entry_id,
-                    {"was": holder},
-                ),
-                at=now,
-            )
+            record(s, entry_claim_expired(REVIEW, crn, entry_id, was=holder), at=now)
         return len(expired)
 
     # -- guards -------------------------------------------------------------------
@@ -108,18 +107,6 @@ class ReviewService:
             record_refusal(self._engine, actor, action, at=now, entry_id=entry_id)
             raise
 
-    @staticmethod
-    def audit(
-        s: Session,
-        entry: Entry,
-        actor: str,
-        category: Any,
-        action: str,
-        now: datetime,
-        **detail: Any,
-    ) -> None:
-        record(s, Audit(category, action, actor, entry.crn, entry.id, detail), at=now)
-
     # -- reading --------------------------------------------------------------------
 
     def list_queue(self, status: str | None = None) -> list[dict[str, Any]]:
@@ -140,16 +127,8 @@ class ReviewService:
         if self._purpose_required and why is None:
             raise BadInput("Say why you are viewing this entry (--purpose); it is recorded.")
         with self.guarded(actor, entry_id, "view") as (s, entry, now):
-            self.audit(
-                s,
-                entry,
-                actor,
-                "consultation",
-                "entry.viewed",
-                now,
-                version=entry.version,
-                **({"purpose": why} if why else {}),
-            )
+            event = entry_viewed(actor, entry.crn, entry.id, version=entry.version, purpose=why)
+            record(s, event, at=now)
             history = s.exec(
                 select(AuditEvent)
                 .where(AuditEvent.entry_id == entry_id)
@@ -183,7 +162,7 @@ class ReviewService:
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only a pending entry can be claimed."
                 )
-            self.audit(s, entry, actor, "disclosure", "entry.claimed", now)
+            record(s, entry_claimed(actor, entry.crn, entry.id), at=now)
             return entry_summary(entry)
 
     def claim_next(self, *, actor: str) -> dict[str, Any] | None:
@@ -214,7 +193,7 @@ class ReviewService:
                         entry = q.get_entry(s, got)
                         assert entry is not None
                         s.refresh(entry)
-                        self.audit(s, entry, actor, "disclosure", "entry.claimed", now)
+                        record(s, entry_claimed(actor, entry.crn, entry.id), at=now)
                         return entry_summary(entry)
             if len(batch) < self._claim_batch:
                 return None
@@ -227,7 +206,7 @@ class ReviewService:
             self.require_claimed_by(entry, actor, now)
             q.unclaim(entry, now=now)
             s.add(entry)
-            self.audit(s, entry, actor, "alteration", "entry.released", now)
+            record(s, entry_released(actor, entry.crn, entry.id), at=now)
             return entry_summary(entry)
 
     # -- deciding -----------------------------------------------------------------------
@@ -261,9 +240,7 @@ class ReviewService:
                 gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
                 if gone is not None:
                     s.delete(gone)
-                self.audit(
-                    s, entry, actor, "alteration", "entry.approved", now, version=entry.version
-                )
+                record(s, entry_approved(actor, entry.crn, entry.id, version=entry.version), at=now)
                 return entry_summary(entry)
             s.merge(
                 Baseline(
@@ -276,7 +253,7 @@ class ReviewService:
                     updated_at=now,
                 )
             )
-            self.audit(s, entry, actor, "alteration", "entry.approved", now, version=entry.version)
+            record(s, entry_approved(actor, entry.crn, entry.id, version=entry.version), at=now)
             return entry_summary(entry)
 
     def reject(self, entry_id: int, *, actor: str, reason: str | None) -> dict[str, Any]:
@@ -286,7 +263,7 @@ class ReviewService:
             self.require_claimed_by(entry, actor, now)
             entry.status, entry.reason, entry.updated_at = "rejected", reason.strip()[:500], now
             s.add(entry)
-            self.audit(s, entry, actor, "alteration", "entry.rejected", now)
+            record(s, entry_rejected(actor, entry.crn, entry.id), at=now)
             return entry_summary(entry)
 
     def mark_entered(
@@ -309,7 +286,6 @@ class ReviewService:
             entry.status, entry.visor_reference = "accepted", reference.strip().upper()
             entry.entered_at, entry.updated_at = entered, now
             s.add(entry)
-            self.audit(
-                s, entry, actor, "disclosure", "entry.entered", now, reference=entry.visor_reference
-            )
+            event = entry_entered(actor, entry.crn, entry.id, reference=entry.visor_reference)
+            record(s, event, at=now)
             return entry_summary(entry)

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, record
+from bridge.audit import record
+from bridge.core.audit_events import entry_released, staff_added, staff_imported, staff_updated
 from bridge.core.lifecycle import needs_proxy_on
 from bridge.errors import BadInput
 from bridge.store import entries as q
@@ -189,8 +190,11 @@ def import_staff(
                 session.add(staff)
                 result["deactivated"] += 1
                 result["released"] += _release_claims(session, staff.code, now=now, actor=actor)
-    record(session, Audit("alteration", "staff.imported", actor, detail=dict(result)), at=now)
+    record(session, staff_imported(actor, **result), at=now)
     return result
+
+
+_LEFT = "claimant left the staff registry"
 
 
 def _release_claims(session: Session, code: str, *, now: datetime, actor: str) -> int:
@@ -203,14 +207,7 @@ def _release_claims(session: Session, code: str, *, now: datetime, actor: str) -
         session.add(entry)
         record(
             session,
-            Audit(
-                "alteration",
-                "entry.released",
-                actor,
-                entry.crn,
-                entry.id,
-                {"reason": "claimant left the staff registry", "was": code},
-            ),
+            entry_released(actor, entry.crn, entry.id, was=code, reason=_LEFT),
             at=now,
         )
     return len(claimed)
@@ -388,7 +385,7 @@ def add_staff(session: Session, value: StaffInput, *, now: datetime, actor: str)
     session.add(staff)
     record(
         session,
-        Audit("alteration", "staff.added", actor, detail={"staff": staff.code}),
+        staff_added(actor, staff=staff.code),
         at=now,
     )
     return staff
@@ -413,7 +410,7 @@ def edit_staff(
     session.add(staff)
     record(
         session,
-        Audit("alteration", "staff.updated", actor, detail={"staff": code, "fields": changed}),
+        staff_updated(actor, staff=code, fields=changed),
         at=now,
     )
     if was_active and not staff.active:

@@ -15,8 +15,9 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bridge.audit import Audit, record, record_refusal
+from bridge.audit import record, record_refusal
 from bridge.clock import Clock
+from bridge.core.audit_events import cases_listed, status_viewed
 from bridge.core.lifecycle import is_admin, local_date, may_handle
 from bridge.errors import NotPermitted
 from bridge.store import entries as q
@@ -58,7 +59,7 @@ def case_status(engine: Engine, clock: Clock, *, crn: str, actor: str) -> dict[s
             refused = True
         else:
             refused = False
-            record(s, Audit("consultation", "status.viewed", actor, crn, None, {}), at=now)
+            record(s, status_viewed(actor, crn), at=now)
             return {
                 "crn": crn,
                 "entries": [
@@ -135,14 +136,7 @@ def my_cases(engine: Engine, clock: Clock, *, actor: str) -> list[dict[str, Any]
             ]
             record(
                 s,
-                Audit(
-                    "consultation",
-                    "cases.listed",
-                    actor,
-                    None,
-                    None,
-                    {"crns": [row["crn"] for row in out]},
-                ),
+                cases_listed(actor, crns=[row["crn"] for row in out]),
                 at=now,
             )
             return out
@@ -185,7 +179,7 @@ def managed_case(engine: Engine, clock: Clock, *, crn: str, actor: str) -> dict[
             or any(row.on_behalf_of == actor for row in rows)
         )
         if manages and rows:
-            record(s, Audit("consultation", "status.viewed", actor, crn, None, {}), at=now)
+            record(s, status_viewed(actor, crn), at=now)
             return {
                 "crn": crn,
                 "entries": [

@@ -25,8 +25,15 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, Category, record, record_refusal
+from bridge.audit import record, record_refusal
 from bridge.clock import Clock
+from bridge.core.audit_events import (
+    SUBMIT,
+    entry_accepted,
+    entry_failed,
+    entry_requeued,
+    entry_submitted,
+)
 from bridge.core.lifecycle import has_current_vetting, is_admin, local_date, may_handle
 from bridge.errors import NotPermitted, SubmitRejected, SubmitUnavailable, WrongState
 from bridge.services.review import entry_summary
@@ -40,7 +47,7 @@ from bridge.store.models import Entry, Staff
 __all__ = ["SubmissionService", "SubmitResult", "requeue", "requeue_all_failed"]
 
 log = structlog.get_logger(__name__)
-ACTOR = "system:submit"
+ACTOR = SUBMIT
 MANUAL_MESSAGE = (
     "The sink is manual: nothing is sent. A proxy keys each approved entry into ViSOR and "
     "records its reference with `visor-bridge entry mark-entered`."
@@ -64,12 +71,6 @@ class SubmitResult:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _audit(
-    s: Session, entry: Entry, category: Category, action: str, now: datetime, **kw: Any
-) -> None:
-    record(s, Audit(category, action, ACTOR, entry.crn, entry.id, kw), at=now)
 
 
 class SubmissionService:
@@ -173,16 +174,11 @@ class SubmissionService:
                 resend = entry.status == "submitted"
                 entry.status, entry.updated_at = "submitted", now
                 s.add(entry)
-                _audit(
-                    s,
-                    entry,
-                    "disclosure",
-                    "entry.submitted",
-                    now,
-                    sink=sink.name,
-                    key=idempotency_key(entry),
-                    resend=resend,
+                key = idempotency_key(entry)
+                event = entry_submitted(
+                    ACTOR, entry.crn, entry.id, sink=sink.name, key=key, resend=resend
                 )
+                record(s, event, at=now)
         result.attempted += 1
         try:
             delivery = sink.deliver(entry)
@@ -215,18 +211,30 @@ class SubmissionService:
             if delivery.reference is not None:
                 current.status, current.visor_reference = "accepted", delivery.reference
                 current.entered_at = now.date()
-                action = "entry.accepted"
+                event = entry_accepted(
+                    ACTOR,
+                    current.crn,
+                    current.id,
+                    sink=sink.name,
+                    version=current.version,
+                    reference=delivery.reference,
+                    **delivery.detail,
+                )
                 result.accepted += 1
             else:
                 current.status = "submitted"
-                action = "entry.submitted"
+                event = entry_submitted(
+                    ACTOR,
+                    current.crn,
+                    current.id,
+                    sink=sink.name,
+                    version=current.version,
+                    **delivery.detail,
+                )
                 result.submitted += 1
             current.reason, current.updated_at = None, now
             s.add(current)
-            detail = {"sink": sink.name, "version": current.version, **delivery.detail}
-            if delivery.reference is not None:
-                detail["reference"] = delivery.reference
-            _audit(s, current, "disclosure", action, now, **detail)
+            record(s, event, at=now)
             result.entries.append(self._row(current))
 
     def _fail(self, entry: Entry, reason: str, result: SubmitResult) -> None:
@@ -237,7 +245,7 @@ class SubmissionService:
                 return
             current.status, current.reason, current.updated_at = "failed", reason[:500], now
             s.add(current)
-            _audit(s, current, "alteration", "entry.failed", now, reason=current.reason)
+            record(s, entry_failed(ACTOR, current.crn, current.id, reason=current.reason), at=now)
             row = self._row(current)
         log.warning("submit.rejected", entry_id=entry.id, crn=entry.crn)
         result.failed += 1
@@ -277,8 +285,7 @@ def _refused(engine: Engine, actor: str, entry_id: int | None, now: datetime) ->
 def _requeue(s: Session, entry: Entry, actor: str, now: datetime) -> None:
     entry.status, entry.reason, entry.updated_at = "approved", None, now
     s.add(entry)
-    detail = {"version": entry.version}
-    record(s, Audit("alteration", "entry.requeued", actor, entry.crn, entry.id, detail), at=now)
+    record(s, entry_requeued(actor, entry.crn, entry.id, version=entry.version), at=now)
 
 
 def requeue(engine: Engine, clock: Clock, *, entry_id: int, actor: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from bridge.core.audit_events import AuditAction
 from bridge.core.mapping.spec import FieldSpec, SectionSpec
 from bridge.core.record import flatten
 
@@ -50,23 +51,23 @@ _SECTION_TITLES = {
     "activity": "Activity",
 }
 
-_ACTIONS = {
-    "entry.queued": "Queued",
-    "entry.viewed": "Viewed",
-    "entry.claimed": "Claimed",
-    "entry.released": "Released",
-    "entry.claim_expired": "Claim expired",
-    "entry.edited": "Edited",
-    "entry.approved": "Approved",
-    "entry.rejected": "Rejected",
-    "entry.entered": "Marked as entered in ViSOR",
-    "entry.submitted": "Sent to ViSOR",
-    "entry.accepted": "Accepted by ViSOR",
-    "entry.failed": "Sending to ViSOR failed",
-    "entry.requeued": "Queued to send again",
-    "entry.superseded": "Superseded",
-    "entry.reassigned": "Reassigned",
-    "access.refused": "Access refused",
+_ACTIONS: dict[str, str] = {
+    AuditAction.ENTRY_QUEUED: "Queued",
+    AuditAction.ENTRY_VIEWED: "Viewed",
+    AuditAction.ENTRY_CLAIMED: "Claimed",
+    AuditAction.ENTRY_RELEASED: "Released",
+    AuditAction.ENTRY_CLAIM_EXPIRED: "Claim expired",
+    AuditAction.ENTRY_EDITED: "Edited",
+    AuditAction.ENTRY_APPROVED: "Approved",
+    AuditAction.ENTRY_REJECTED: "Rejected",
+    AuditAction.ENTRY_ENTERED: "Marked as entered in ViSOR",
+    AuditAction.ENTRY_SUBMITTED: "Sent to ViSOR",
+    AuditAction.ENTRY_ACCEPTED: "Accepted by ViSOR",
+    AuditAction.ENTRY_FAILED: "Sending to ViSOR failed",
+    AuditAction.ENTRY_REQUEUED: "Queued to send again",
+    AuditAction.ENTRY_SUPERSEDED: "Superseded",
+    AuditAction.ENTRY_REASSIGNED: "Reassigned",
+    AuditAction.ACCESS_REFUSED: "Access refused",
 }
 
 

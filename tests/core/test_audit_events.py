@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,15 +61,7 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
         sha256="0" * 64,
     ),
     "entry.accepted": lambda: ev.entry_accepted(
-        ev.SUBMIT,
-        CRN,
-        ENTRY,
-        sink="visor-http",
-        version=1,
-        reference="VIS/1",
-        replayed=True,
-        file="f.xml",
-        sha256="0" * 64,
+        ev.SUBMIT, CRN, ENTRY, sink="visor-http", version=1, reference="VIS/1", replayed=True
     ),
     "entry.entered": lambda: ev.entry_entered(STAFF, CRN, ENTRY, reference="VIS/1"),
     "case.merged": lambda: ev.case_merged(ev.SYNC, CRN, into="X000001"),
@@ -97,6 +91,7 @@ def test_a_constructor_gives_its_action_category_and_every_field(name: str) -> N
     for event in events:
         assert (event.action, event.category) == (name, spec.category)
         assert set(event.detail) <= set(spec.fields)
+        assert (type(event.action), type(event.category)) == (str, str)  # stored as plain words
     assert sorted({f for e in events for f in e.detail}) == sorted(spec.fields)
     assert getattr(ev, name.replace(".", "_")).__name__ == name.replace(".", "_")
 
@@ -165,3 +160,70 @@ def test_the_system_actors_keep_their_stored_names() -> None:
         "ANONYMOUS": "web:anonymous",
     }
     assert {name: getattr(ev, name) for name in actors} == actors
+
+
+# -- one spelling: an AST scan of bridge/ ----------------------------------------------------
+
+BRIDGE = Path(__file__).resolve().parents[2] / "bridge"
+#: Where an action's name may be spelled: the catalogue, and the frozen migrations.
+NAMES_ALLOWED = ("core/audit_events.py", "store/migrations/")
+ACTORS = {ev.SYNC, ev.SUBMIT, ev.REVIEW, ev.CLI, ev.DEMO, ev.ANONYMOUS}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    ids = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+            ids.add(id(first.value))
+    return ids
+
+
+def _called(node: ast.Call) -> str | None:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else None
+
+
+def audit_spellings(path: Path, root: Path = BRIDGE) -> list[str]:
+    """Action names or system actors spelled as bare strings, and events built by hand."""
+    where = str(path.relative_to(root))
+    tree = ast.parse(path.read_text(encoding="utf-8"), where)
+    docs = _docstrings(tree)
+    found = []
+    names_allowed = where.startswith(NAMES_ALLOWED)
+    builds_allowed = where in ("audit.py", "core/audit_events.py")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            spelled = node.value in CATALOGUE or node.value in ACTORS
+            if spelled and not names_allowed and id(node) not in docs:
+                found.append(f"{where}:{node.lineno}: bare {node.value!r}")
+        elif isinstance(node, ast.Call) and not builds_allowed:
+            name = _called(node)
+            if name in ("Audit", "AuditEvent"):
+                found.append(f"{where}:{node.lineno}: {name}(...) built by hand")
+    return sorted(found)
+
+
+def test_action_names_and_system_actors_are_spelled_only_in_the_catalogue() -> None:
+    sources = sorted(BRIDGE.rglob("*.py"))
+    assert len(sources) > 50
+    found = [line for path in sources for line in audit_spellings(path)]
+    assert found == [], "use the constructors of bridge/core/audit_events.py:\n" + "\n".join(found)
+
+
+def test_the_scan_sees_a_bare_name_and_a_hand_built_event(tmp_path: Path) -> None:
+    bad = tmp_path / "services" / "bad.py"
+    bad.parent.mkdir()
+    bad.write_text(
+        '"""entry.viewed in a docstring is fine."""\n'
+        'record(s, Audit("consultation", "entry.viewed", "system:sync"), at=now)\n',
+        encoding="utf-8",
+    )
+    assert audit_spellings(bad, tmp_path) == [
+        "services/bad.py:2: Audit(...) built by hand",
+        "services/bad.py:2: bare 'entry.viewed'",
+        "services/bad.py:2: bare 'system:sync'",
+    ]

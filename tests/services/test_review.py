@@ -376,8 +376,8 @@ def test_views_and_refusals_are_audited_and_the_chain_verifies(
         w.review.show(424_242, actor=PROXY)
     refused = _events(w, "access.refused")
     assert [(e.actor, e.entry_id, e.category, e.detail) for e in refused] == [
-        (MANAGER, entry_id, "access", {"action": "view"}),
-        (PROXY, 424_242, "access", {"action": "view"}),
+        (MANAGER, entry_id, "consultation", {"action": "view"}),
+        (PROXY, 424_242, "consultation", {"action": "view"}),
     ]
     assert all(e.crn is None for e in refused)  # a refusal does not reveal the case
     assert len(_events(w, "entry.viewed")) == 3  # a refused view is not a view

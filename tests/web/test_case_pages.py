@@ -199,7 +199,7 @@ def test_another_officers_case_is_refused_and_reveals_nothing(
     # The same answer whether the case exists or not.
     assert _main(refused.text) == _main(nowhere.text)
     with Session(synced_wiring.engine) as s:
-        refusals = s.exec(select(AuditEvent).where(AuditEvent.category == "access")).all()
+        refusals = s.exec(select(AuditEvent).where(AuditEvent.category == "consultation")).all()
     assert [e.action for e in refusals if e.actor == MANAGER].count("access.refused") == 2
 
 

@@ -22,7 +22,8 @@ from sqlalchemy import ColumnElement, delete, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit, record
+from bridge.audit import record
+from bridge.core.audit_events import case_erased
 from bridge.store.models import Baseline, CaseState, Entry, EntryVersion, RetryItem
 
 __all__ = ["CONTENT_TABLES", "erase_case", "scrub"]
@@ -45,8 +46,9 @@ def erase_case(session: Session, crn: str, *, now: datetime, actor: str) -> dict
         "case_state": _delete(session, CaseState, col(CaseState.crn) == crn),
         "retry": _delete(session, RetryItem, col(RetryItem.crn) == crn),
     }
-    record(session, Audit("erasure", "case.erased", actor, crn, None, counts), at=now)
-    log.info("case.erased", crn=crn, entries=counts["entries"])
+    event = case_erased(actor, crn, **counts)
+    record(session, event, at=now)
+    log.info(event.action, crn=crn, entries=counts["entries"])
     return counts
 
 

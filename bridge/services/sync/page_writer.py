@@ -22,7 +22,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bridge.audit import Audit, Category, record_many
+from bridge.audit import AuditEvent, record_many
+from bridge.core.audit_events import case_adopted, entry_queued, entry_superseded
 from bridge.core.deadlines import add_working_days
 from bridge.core.differ import Decision, decide
 from bridge.core.ended import mappa_ended_section
@@ -69,20 +70,20 @@ _Ref = int | _NewEntry | None
 
 @dataclass(frozen=True, slots=True)
 class _PendingAudit:
-    category: Category
-    action: str
-    actor: str
-    crn: str | None
-    entry: _Ref
-    detail: dict[str, Any]
+    event: AuditEvent
+    #: A new entry, whose id is known only once the page's new entries are written.
+    entry: _NewEntry | None = None
     #: An `entry.superseded` line: detail["by"] is the superseding entry's id (or None),
-    #: known only once the page's new entries are written.
+    #: known only then too.
     names_by: bool = False
     by: _Ref = None
 
-    def resolve(self) -> Audit:
-        detail = {**self.detail, "by": _resolve(self.by)} if self.names_by else self.detail
-        return Audit(self.category, self.action, self.actor, self.crn, _resolve(self.entry), detail)
+    def resolve(self) -> AuditEvent:
+        if self.names_by:
+            return self.event.resolved(self.event.entry_id, by=_resolve(self.by))
+        if self.entry is not None:
+            return self.event.resolved(_resolve(self.entry))
+        return self.event
 
 
 def _resolve(ref: _Ref) -> int | None:
@@ -128,24 +129,15 @@ class PageWriter:
 
     # -- recording what the page does ---------------------------------------------------
 
-    def audit(self, event: Audit) -> None:
+    def audit(self, event: AuditEvent) -> None:
         """Another event of the page, recorded in its place in the chain."""
-        self._audits.append(
-            _PendingAudit(
-                event.category, event.action, event.actor, event.crn, event.entry_id, event.detail
-            )
-        )
+        self._audits.append(_PendingAudit(event))
 
     def _supersede(self, entry: bq.EntryRow, *, reason: str, by: _NewEntry | None = None) -> None:
         self._superseded.append((entry.id, reason, by))
         self._audits.append(
             _PendingAudit(
-                "alteration",
-                "entry.superseded",
-                SYNC_ACTOR,
-                entry.crn,
-                entry.id,
-                {"reason": reason},
+                entry_superseded(SYNC_ACTOR, entry.crn, entry.id, reason=reason, by=None),
                 names_by=True,
                 by=by,
             )
@@ -226,17 +218,16 @@ class PageWriter:
         self._new_entries.append(entry)
         self._audits.append(
             _PendingAudit(
-                "collection",
-                "entry.queued",
-                SYNC_ACTOR,
-                prepared.crn,
-                entry,
-                {
-                    "section": section.name,
-                    "item": section.key or None,
-                    "kind": kind,
-                    "mapping_version": bundle.version,
-                },
+                entry_queued(
+                    SYNC_ACTOR,
+                    prepared.crn,
+                    None,
+                    section=section.name,
+                    item=section.key or None,
+                    kind=kind,
+                    mapping_version=bundle.version,
+                ),
+                entry=entry,
             )
         )
         return entry
@@ -257,12 +248,9 @@ class PageWriter:
             )
         self._audits.append(
             _PendingAudit(
-                "collection",
-                "case.adopted",
-                SYNC_ACTOR,
-                prepared.crn,
-                None,
-                {"sections": sorted({s.name for s in prepared.sections})},
+                case_adopted(
+                    SYNC_ACTOR, prepared.crn, sections=sorted({s.name for s in prepared.sections})
+                )
             )
         )
 

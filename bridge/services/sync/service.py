@@ -25,8 +25,9 @@ from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit
+from bridge.audit import AuditEvent
 from bridge.clock import Clock
+from bridge.core.audit_events import case_read_failed
 from bridge.core.lifecycle import RunStatus
 from bridge.core.scope import NO_PROXY
 from bridge.errors import SourceError
@@ -496,7 +497,7 @@ class SyncService:
 
     def _remember_failure(
         self, s: Session, out: _Outcome, item: RetryItem | None, *, now: datetime
-    ) -> Audit:
+    ) -> AuditEvent:
         """Put a CRN whose read failed into the retry set; returns the audit line to record."""
         if item is None:
             item = RetryItem(
@@ -508,11 +509,4 @@ class SyncService:
         item.next_attempt_at = now + min(delay, MAX_RETRY_DELAY)
         s.add(item)
         log.warning("sync.case_failed", crn=out.crn, attempts=item.attempts)
-        return Audit(
-            "collection",
-            "case.read_failed",
-            SYNC_ACTOR,
-            out.crn,
-            None,
-            {"attempts": item.attempts, "error": item.last_error},
-        )
+        return case_read_failed(SYNC_ACTOR, out.crn, attempts=item.attempts, error=item.last_error)
