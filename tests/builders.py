@@ -6,7 +6,7 @@ import copy
 import functools
 import json
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,10 @@ OUT_OF_SCOPE = {"D415066", "E521390", "F613745", "J903381", "J917642", "K120459"
 IN_SCOPE = {p.stem for p in CASES.glob("*.json")} - OUT_OF_SCOPE
 #: In-scope cases already on ViSOR (AVIS or VISO): adopted at go-live, so nothing queued.
 ON_VISOR = {"A104212", "L258390", "M361024", "M375518"}
+
+#: The day the fixtures' staff registry is read as of (proxy vetting current, one expired),
+#: and the day on every test's clock.
+FIXTURE_TODAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 PROXY = "N07P004"
 PROXY_2 = "N07P005"
@@ -158,16 +162,17 @@ def sync_json(wiring: Wiring) -> dict[str, object]:
 
 
 class Cli:
-    """Runs `bridge` in-process and returns (exit code, stdout, stderr)."""
+    """Runs `visor-bridge` in-process, on the test's clock, and returns (exit code, stdout, stderr)."""
 
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, capsys: pytest.CaptureFixture[str], clock: Clock | None = None) -> None:
         self._capsys = capsys
+        self.clock = clock
 
     def __call__(self, *argv: str) -> tuple[int, str, str]:
         from bridge.cli import run
 
         self._capsys.readouterr()
-        code = run(list(argv))
+        code = run(list(argv), clock=self.clock)
         out, err = self._capsys.readouterr()
         return code, out, err
 

@@ -6,7 +6,6 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
 from bridge.store.db import make_engine
 from bridge.wiring import Wiring
-from tests.builders import seeded_wiring, wiring_for_test
+from tests.builders import FIXTURE_TODAY, seeded_wiring, wiring_for_test
 from tests.stores import StoreKey, Templates, only_cases_or_all, pg_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +30,6 @@ FIXTURES = ROOT / "fixtures"
 SIM_CLIENT = ("bridge-test", "bridge-test-secret")
 #: CI sets this: a skipped PostgreSQL or browser test is then a failure, never silent.
 REQUIRE_ALL = os.environ.get("BRIDGE_TEST_REQUIRE_ALL") == "1"
-#: The day the fixtures' staff registry is read as of (proxy vetting current, one expired).
-FIXTURE_TODAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 #: The template of a store that is only migrated (no staff, nothing synced).
 MIGRATED = StoreKey(frozenset())
 
