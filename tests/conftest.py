@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -32,6 +33,11 @@ SIM_CLIENT = ("bridge-test", "bridge-test-secret")
 REQUIRE_ALL = os.environ.get("BRIDGE_TEST_REQUIRE_ALL") == "1"
 #: The template of a store that is only migrated (no staff, nothing synced).
 MIGRATED = StoreKey(frozenset())
+
+
+#: `make fuzz` (--hypothesis-profile=fuzz): many more examples, no deadline. The default
+#: profile is hypothesis's own; a test's @settings(max_examples=…) wins over either.
+hypothesis.settings.register_profile("fuzz", max_examples=2_000, deadline=None)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -299,6 +299,7 @@ CONTRACT_COMMANDS = (
 )  # fmt: skip
 
 
+@pytest.mark.subprocess
 def test_installed_command_exits_1_without_a_traceback_and_lists_its_commands(
     sqlite_url: str, ndelius_url: str, tmp_path: Path
 ) -> None:
