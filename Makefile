@@ -3,12 +3,15 @@
 
 PYTHON ?= python3
 VENV := .venv
+# The environment here sets PYTHONDONTWRITEBYTECODE, which makes every test process (xdist
+# workers, each `visor-bridge` a test starts) compile every import again: about a second each.
+unexport PYTHONDONTWRITEBYTECODE
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 ASSETS := bridge/web/static/assets/app.css
 
-.PHONY: run test check fmt pytest bench clean assets
+.PHONY: run test test-fast fuzz check fmt pytest bench clean assets
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=python3.11)"; exit 1; }
@@ -37,10 +40,39 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-pytest: $(STAMP) $(ASSETS)
-	$(BIN)/python -m pytest
+# Tests run on two xdist workers (WORKERS=0 runs them in this process, e.g. to use a debugger).
+WORKERS ?= 2
+XDIST := -n $(WORKERS) --dist loadgroup
+
+# Coverage starts in every Python process of the run (pytest, its workers and the processes
+# tests start) through this .pth hook, which does nothing unless COVERAGE_PROCESS_START is set.
+SITE := $(shell $(PYTHON) -c 'import sys; print("python%d.%d" % sys.version_info[:2])')
+COVERAGE_PTH := $(VENV)/lib/$(SITE)/site-packages/visor_bridge_coverage.pth
+$(COVERAGE_PTH): | $(STAMP)
+	echo 'import os; os.environ.get("COVERAGE_PROCESS_START") and __import__("coverage").process_startup()' > $@
+
+# Everything: PostgreSQL (BRIDGE_TEST_POSTGRES_URL) and the browser tests, with coverage.
+# Budget: 4 minutes on a two-core machine (docs/design.md, "Tests and coverage").
+pytest: $(STAMP) $(ASSETS) $(COVERAGE_PTH)
+	rm -f .coverage .coverage.*
+	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage \
+		$(BIN)/python -m pytest $(XDIST)
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report --sort=cover > build-coverage.txt || true
+	@head -n 12 build-coverage.txt; tail -n 1 build-coverage.txt
 
 test: check pytest
+
+# The quick lane while working: no browser, no PostgreSQL, no tests whose point is a real
+# process. Budget: 60 seconds.
+test-fast: $(STAMP) $(ASSETS)
+	env -u BRIDGE_TEST_POSTGRES_URL -u BRIDGE_TEST_REQUIRE_ALL $(BIN)/python -m pytest $(XDIST) \
+		-m "not browser and not postgres and not subprocess" --durations=5
+
+# Long property-based runs: every hypothesis test with many more examples (the "fuzz" profile,
+# tests/conftest.py). Tests that set their own max_examples keep it.
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest $(XDIST) -m hypothesis --hypothesis-profile=fuzz
 
 # Benchmarks are separate from `make test`: they measure ratios side by side in one run and
 # write the numbers into docs/BENCHMARKS.md. Mapping first, then the sync (100,000 cases; try
@@ -61,4 +93,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix bridge tests
 
 clean:
-	rm -rf $(VENV) demo *.egg-info node_modules bridge/web/static/assets
+	rm -rf $(VENV) demo *.egg-info node_modules bridge/web/static/assets .coverage .coverage.* build-coverage.txt

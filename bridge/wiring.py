@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TypedDict
 
+from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
 from bridge.clock import Clock, SystemClock
@@ -40,9 +41,18 @@ class _HttpPolicy(TypedDict):
 class Wiring:
     """Lazily built collaborators; nothing connects or reads files until asked."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        password_hasher: PasswordHasher | None = None,
+    ) -> None:
+        """`password_hasher`: argon2 with other parameters (tests use cheap ones); default
+        argon2-cffi's own."""
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        self._password_hasher = password_hasher
 
     @cached_property
     def engine(self) -> Engine:
@@ -169,6 +179,7 @@ class Wiring:
                 max_failures=s.sign_in_max_failures,
                 lockout=timedelta(minutes=s.sign_in_lockout_minutes),
             ),
+            hasher=self._password_hasher,
         )
 
     @cached_property

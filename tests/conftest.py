@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from bridge.clock import FixedClock, SystemClock
@@ -21,17 +22,22 @@ from bridge.sim import ndelius as ndelius_sim
 from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
 from bridge.store.db import make_engine
-from bridge.store.migrate import upgrade
 from bridge.wiring import Wiring
-from tests.builders import seeded_wiring
+from tests.builders import FIXTURE_TODAY, seeded_wiring, wiring_for_test
+from tests.stores import StoreKey, Templates, only_cases_or_all, pg_name
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SIM_CLIENT = ("bridge-test", "bridge-test-secret")
 #: CI sets this: a skipped PostgreSQL or browser test is then a failure, never silent.
 REQUIRE_ALL = os.environ.get("BRIDGE_TEST_REQUIRE_ALL") == "1"
-#: The day the fixtures' staff registry is read as of (proxy vetting current, one expired).
-FIXTURE_TODAY = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+#: The template of a store that is only migrated (no staff, nothing synced).
+MIGRATED = StoreKey(frozenset())
+
+
+#: `make fuzz` (--hypothesis-profile=fuzz): many more examples, no deadline. The default
+#: profile is hypothesis's own; a test's @settings(max_examples=…) wins over either.
+hypothesis.settings.register_profile("fuzz", max_examples=2_000, deadline=None)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -63,37 +69,78 @@ def clock() -> FixedClock:
 
 
 # -- databases -------------------------------------------------------------------------
+#
+# Every store is a copy of a template built once per session (tests/stores.py): migrated, or
+# migrated, staffed and synced from the fixture cases on FIXTURE_TODAY.
+
+
+class StoreTemplates:
+    """The session's templates: SQLite always, PostgreSQL when a server is named."""
+
+    def __init__(self, folder: Path) -> None:
+        self._stack = ExitStack()
+        self._sim: str | None = None
+        self.sqlite = Templates(folder / "sqlite", self._sim_url, FIXTURE_TODAY)
+        base = os.environ.get("BRIDGE_TEST_POSTGRES_URL")
+        self.postgres = (
+            Templates(folder / "postgres", self._sim_url, FIXTURE_TODAY, base) if base else None
+        )
+
+    def _sim_url(self) -> str:
+        """A private nDelius simulator for building templates (tests reset theirs at will)."""
+        if self._sim is None:
+            app = ndelius_sim.create_app(
+                cases_dir=FIXTURES / "ndelius",
+                client_id=SIM_CLIENT[0],
+                client_secret=SIM_CLIENT[1],
+                clock=SystemClock(),
+            )
+            self._sim = self._stack.enter_context(serve_in_thread(app))
+        return self._sim
+
+    def for_url(self, url: str) -> Templates:
+        if url.startswith("sqlite"):
+            return self.sqlite
+        assert self.postgres is not None, url
+        return self.postgres
+
+    def close(self) -> None:
+        for templates in (self.sqlite, self.postgres):
+            if templates is not None:
+                templates.drop_all()
+        self._stack.close()
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file, copied for each test (migrating once keeps tests fast)."""
-    path = tmp_path_factory.mktemp("template") / "bridge.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    engine.dispose()
-    return path
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreTemplates]:
+    templates = StoreTemplates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A uniquely named, migrated database on the server named by BRIDGE_TEST_POSTGRES_URL."""
+def sqlite_template(store_templates: StoreTemplates) -> Path:
+    """One migrated SQLite file (its WAL checkpointed), copied for each test."""
+    return Path(store_templates.sqlite.template(MIGRATED))
+
+
+@pytest.fixture(scope="session")
+def postgres_url(store_templates: StoreTemplates) -> Iterator[str]:
+    """This worker's database on the server named by BRIDGE_TEST_POSTGRES_URL, migrated.
+
+    Its name is the server URL's database name, the xdist worker and "_db" (bridge_fast_gw0_db).
+    """
     base = os.environ.get("BRIDGE_TEST_POSTGRES_URL")
-    if not base:
+    if not base or store_templates.postgres is None:
         pytest.skip(
             "PostgreSQL tests need BRIDGE_TEST_POSTGRES_URL (a server URL; .ci/run sets it)"
         )
-    admin = make_engine(base)
-    name = f"bridge_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
+    url = make_url(base).set(database=pg_name(base, "db")).render_as_string(hide_password=False)
+    store_templates.postgres.copy_into(url, MIGRATED)
     yield url
+    admin = make_engine(base)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -110,7 +157,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     """The same test body on SQLite (a fresh file) and PostgreSQL (emptied tables)."""
     if request.param == "sqlite":
         target = tmp_path / "bridge.db"
-        shutil.copy(sqlite_template, target)
+        shutil.copyfile(sqlite_template, target)
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("postgres_url")
     _truncate_postgres(url)
@@ -120,7 +167,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 @pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     target = tmp_path / "bridge.db"
-    shutil.copy(sqlite_template, target)
+    shutil.copyfile(sqlite_template, target)
     return f"sqlite:///{target}"
 
 
@@ -164,12 +211,34 @@ def visor_url(visor_server: str) -> str:
 
 
 @pytest.fixture
-def make_wiring(clock: FixedClock, tmp_path: Path) -> Iterator[Callable[..., Wiring]]:
-    """Build seeded wirings (fixture staff imported) that are closed after the test."""
+def make_wiring(
+    clock: FixedClock, tmp_path: Path, store_templates: StoreTemplates
+) -> Iterator[Callable[..., Wiring]]:
+    """Build seeded wirings (fixture staff imported) that are closed after the test.
+
+    `synced=True` (all fixture cases) or `synced={crn, …}` gives instead a store as after one
+    sync of those cases (`full=True`: a full reconciliation), copied from a template: the
+    other cases are removed from the test's simulator, as a test that synced would do. The
+    store at `db_url` is replaced, so call it before anything connects to `db_url`.
+    """
     built: list[Wiring] = []
 
-    def factory(db_url: str, ndelius_url: str = "http://127.0.0.1:9", **overrides: Any) -> Wiring:
-        wiring = seeded_wiring(db_url, ndelius_url, clock, tmp_path, **overrides)
+    def factory(
+        db_url: str,
+        ndelius_url: str = "http://127.0.0.1:9",
+        *,
+        synced: bool | Iterable[str] = False,
+        full: bool = False,
+        **overrides: Any,
+    ) -> Wiring:
+        if synced is False:
+            wiring = seeded_wiring(db_url, ndelius_url, clock, tmp_path, **overrides)
+        else:
+            assert clock.now() == FIXTURE_TODAY, "templates are synced on FIXTURE_TODAY"
+            key = StoreKey.of(None if synced is True else synced, full=full)
+            only_cases_or_all(ndelius_url, key.cases)
+            store_templates.for_url(db_url).copy_into(db_url, key)
+            wiring = wiring_for_test(db_url, ndelius_url, clock, **overrides)
         built.append(wiring)
         return wiring
 

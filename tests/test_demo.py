@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
     bridge = Path(sys.executable).with_name("visor-bridge")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}

@@ -1,4 +1,10 @@
-"""`visor-bridge scheduler`: one run per tick across instances, no overlap, clean stop on SIGTERM."""
+"""`visor-bridge scheduler`: one run per tick across instances, no overlap, a stop finishes the page.
+
+The rules are tested in-process on an injected clock (no sleeping): each tick runs once
+across instances; a stop lets the page in hand be written, then ends the run, and the next
+run finishes the work. Two tests then run the real command, because signals and two
+processes are their point (marked `subprocess`, outside `make test-fast`).
+"""
 
 from __future__ import annotations
 
@@ -14,15 +20,23 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
 from bridge.scheduler import sync_job
 from bridge.store.db import make_engine
 from bridge.store.locks import claim_tick
-from bridge.store.models import Entry, SyncRun
+from bridge.store.models import CaseState, Entry, SyncRun
 from bridge.wiring import Wiring
-from tests.builders import MakeWiring, env_for, only_cases, staff_file
+from tests.builders import (
+    FIXTURE_TODAY,
+    IN_SCOPE,
+    MakeWiring,
+    env_for,
+    expected_entry_count,
+    only_cases,
+    staff_file,
+)
 
 BRIDGE = Path(sys.executable).parent / "visor-bridge"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -98,6 +112,16 @@ def _entry_count(db_url: str) -> int:
         engine.dispose()
 
 
+def _cases_read(db_url: str) -> set[str]:
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as s:
+            query = select(CaseState.crn).where(col(CaseState.last_read_at).is_not(None))
+            return set(s.exec(query))
+    finally:
+        engine.dispose()
+
+
 def _env(db_url: str, ndelius_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, **env_for(db_url, ndelius_url), **extra}
     folder = tmp_path / "staff"
@@ -110,6 +134,7 @@ def _env(db_url: str, ndelius_url: str, tmp_path: Path, **extra: str) -> dict[st
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_schedulers_run_each_tick_once_without_overlap(
     db_url: str, ndelius_url: str, tmp_path: Path
 ) -> None:
@@ -118,25 +143,29 @@ def test_two_schedulers_run_each_tick_once_without_overlap(
     procs = [_Scheduler(env, tmp_path), _Scheduler(env, tmp_path)]
     for p in procs:
         p.wait_started()
-    time.sleep(4)  # real time on purpose: two real processes tick on the wall clock
+    # Real time on purpose: two real processes tick on the wall clock. Polled, not slept out.
+    deadline = time.monotonic() + 60
+    while len(_runs(db_url)) < 3:
+        assert time.monotonic() < deadline, "fewer than three ticks ran in a minute"
+        time.sleep(0.1)
     results = [p.stop() for p in procs]
 
     for code, err in results:
         assert code == 0, err
         assert "Traceback" not in err
     runs = _runs(db_url)
-    assert 1 <= len(runs) <= 8, [(r.started_at, r.status) for r in runs]
+    assert 3 <= len(runs) <= 12, [(r.started_at, r.status) for r in runs]
     assert {r.status for r in runs} <= {"succeeded", "stopped"}  # SIGTERM may land mid-run
     for earlier, later in itertools.pairwise(runs):
         assert earlier.finished_at is not None
         assert later.started_at >= earlier.finished_at  # never two at once
-    # (Which instance runs which tick is timing; test_one_instance_per_tick pins that down.)
+    # (Which instance runs which tick is timing; test_each_tick_runs_once pins that down.)
 
 
-def test_one_instance_per_tick(
+def test_each_tick_runs_once(
     db_url: str, ndelius_url: str, make_wiring: MakeWiring, clock: FixedClock
 ) -> None:
-    """Two instances' schedulers fire the same tick: only the first runs it."""
+    """Two instances' schedulers fire every tick: only the first runs it, once."""
     only_cases(ndelius_url, {"B203456"})
     first = make_wiring(db_url, ndelius_url, sync_interval_seconds=60)
     second = Wiring(first.settings, clock=clock)  # another instance, same database
@@ -144,16 +173,59 @@ def test_one_instance_per_tick(
         for tick in range(3):
             sync_job(first)
             sync_job(second)
-            assert len(_runs(db_url)) == tick + 1
+            sync_job(first)  # the same instance again, within the tick
+            assert len(_runs(db_url)) == tick + 1, f"tick {tick}"
             clock.advance(30)  # half an interval: neither instance runs again
             sync_job(second)
-            assert len(_runs(db_url)) == tick + 1
+            sync_job(first)
+            assert len(_runs(db_url)) == tick + 1, f"tick {tick}, half an interval on"
             clock.advance(30)
     finally:
         second.close()
+    runs = _runs(db_url)
+    assert [r.status for r in runs] == ["succeeded"] * 3
+    assert [r.started_at for r in runs] == [FIXTURE_TODAY + timedelta(minutes=m) for m in range(3)]
+
+
+class _StopDuringFirstPage(threading.Event):
+    """A stop (SIGTERM's handler sets the scheduler's Event) that arrives while the first page
+    is being read: the run has asked "stop?" once, before starting that page's reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def is_set(self) -> bool:
+        self.asked += 1
+        if self.asked == 2:
+            self.set()
+        return super().is_set()
+
+
+def test_a_stop_finishes_the_current_page_and_the_next_run_the_rest(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring, clock: FixedClock
+) -> None:
+    cases = {"A117839", "B203456", "B219904", "C318820", "G719053", "K134872"}
+    only_cases(ndelius_url, cases)
+    wiring = make_wiring(db_url, ndelius_url, sync_page_size=2, sync_interval_seconds=60)
+
+    sync_job(wiring, _StopDuringFirstPage())
+
+    [run] = _runs(db_url)
+    assert (run.status, run.finished_at) == ("stopped", clock.now())
+    read = _cases_read(db_url)
+    assert len(read) == 2, f"the page in hand (two cases) is written, nothing after it: {read}"
+    assert _entry_count(db_url) == expected_entry_count(read & IN_SCOPE)
+
+    clock.advance(60)
+    sync_job(wiring)  # the next tick, not stopped
+    assert [r.status for r in _runs(db_url)] == ["stopped", "succeeded"]
+    assert _cases_read(db_url) == cases
+    assert _entry_count(db_url) == expected_entry_count(cases & IN_SCOPE)
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_sigterm_stops_after_the_current_page(
     sqlite_url: str, ndelius_url: str, tmp_path: Path
 ) -> None:

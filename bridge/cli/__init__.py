@@ -17,6 +17,7 @@ from bridge.cli.ops import db_app, fixtures_app, sim_app, staff_app
 from bridge.cli.review import admin_app, entry_app, queue_app, status
 from bridge.cli.submit import requeue, submit
 from bridge.cli.sync import retries, sync
+from bridge.clock import Clock
 from bridge.errors import (
     BadInput,
     BridgeError,
@@ -104,13 +105,14 @@ _USAGE_ERRORS: tuple[type[click.exceptions.UsageError], ...] = (
 _ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, *, clock: Clock | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok, 1 domain refusal, 2 bad usage or input.
 
-    Expected errors become one line on stderr, never a traceback.
+    Expected errors become one line on stderr, never a traceback. `clock` replaces the wall
+    clock (tests run commands in-process on a fixed day).
     """
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False, obj=clock)
     except _USAGE_ERRORS as exc:
         exc.show()
         return 2

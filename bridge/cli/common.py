@@ -17,8 +17,12 @@ __all__ = ["emit_json", "info", "wiring"]
 
 
 def wiring(ctx: typer.Context) -> Wiring:
-    """The command's collaborators, built once from BRIDGE_* settings."""
+    """The command's collaborators, built once from BRIDGE_* settings.
+
+    `ctx.obj` may hold a clock given to `run()`; it is replaced by the wiring built on it.
+    """
     if not isinstance(ctx.obj, Wiring):
+        clock = ctx.obj
         try:
             settings = Settings()
         except ValidationError as exc:
@@ -27,7 +31,7 @@ def wiring(ctx: typer.Context) -> Wiring:
                 f"Invalid setting BRIDGE_{str(first['loc'][0]).upper()}: {first['msg']}"
             ) from exc
         settings.check_deployable()
-        ctx.obj = Wiring(settings)
+        ctx.obj = Wiring(settings, clock=clock)
         ctx.call_on_close(ctx.obj.close)
     return ctx.obj
 

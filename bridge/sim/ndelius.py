@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bridge.clock import Clock
+from bridge.sim.building import one_build_at_a_time
 from bridge.sim.faults import ADMIN_PREFIX, install_faults
 from bridge.sim.ndelius_state import (
     DEFAULT_CONTACTS_PAGE,
@@ -266,6 +267,7 @@ def _add_admin_routes(app: FastAPI, state: NdeliusState, reset_faults: Callable[
         return {"cases": len(state.cases), "lastSequence": state.head}
 
 
+@one_build_at_a_time
 def create_app(
     *,
     cases_dir: Path | None,

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from lxml import etree
 
 from bridge.clock import Clock
+from bridge.sim.building import one_build_at_a_time
 from bridge.sim.events import format_instant
 from bridge.sim.faults import install_faults
 
@@ -119,6 +120,7 @@ def _add_routes(app: FastAPI, state: VisorState) -> None:
         return {"count": len(state.records)}
 
 
+@one_build_at_a_time
 def create_app(*, schema_path: Path, clock: Clock) -> FastAPI:
     """A fresh ViSOR-like API validating records against the XSD at `schema_path`."""
     schema = etree.XMLSchema(etree.parse(str(schema_path), hardened_parser()))

@@ -5,7 +5,7 @@ the Chromium on the PATH (no `playwright install`: its downloads are not what we
 and skips, saying why, when there is none. Under BRIDGE_TEST_REQUIRE_ALL=1 (CI) tests/conftest.py
 turns that skip into a failure.
 
-Each test gets its own store (a migrated SQLite file, the fixture staff with the web tests'
+Each test gets its own store (a copy of a template: migrated, the fixture staff with the web tests'
 PASSWORD, synced from the nDelius simulator) and its own server, on a fixed clock so dates on
 the pages are stable.
 """
@@ -28,7 +28,7 @@ from bridge.store.models import Entry
 from bridge.web.app import ASSETS, create_app
 from bridge.wiring import Wiring
 from tests.browser.harness import AXE_JS, Tab
-from tests.builders import MakeWiring, case_doc, only_cases, sync_json
+from tests.builders import MakeWiring, case_doc, sync_json
 from tests.web.conftest import set_passwords
 
 #: As tested in shared/notes/stack.md §5 (root in a container needs --no-sandbox).
@@ -107,15 +107,13 @@ def launch(make_wiring: MakeWiring, sqlite_url: str, ndelius_url: str) -> Iterat
             cases: Iterable[str] = (),
             then: Callable[[str], None] | None = None,
         ) -> LiveService:
-            wiring = make_wiring(sqlite_url, ndelius_url)
-            set_passwords(wiring)
             keep = set(cases)
-            if keep:
-                only_cases(ndelius_url, keep)
+            # The first sync is the template's (tests/stores.py): the same store, built once.
+            wiring = make_wiring(sqlite_url, ndelius_url, synced=keep or False)
+            set_passwords(wiring)
+            if keep and then is not None:
+                then(ndelius_url)
                 sync_json(wiring)
-                if then is not None:
-                    then(ndelius_url)
-                    sync_json(wiring)
             url = servers.enter_context(serve_in_thread(create_app(wiring)))
             return LiveService(url, wiring)
 

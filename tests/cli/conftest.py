@@ -1,16 +1,17 @@
-"""Fixtures for the `bridge` command run in-process: a staffed store and a `Cli` runner."""
+"""Fixtures for `visor-bridge` run in-process on the fixed clock: a staffed store and a `Cli` runner."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 import structlog
 
 from bridge.cli import run
-from tests.builders import Cli, env_for, staff_file
+from bridge.clock import FixedClock
+from tests.builders import FIXTURE_TODAY, Cli, env_for, staff_file
 
 
 @pytest.fixture(autouse=True)
@@ -22,15 +23,26 @@ def _restore_logging() -> Iterator[None]:
 
 
 def today() -> date:
-    return datetime.now(UTC).date()  # the CLI runs on the real (UTC) clock
+    """The day in-process commands run on (the `clock` fixture's): no test depends on the
+    wall clock, so none fails when run across midnight."""
+    return FIXTURE_TODAY.date()
+
+
+def cli_env(db_url: str, ndelius_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in env_for(db_url, ndelius_url).items():
+        monkeypatch.setenv(key, value)
 
 
 def cli_setup(
-    db_url: str, ndelius_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    db_url: str,
+    ndelius_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    clock: FixedClock | None = None,
 ) -> None:
-    for key, value in env_for(db_url, ndelius_url).items():
-        monkeypatch.setenv(key, value)
-    assert run(["staff", "import", str(staff_file(tmp_path, today()))]) == 0
+    cli_env(db_url, ndelius_url, monkeypatch)
+    staff = staff_file(tmp_path, today())
+    assert run(["staff", "import", str(staff)], clock=clock or FixedClock(FIXTURE_TODAY)) == 0
 
 
 @pytest.fixture
@@ -40,10 +52,11 @@ def cli(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    clock: FixedClock,
 ) -> Cli:
     """The CLI against a fresh SQLite store with the fixture staff imported."""
-    cli_setup(sqlite_url, ndelius_url, monkeypatch, tmp_path)
-    return Cli(capsys)
+    cli_setup(sqlite_url, ndelius_url, monkeypatch, tmp_path, clock)
+    return Cli(capsys, clock)
 
 
 @pytest.fixture
@@ -53,7 +66,8 @@ def db_cli(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    clock: FixedClock,
 ) -> Cli:
     """The same, on SQLite and on PostgreSQL."""
-    cli_setup(db_url, ndelius_url, monkeypatch, tmp_path)
-    return Cli(capsys)
+    cli_setup(db_url, ndelius_url, monkeypatch, tmp_path, clock)
+    return Cli(capsys, clock)

@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
+from bridge.clock import FixedClock
 from bridge.config import default_mappings_dir
 from bridge.errors import NotPermitted
 from tests.builders import (
@@ -20,13 +20,13 @@ from tests.builders import (
     IN_SCOPE,
     MANAGER,
     ON_VISOR,
-    OUT_OF_SCOPE,
     PROXY,
     Cli,
+    MakeWiring,
     env_for,
     expected_entry_count,
 )
-from tests.cli.conftest import cli_setup, today
+from tests.cli.conftest import cli_env, cli_setup, today
 
 SYNC_KEYS = {
     "run_id",
@@ -61,16 +61,27 @@ STATUS_ENTRY_KEYS = {
 REFUSAL = f"visor-bridge: {NotPermitted.MESSAGE}"
 
 
-@pytest.fixture
-def synced_cli(cli: Cli, ndelius_url: str) -> Cli:
-    """... after one `visor-bridge sync` over two cases: G719053 (Unicode) and F600218 (excludes N07P004).
+SYNCED = {"G719053", "F600218"}
 
-    The other cases are removed from the simulator first, which keeps the sync short.
+
+@pytest.fixture
+def synced_cli(
+    make_wiring: MakeWiring,
+    sqlite_url: str,
+    ndelius_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clock: FixedClock,
+) -> Cli:
+    """The CLI over a store as after one `visor-bridge sync` of two cases (the template's):
+    G719053 (Unicode) and F600218 (excludes N07P004); the other cases are not in the simulator.
+
+    `test_end_to_end_sync_review_and_status` runs the sync command itself.
     """
-    with httpx.Client(base_url=ndelius_url) as admin:
-        for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - {"G719053", "F600218"}):
-            admin.delete(f"/__admin/cases/{crn}").raise_for_status()
-    assert cli.json("sync")["entries_created"] == expected_entry_count({"G719053", "F600218"})
+    make_wiring(sqlite_url, ndelius_url, synced=SYNCED)
+    cli_env(sqlite_url, ndelius_url, monkeypatch)
+    cli = Cli(capsys, clock)
+    assert len(cli.json("queue", "list")) == expected_entry_count(SYNCED)
     return cli
 
 
@@ -86,9 +97,10 @@ def test_end_to_end_sync_review_and_status(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    clock: FixedClock,
 ) -> None:
-    cli_setup(db_url, ndelius_url, monkeypatch, tmp_path)
-    cli = Cli(capsys)
+    cli_setup(db_url, ndelius_url, monkeypatch, tmp_path, clock)
+    cli = Cli(capsys, clock)
 
     first = cli.json("sync")
     assert set(first) >= SYNC_KEYS  # the contract keys; more are allowed
@@ -287,6 +299,7 @@ CONTRACT_COMMANDS = (
 )  # fmt: skip
 
 
+@pytest.mark.subprocess
 def test_installed_command_exits_1_without_a_traceback_and_lists_its_commands(
     sqlite_url: str, ndelius_url: str, tmp_path: Path
 ) -> None:

@@ -95,6 +95,7 @@ def _read_until(fd: int, wanted: str, seen: list[str], timeout: float = 30.0) ->
             seen.append(chunk.decode("utf-8", "replace"))
 
 
+@pytest.mark.subprocess
 def test_the_hidden_prompt_asks_twice_and_does_not_echo(cli: Cli) -> None:
     """Run on a real pseudo-terminal, as a person would."""
     main, child = os.openpty()

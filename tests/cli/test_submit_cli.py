@@ -122,6 +122,7 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -
         time.sleep(0.02)  # polling another process, not waiting out a retry
 
 
+@pytest.mark.subprocess
 def test_killing_submit_mid_request_then_rerunning_creates_no_duplicate(
     db_url: str,
     ndelius_url: str,

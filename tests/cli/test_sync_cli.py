@@ -10,12 +10,14 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.builders import Cli, env_for, only_cases
 
 BRIDGE = Path(sys.executable).parent / "visor-bridge"
 
 
+@pytest.mark.subprocess
 def test_sync_on_a_terminal_shows_live_progress(
     cli: Cli, sqlite_url: str, ndelius_url: str, tmp_path: Path
 ) -> None:

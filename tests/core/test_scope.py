@@ -1,4 +1,5 @@
-"""The scope rule (`decide_scope`) over the fixture cases and edited copies of them."""
+"""The scope rule (`decide_scope`) over the fixture cases and edited copies of them: whether a
+case is in scope, and when it is not, the exact reason people are shown."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 import pytest
 
 from bridge.config import default_mappings_dir
-from bridge.core.scope import ScopeRules, decide_scope
+from bridge.core.scope import NO_PROXY, ScopeRules, decide_scope
 from bridge.core.snapshot import CaseSnapshot
 from bridge.mapping_files import load_mapping
-from tests.builders import CASES, IN_SCOPE, case_doc
+from tests.builders import CASES, IN_SCOPE, OUT_OF_SCOPE, case_doc
 
 #: Offender managers whose needsProxy is current on 2026-11-23 (fixtures/staff.json).
 NEEDS_PROXY = frozenset({"N07A001", "N07A002", "N02A003"})
@@ -21,14 +22,35 @@ def _snap(crn: str, document: dict[str, Any] | None = None) -> CaseSnapshot:
     return CaseSnapshot.from_document(crn, document if document is not None else case_doc(crn))
 
 
+NOT_IN_SCOPE = "MAPPA category or level not in scope"
+UNKNOWN = "MAPPA category or level unknown"
+
+#: Why each out-of-scope fixture case is out (fixtures/README.md, "in scope?" column).
+NO_MAPPA = "no active MAPPA registration"
+OUT_OF_SCOPE_REASONS = {
+    "D415066": NO_MAPPA,  # its only MAPP registration is deregistered
+    "E521390": NO_PROXY,  # current OM N07UATU (unallocated) needs no proxy
+    "F613745": "case deleted in nDelius",
+    "J903381": NO_MAPPA,  # never had one
+    "J917642": NO_PROXY,  # OM N07A010 is vetted himself
+    "K120459": NO_PROXY,  # OM N02A011's needsProxy ended
+    "L246013": NO_PROXY,  # transferred out to N02A011
+}
+
+
+def test_the_reasons_cover_exactly_the_out_of_scope_fixtures() -> None:
+    assert set(OUT_OF_SCOPE_REASONS) == OUT_OF_SCOPE
+
+
 @pytest.mark.parametrize("crn", sorted(p.stem for p in CASES.glob("*.json")))
-def test_fixture_scope_matches_the_readme(crn: str) -> None:
+def test_fixture_scope_and_reason_match_the_readme(crn: str) -> None:
     rules = load_mapping(default_mappings_dir()).scope
     decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY, rules=rules)
-    assert decision.in_scope is (crn in IN_SCOPE), decision.reason
-    if decision.in_scope:
+    if crn in IN_SCOPE:
+        assert (decision.in_scope, decision.reason) == (True, "in scope")
         assert decision.on_behalf_of in NEEDS_PROXY
     else:
+        assert (decision.in_scope, decision.reason) == (False, OUT_OF_SCOPE_REASONS[crn])
         assert decision.on_behalf_of is None
 
 
@@ -44,7 +66,7 @@ def test_soft_deleted_case_is_out_of_scope() -> None:
 def test_no_active_mappa_registration_is_out_of_scope(crn: str) -> None:
     """J903381 never had MAPPA; D415066's only MAPP registration is deregistered."""
     decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY | {"N07A010"}, rules=ALL)
-    assert (decision.in_scope, decision.reason) == (False, "no active MAPPA registration")
+    assert (decision.in_scope, decision.reason) == (False, NO_MAPPA)
 
 
 def test_soft_deleted_registration_does_not_count() -> None:
@@ -66,8 +88,9 @@ def test_latest_of_two_active_mappa_registrations_counts() -> None:
     cat2 = ScopeRules(categories=frozenset({2}))
     level1 = ScopeRules(levels=frozenset({1}))
     assert decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=cat1).in_scope
-    assert not decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=cat2).in_scope
-    assert not decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=level1).in_scope
+    for rules in (cat2, level1):
+        decision = decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=rules)
+        assert (decision.in_scope, decision.reason) == (False, NOT_IN_SCOPE)
 
 
 def test_registration_order_in_the_document_does_not_matter() -> None:
@@ -81,14 +104,15 @@ def test_registration_order_in_the_document_does_not_matter() -> None:
 def test_manager_must_need_a_proxy() -> None:
     """J917642 is managed by N07A010, who needs no proxy."""
     out = decide_scope(_snap("J917642"), needs_proxy=NEEDS_PROXY, rules=ALL)
-    assert (out.in_scope, out.reason) == (False, "offender manager does not need a proxy")
+    assert (out.in_scope, out.reason) == (False, NO_PROXY)
     inside = decide_scope(_snap("J917642"), needs_proxy=NEEDS_PROXY | {"N07A010"}, rules=ALL)
     assert (inside.in_scope, inside.on_behalf_of) == (True, "N07A010")
 
 
 def test_only_the_current_manager_counts() -> None:
     """E521390: unallocated now; the ended N07A001 allocation does not count."""
-    assert not decide_scope(_snap("E521390"), needs_proxy=NEEDS_PROXY, rules=ALL).in_scope
+    e = decide_scope(_snap("E521390"), needs_proxy=NEEDS_PROXY, rules=ALL)
+    assert (e.in_scope, e.reason) == (False, NO_PROXY)  # N07A001 would need one: not counted
     # K134872: transferred in from N07A010 to N07A001
     k = decide_scope(_snap("K134872"), needs_proxy=NEEDS_PROXY, rules=ALL)
     assert (k.in_scope, k.on_behalf_of) == (True, "N07A001")
@@ -103,28 +127,25 @@ def test_no_current_manager_is_out_of_scope() -> None:
 
 
 @pytest.mark.parametrize(
-    ("crn", "rules", "in_scope"),
+    ("crn", "rules", "reason"),
     [
-        ("A117839", ScopeRules(levels=frozenset({2})), True),  # M2/M2
-        ("A117839", ScopeRules(levels=frozenset({1, 3})), False),
-        ("A117839", ScopeRules(categories=frozenset({1, 3, 4})), False),
-        ("B219904", ScopeRules(categories=frozenset({4}), levels=frozenset({2})), True),  # M4/M2
-        ("C318820", ScopeRules(), True),  # X9 stays in scope to be fixed
-        ("C318820", ScopeRules(include_unknown=False), False),
-        ("D402935", ScopeRules(include_unknown=False), False),  # M0
-        ("P527104", ScopeRules(include_unknown=False), False),  # no level at all
-        ("P527104", ScopeRules(levels=frozenset({3})), True),  # unknown bypasses the level filter
-        ("N493362", ScopeRules(), True),
+        ("A117839", ScopeRules(levels=frozenset({2})), None),  # M2/M2
+        ("A117839", ScopeRules(levels=frozenset({1, 3})), NOT_IN_SCOPE),
+        ("A117839", ScopeRules(categories=frozenset({1, 3, 4})), NOT_IN_SCOPE),
+        ("B219904", ScopeRules(categories=frozenset({4}), levels=frozenset({2})), None),  # M4/M2
+        ("C318820", ScopeRules(), None),  # X9 stays in scope to be fixed
+        ("C318820", ScopeRules(include_unknown=False), UNKNOWN),
+        ("D402935", ScopeRules(include_unknown=False), UNKNOWN),  # M0
+        ("P527104", ScopeRules(include_unknown=False), UNKNOWN),  # no level at all
+        ("P527104", ScopeRules(levels=frozenset({3})), None),  # unknown bypasses the level filter
+        ("N493362", ScopeRules(), None),
     ],
 )
-def test_category_and_level_filters(crn: str, rules: ScopeRules, in_scope: bool) -> None:
+def test_category_and_level_filters(crn: str, rules: ScopeRules, reason: str | None) -> None:
+    """`reason` None: in scope; otherwise the reason it is out."""
     decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY, rules=rules)
-    assert decision.in_scope is in_scope, decision.reason
-    if not in_scope:
-        assert decision.reason in {
-            "MAPPA category or level not in scope",
-            "MAPPA category or level unknown",
-        }
+    expected = (True, "in scope") if reason is None else (False, reason)
+    assert (decision.in_scope, decision.reason) == expected
 
 
 def test_access_limitations_are_read_from_the_case() -> None:
@@ -147,4 +168,4 @@ def test_access_limitations_are_read_from_the_case() -> None:
 )
 def test_malformed_documents_are_out_of_scope_not_errors(document: dict[str, Any]) -> None:
     decision = decide_scope(_snap("Z000001", document), needs_proxy=NEEDS_PROXY, rules=ALL)
-    assert not decision.in_scope
+    assert (decision.in_scope, decision.reason) == (False, NO_MAPPA)

@@ -11,16 +11,13 @@ from bridge.clock import FixedClock
 from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.store.models import Staff
 from bridge.wiring import Wiring
-from tests.builders import ADMIN, EXPIRED_PROXY, PROXY, PROXY_2, MakeWiring, only_cases, sync_json
+from tests.builders import ADMIN, EXPIRED_PROXY, PROXY, PROXY_2, MakeWiring
 
 CASES = {"B203456", "F600218", "N480937"}
 
 
 def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
-    only_cases(ndelius_url, CASES)
-    wiring = make_wiring(db_url, ndelius_url)
-    sync_json(wiring)
-    return wiring
+    return make_wiring(db_url, ndelius_url, synced=CASES)  # as after a sync of CASES
 
 
 def _first(w: Wiring, crn: str) -> int:

@@ -18,10 +18,7 @@ BAD_PNC = "2008/0545166A"  # wrong check character
 
 
 def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
-    only_cases(ndelius_url, {"B219904", "P527104"})
-    wiring = make_wiring(db_url, ndelius_url)
-    sync_json(wiring)
-    return wiring
+    return make_wiring(db_url, ndelius_url, synced={"B219904", "P527104"})
 
 
 def _entry(wiring: Wiring, crn: str, section: str) -> Entry:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -19,9 +18,7 @@ from bridge.wiring import Wiring
 from tests.builders import (
     ADMIN,
     EXPIRED_PROXY,
-    IN_SCOPE,
     MANAGER,
-    OUT_OF_SCOPE,
     PROXY,
     PROXY_2,
     MakeWiring,
@@ -38,14 +35,8 @@ KEEP = {"B203456", "C318820", "F600218", "G719053", "N480937"}
 
 
 def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
-    """A seeded wiring after one real first sync over the KEEP cases."""
-    with httpx.Client(base_url=ndelius_url) as admin:
-        for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - KEEP):
-            admin.delete(f"/__admin/cases/{crn}").raise_for_status()
-    w = make_wiring(db_url, ndelius_url)
-    with w.ndelius() as src:
-        result = w.sync_service(src).run()
-    assert result is not None
+    """A seeded wiring as after one real first sync over the KEEP cases (the template's)."""
+    w = make_wiring(db_url, ndelius_url, synced=KEEP)
     assert {r["crn"] for r in w.review.list_queue()} == KEEP
     return w
 

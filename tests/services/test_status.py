@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -16,9 +15,7 @@ from bridge.services.status import case_status
 from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.builders import (
-    IN_SCOPE,
     MANAGER,
-    OUT_OF_SCOPE,
     PROXY,
     MakeWiring,
     expected_sections,
@@ -28,13 +25,7 @@ KEEP = {"G719053", "K134872"}  # both managed by N07A001; G719053 has Unicode na
 
 
 def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
-    with httpx.Client(base_url=ndelius_url) as admin:
-        for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - KEEP):
-            admin.delete(f"/__admin/cases/{crn}").raise_for_status()
-    w = make_wiring(db_url, ndelius_url)
-    with w.ndelius() as src:
-        assert w.sync_service(src).run() is not None
-    return w
+    return make_wiring(db_url, ndelius_url, synced=KEEP)  # as after a sync of KEEP
 
 
 def _record_values(w: Wiring, crn: str) -> set[str]:

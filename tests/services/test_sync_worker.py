@@ -177,6 +177,7 @@ sys.stdin.read()
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="waits on a pidfd (Linux)")
 def test_a_killed_sync_leaves_no_reading_process_behind(ndelius_url: str) -> None:
     # Busy with a read that takes far longer than we wait: only the kernel's kill ends it now

@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -15,7 +14,7 @@ from bridge.store.db import session_scope
 from bridge.store.models import Staff
 from bridge.web.app import create_app
 from bridge.wiring import Wiring
-from tests.builders import MakeWiring
+from tests.builders import FAST_HASHER, MakeWiring
 
 #: Every fixture account gets this password in web tests (and in `visor-bridge demo`'s own form).
 PASSWORD = "correct-horse-battery"
@@ -56,7 +55,7 @@ class Visitor:
 
 @functools.cache
 def _password_hash() -> str:
-    return PasswordHasher().hash(PASSWORD)  # argon2 is slow on purpose: hash once per run
+    return FAST_HASHER.hash(PASSWORD)
 
 
 def set_passwords(wiring: Wiring) -> None:
@@ -66,18 +65,23 @@ def set_passwords(wiring: Wiring) -> None:
 
 
 @pytest.fixture
-def web_wiring(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
-    """A store on SQLite and PostgreSQL with the fixture staff (all with PASSWORD), not yet synced."""
-    wiring = make_wiring(db_url, ndelius_url)
+def web_wiring(
+    request: pytest.FixtureRequest, make_wiring: MakeWiring, db_url: str, ndelius_url: str
+) -> Wiring:
+    """A store on SQLite and PostgreSQL with the fixture staff (all with PASSWORD).
+
+    Not yet synced, unless the test also asks for `synced_wiring`: then it is the same store,
+    copied from the template synced once from all the fixture cases.
+    """
+    synced = "synced_wiring" in request.fixturenames
+    wiring = make_wiring(db_url, ndelius_url, synced=synced, full=synced)
     set_passwords(wiring)
     return wiring
 
 
 @pytest.fixture
 def synced_wiring(web_wiring: Wiring) -> Wiring:
-    """The same, after one full sync of the simulator's fixture cases (entries in the queue)."""
-    with web_wiring.ndelius() as source:
-        web_wiring.sync_service(source).run(full=True)
+    """The same, as after one full sync of the simulator's fixture cases (entries in the queue)."""
     return web_wiring
 
 

@@ -212,3 +212,38 @@ def test_idle_sessions_and_spent_throttling_rows_are_forgotten(
     with Session(web_wiring.engine) as s:
         assert [r.staff_code for r in s.exec(select(WebSession))] == ["N07P005"]
         assert s.exec(select(SignInThrottle)).all() == []
+
+
+def _sessions(wiring: Wiring) -> list[WebSession]:
+    with Session(wiring.engine) as s:
+        return list(s.exec(select(WebSession)))
+
+
+def test_a_refused_sign_in_creates_no_session(visitor: Visitor, web_wiring: Wiring) -> None:
+    """Wrong password, unknown name, locked out: no session row, no new cookie, no way in."""
+    visitor.client.get("/login")
+    before = visitor.client.cookies[COOKIE]
+    attempts = [("N07P004", "wrong-password-1")] * 5 + [
+        ("NOBODY1", PASSWORD),
+        ("N07P004", PASSWORD),
+    ]
+    statuses = []
+    for username, password in attempts:
+        token = visitor.csrf()
+        response = visitor.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": token},
+            follow_redirects=False,
+        )
+        statuses.append(response.status_code)
+        assert COOKIE not in response.headers.get("set-cookie", ""), (
+            username,
+            response.status_code,
+        )
+        assert visitor.client.cookies[COOKIE] == before
+        assert _sessions(web_wiring) == []
+    assert statuses == [401] * 6 + [429]  # the last: the right password, but locked out
+    assert _home(visitor.client) == "/login"  # the cookie it kept opens nothing
+    actions = _actions(web_wiring)
+    assert "sign_in" not in actions
+    assert actions.count("sign_in.failed") == 6
