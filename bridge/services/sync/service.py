@@ -15,10 +15,8 @@ written by `PageWriter` with a few page-wide queries and one bulk statement per 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import structlog
 from sqlalchemy import func, update
@@ -28,15 +26,16 @@ from sqlmodel import Session, col, select
 from bridge.audit import Audit
 from bridge.clock import Clock
 from bridge.core.lifecycle import RunStatus
+from bridge.core.prepared import PreparedCase
+from bridge.core.queue_plan import Counts
 from bridge.core.scope import NO_PROXY
 from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
 from bridge.ndelius import ChangeEvent, NdeliusClient
-from bridge.services.queueing import SYNC_ACTOR, Counts, PreparedCase, merge_away
 from bridge.services.staff import needs_proxy_codes
 from bridge.services.sync.erasure import erase_case, scrub
-from bridge.services.sync.page_writer import PageWriter
-from bridge.services.sync.reader import CaseRead, ReaderSpec, ReadProcess, WorkerStats, read_case
+from bridge.services.sync.page_writer import SYNC_ACTOR, PageWriter, merge_away
+from bridge.services.sync.reader import ProcessReads, ReaderSpec, Reads, ThreadReads, WorkerStats
 from bridge.store.batch_queries import delete_retry_items
 from bridge.store.db import refresh_statistics, session_scope
 from bridge.store.locks import job_lock
@@ -160,59 +159,6 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 _Collect = Callable[[], list[_Outcome]]
 
 
-class _Reads(Protocol):
-    """Where a page's cases are read and prepared; pages are collected in the order started."""
-
-    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
-        """Begin reading these CRNs; the returned call waits for their outcomes, in order."""
-        ...
-
-    def close(self) -> WorkerStats | None: ...
-
-
-class _ThreadReads:
-    """Reader threads in this process (used with an injected clock, as in tests)."""
-
-    def __init__(self, source: NdeliusClient, bundle: MappingBundle, concurrency: int) -> None:
-        self._source, self._bundle = source, bundle
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, concurrency), thread_name_prefix="sync-read"
-        )
-
-    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
-        futures = [
-            self._pool.submit(
-                read_case, self._source, crn, needs_proxy=needs_proxy, bundle=self._bundle
-            )
-            for crn in crns
-        ]
-        return lambda: [f.result() for f in futures]
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _ProcessReads:
-    """The reading process (`bridge.services.sync.reader`), started with the first page."""
-
-    def __init__(self, spec: ReaderSpec) -> None:
-        self._spec = spec
-        self._process: ReadProcess | None = None
-
-    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
-        if self._process is None:
-            self._process = ReadProcess(self._spec, needs_proxy=needs_proxy)
-        process = self._process
-        process.submit(crns)
-        return process.receive
-
-    def close(self) -> WorkerStats | None:
-        if self._process is None:
-            return None
-        self._process.close()
-        return self._process.stats
-
-
 class SyncService:
     """Runs syncs; one at a time per database (see `bridge.store.locks`)."""
 
@@ -247,10 +193,10 @@ class SyncService:
             if not got:
                 return None
             self.reader_stats = None
-            self._reads: _Reads = (
-                _ThreadReads(self._source, self._bundle, self._opts.concurrency)
+            self._reads: Reads = (
+                ThreadReads(self._source, self._bundle, self._opts.concurrency)
                 if self._reader is None
-                else _ProcessReads(self._reader)
+                else ProcessReads(self._reader)
             )
             try:
                 return self._run(full=full)
