@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import Audit
 from bridge.clock import Clock
 from bridge.core.lifecycle import RunStatus
 from bridge.core.prepared import PreparedCase
@@ -36,10 +35,10 @@ from bridge.services.staff import needs_proxy_codes
 from bridge.services.sync.erasure import erase_case, scrub
 from bridge.services.sync.page_writer import SYNC_ACTOR, PageWriter, merge_away
 from bridge.services.sync.reader import ProcessReads, ReaderSpec, Reads, ThreadReads, WorkerStats
-from bridge.store.batch_queries import delete_retry_items
+from bridge.services.sync.retries import RetrySet
 from bridge.store.db import refresh_statistics, session_scope
 from bridge.store.locks import job_lock
-from bridge.store.models import CaseState, RetryItem, SyncCursor, SyncRun
+from bridge.store.models import CaseState, SyncCursor, SyncRun
 
 __all__ = [
     "GDPR_DELETED",
@@ -52,7 +51,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 CURSOR = "ndelius-events"
-MAX_RETRY_DELAY = timedelta(hours=6)
 GDPR_DELETED = "probation-case.deleted.gdpr"
 MERGE_COMPLETED = "probation-case.merge.completed"
 
@@ -186,6 +184,11 @@ class SyncService:
         self._opts = options
         self._progress = progress or (lambda _result: None)
         self._stop = stop or (lambda: False)
+        self.retries = RetrySet(
+            engine,
+            alert_attempts=options.retry_alert_attempts,
+            base_seconds=options.retry_base_seconds,
+        )
 
     def run(self, *, full: bool = False) -> SyncResult | None:
         """Do one run; None when another sync holds the lock."""
@@ -273,12 +276,8 @@ class SyncService:
             ):
                 setattr(run, key, getattr(result, key))
             s.add(run)
-            result.retry_set = s.exec(select(func.count()).select_from(RetryItem)).one()
-            result.retry_attention = s.exec(
-                select(func.count())
-                .select_from(RetryItem)
-                .where(col(RetryItem.attempts) >= self._opts.retry_alert_attempts)
-            ).one()
+        counts = self.retries.counts()
+        result.retry_set, result.retry_attention = counts.size, counts.attention
 
     def _follow_feed(self, cursor: int, result: SyncResult) -> int:
         def pages() -> Iterator[tuple[Batch, int | None]]:
@@ -335,9 +334,7 @@ class SyncService:
         self._read_all({c: now for c in rescoped if c not in self._attempted}, result)
 
     def _retry_due(self, result: SyncResult) -> None:
-        now = self._clock.now()
-        with Session(self._engine) as s:
-            due = s.exec(select(RetryItem).where(col(RetryItem.next_attempt_at) <= now)).all()
+        due = self.retries.due(self._clock.now())
         # A CRN already read in this run (and failed again) waits for the next run.
         self._read_all(
             {item.crn: item.occurred_at for item in due if item.crn not in self._attempted},
@@ -403,10 +400,7 @@ class SyncService:
             # in one page starts afresh), a query per table for the page, not per case.
             s.flush()
             crns = [o.crn for o in outcomes]
-            retrying = {
-                item.crn: item
-                for item in s.exec(select(RetryItem).where(col(RetryItem.crn).in_(crns)))
-            }
+            retrying = self.retries.items(s, crns)
             page = PageWriter(
                 s,
                 crns,
@@ -418,7 +412,19 @@ class SyncService:
             recovered: list[str] = []
             for out in outcomes:
                 if out.prepared is None:
-                    page.audit(self._remember_failure(s, out, retrying.get(out.crn), now=now))
+                    failure = self.retries.remember_failure(
+                        s,
+                        retrying.get(out.crn),
+                        crn=out.crn,
+                        error=out.error or "unknown error",
+                        occurred_at=out.occurred_at,
+                        actor=SYNC_ACTOR,
+                        now=now,
+                    )
+                    log.warning(
+                        "sync.case_failed", crn=out.crn, attempts=failure.detail["attempts"]
+                    )
+                    page.audit(failure)
                     result.cases_failed += 1
                     result.failed_crns.append(out.crn)
                     continue
@@ -427,7 +433,7 @@ class SyncService:
                 if out.crn in retrying:
                     recovered.append(out.crn)
             page.finish()
-            delete_retry_items(s.connection(), recovered)
+            self.retries.forget(s, recovered)
             if new_cursor is not None:
                 s.merge(SyncCursor(name=CURSOR, sequence=new_cursor, updated_at=now))
         if new_cursor is not None:
@@ -439,26 +445,3 @@ class SyncService:
         result.entries_created += counts.created
         result.entries_superseded += counts.superseded
         self._progress(result)
-
-    def _remember_failure(
-        self, s: Session, out: _Outcome, item: RetryItem | None, *, now: datetime
-    ) -> Audit:
-        """Put a CRN whose read failed into the retry set; returns the audit line to record."""
-        if item is None:
-            item = RetryItem(
-                crn=out.crn, first_failed_at=now, next_attempt_at=now, occurred_at=out.occurred_at
-            )
-        item.attempts += 1
-        item.last_error = out.error or "unknown error"
-        delay = timedelta(seconds=self._opts.retry_base_seconds * (2 ** min(item.attempts - 1, 16)))
-        item.next_attempt_at = now + min(delay, MAX_RETRY_DELAY)
-        s.add(item)
-        log.warning("sync.case_failed", crn=out.crn, attempts=item.attempts)
-        return Audit(
-            "collection",
-            "case.read_failed",
-            SYNC_ACTOR,
-            out.crn,
-            None,
-            {"attempts": item.attempts, "error": item.last_error},
-        )
