@@ -87,6 +87,12 @@ class PreparedCase:
     owning_force: str | None = None
     routing_issues: tuple[Issue, ...] = ()
 
+    @property
+    def acting_for(self) -> str:
+        """The officer the case's entries are made on behalf of: the one the proxy adjustment
+        names; out of scope (a mappa-ended record) none does, so the case's manager."""
+        return self.scope.on_behalf_of or self.manager_code or ""
+
 
 class HoldsSection(Protocol):
     """A baseline, as far as its content goes (a `Baseline` row or a page query's row)."""

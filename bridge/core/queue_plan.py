@@ -29,13 +29,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.core.differ import Decision, decide
 from bridge.core.ended import mappa_ended_section
 from bridge.core.lifecycle import REMOVALS, UNAPPROVED, Kind, Section, State
-from bridge.core.prepared import PreparedCase, PreparedSection
-from bridge.core.record import canonical_hash
+from bridge.core.prepared import PreparedCase, PreparedSection, section_of_baseline
+from bridge.core.record import canonical_hash, field_diff, flatten
 from bridge.core.xmltext import parse_untrusted
 
 __all__ = [
@@ -114,6 +114,13 @@ class Create:
     kind: Kind
     reason: Reason
     baseline: BaselineFacts | None = None
+
+    def diff(self) -> list[dict[str, Any]]:
+        """What the entry changes on ViSOR, field by field, against the baseline."""
+        element = self.section.element
+        if self.kind == Kind.ACTIVITY_WITHDRAWN:  # the record names what to withdraw: all goes
+            return [{"path": p, "before": v, "after": None} for p, v in flatten(element).items()]
+        return [c.to_json() for c in field_diff(section_of_baseline(self.baseline), element)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,30 @@ def test_a_contact_with_pending_work_and_on_visor_is_superseded_then_withdrawn()
     assert withdraw.kind is Kind.ACTIVITY_WITHDRAWN
 
 
+def test_a_withdrawal_names_every_field_as_going_and_a_change_only_what_changed() -> None:
+    base = B(Section.ACTIVITY, "C1", "h1", ACTIVITY_XML)
+    [withdraw] = plan(case(), [], [base]).withdrawals
+    assert {(d["before"], d["after"]) for d in withdraw.diff()} == {
+        ("Home visit", None),
+        ("2026-11-02", None),
+    }
+    changed = PreparedSection(
+        Section.ACTIVITY,
+        "C1",
+        etree.fromstring(ACTIVITY_XML.replace("2026-11-02", "2026-11-03")),
+        "h2",
+        (),
+        False,
+    )
+    [change] = plan(case(changed), [], [base]).creates
+    assert [(d["before"], d["after"]) for d in change.diff()] == [("2026-11-02", "2026-11-03")]
+
+
+def test_entries_are_made_for_the_named_officer_or_else_the_manager() -> None:
+    assert case().acting_for == "OM1"
+    assert replace(case(), manager_code=None, scope=ScopeDecision(False, "out")).acting_for == ""
+
+
 # -- leaving scope ---------------------------------------------------------------------------
 
 

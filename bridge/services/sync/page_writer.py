@@ -24,10 +24,9 @@ from sqlmodel import Session
 from bridge.audit import Audit, Category, record, record_many
 from bridge.core.deadlines import add_working_days
 from bridge.core.issues import has_blocking, issues_to_json
-from bridge.core.lifecycle import Kind, State
-from bridge.core.prepared import PreparedCase, PreparedSection, section_of_baseline
+from bridge.core.lifecycle import State
+from bridge.core.prepared import PreparedCase, PreparedSection
 from bridge.core.queue_plan import (
-    BaselineFacts,
     Counts,
     Create,
     QueuePlan,
@@ -35,7 +34,7 @@ from bridge.core.queue_plan import (
     plan_case,
     plan_merge,
 )
-from bridge.core.record import Envelope, build_record, field_diff, flatten, schema_issues, to_xml
+from bridge.core.record import Envelope, build_record, schema_issues, to_xml
 from bridge.mapping_files import MappingBundle
 from bridge.store import batch_queries as bq
 from bridge.store import entries as q
@@ -162,18 +161,11 @@ class PageWriter:
             self._known_states.add(prepared.crn)
 
     def _new_entry(
-        self,
-        prepared: PreparedCase,
-        section: PreparedSection,
-        *,
-        kind: Kind,
-        baseline: BaselineFacts | None,
-        occurred_at: datetime,
+        self, prepared: PreparedCase, step: Create, *, occurred_at: datetime
     ) -> _NewEntry:
         """Queue one entry (version 1 as mapped, audited)."""
         bundle, now = self._bundle, self._now
-        # Out of scope (a mappa-ended record) no proxy adjustment names the officer: use the manager.
-        on_behalf_of = prepared.scope.on_behalf_of or prepared.manager_code or ""
+        section, kind, on_behalf_of = step.section, step.kind, prepared.acting_for
         envelope = Envelope(
             kind,
             prepared.crn,
@@ -187,12 +179,7 @@ class PageWriter:
         issues = [*section.issues, *prepared.routing_issues]
         if not has_blocking(issues):
             issues.extend(schema_issues(rec, bundle.schema, section=section.name))
-        if kind == Kind.ACTIVITY_WITHDRAWN:  # the record names what to withdraw: every field goes
-            diff = [
-                {"path": p, "before": v, "after": None} for p, v in flatten(section.element).items()
-            ]
-        else:
-            diff = [c.to_json() for c in field_diff(section_of_baseline(baseline), section.element)]
+        diff = step.diff()
         xml = to_xml(rec)
         entry = _NewEntry(
             {
@@ -282,13 +269,7 @@ class PageWriter:
         created: dict[Create, _NewEntry] = {}
         for step in plan.steps:
             if isinstance(step, Create):
-                created[step] = self._new_entry(
-                    prepared,
-                    step.section,
-                    kind=step.kind,
-                    baseline=step.baseline,
-                    occurred_at=occurred_at,
-                )
+                created[step] = self._new_entry(prepared, step, occurred_at=occurred_at)
             else:
                 by = created[step.by] if step.by is not None else None
                 self._supersede(prepared.crn, step, by=by)
