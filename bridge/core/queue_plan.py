@@ -177,8 +177,12 @@ class QueuePlan:
         return not self.steps and self.adopt is None
 
     def counts(self) -> Counts:
-        superseded = len(self.supersessions)
+        superseded = sum(isinstance(s, Supersede) for s in self.steps)
         return Counts(created=len(self.steps) - superseded, superseded=superseded)
+
+
+#: Read once (a member looked up on its class costs more than the comparison, per section).
+_ACTIVITY, _ACTIVITY_KIND = Section.ACTIVITY, Kind.ACTIVITY
 
 
 def _id(entry: EntryFacts) -> int:
@@ -243,7 +247,7 @@ def plan_case(
         if decision is Decision.SUPERSEDE_ONLY and open_entry is not None:
             steps.append(Supersede(_id(open_entry), Reason.REVERTED))
             continue
-        kind = Kind.ACTIVITY if section.name == Section.ACTIVITY else nominal
+        kind = _ACTIVITY_KIND if section.name == _ACTIVITY else nominal
         new = Create(section, kind, Reason.CHANGED, baseline)
         steps.append(new)
         if open_entry is not None:
@@ -295,7 +299,7 @@ def _vanished_contacts(
     nDelius are exactly the keys the sections never named.
     """
     steps: list[Step] = []
-    current = {s.key for s in prepared.sections if s.name == Section.ACTIVITY}
+    current = {s.key for s in prepared.sections if s.name == _ACTIVITY}
     for entry in open_entries.values():
         if (
             entry.section == Section.ACTIVITY

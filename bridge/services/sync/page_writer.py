@@ -165,7 +165,8 @@ class PageWriter:
     ) -> _NewEntry:
         """Queue one entry (version 1 as mapped, audited)."""
         bundle, now = self._bundle, self._now
-        section, kind, on_behalf_of = step.section, step.kind, prepared.acting_for
+        # Plain strings to the database: a StrEnum member binds through the adapters (slower).
+        section, kind, on_behalf_of = step.section, step.kind.value, prepared.acting_for
         envelope = Envelope(
             kind,
             prepared.crn,
@@ -187,7 +188,7 @@ class PageWriter:
                 "section": section.name,
                 "item_key": section.key,
                 "kind": kind,
-                "status": State.PENDING,
+                "status": State.PENDING.value,
                 "version": 1,
                 "xml": xml,
                 "content_hash": section.content_hash,
@@ -338,7 +339,7 @@ def merge_away(session: Session, source: str, target: str, *, now: datetime) -> 
 
 
 def _supersede_one(session: Session, entry: Entry, step: Supersede, *, now: datetime) -> None:
-    entry.status = State.SUPERSEDED
+    entry.status = State.SUPERSEDED.value
     entry.reason = step.text
     entry.superseded_by = None
     entry.updated_at = now
