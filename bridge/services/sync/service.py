@@ -7,9 +7,11 @@ next run reads those cases again, and reading a case twice queues nothing new (t
 content hash of an open entry or baseline already matches).
 
 Speed comes from two things: cases are read and mapped in a process of their own
-(`bridge.services.sync.reader`; reader threads here when the clock is injected), so this
-process, the writer, never waits for an interpreter lock the readers hold; and each page is
-written by `PageWriter` with a few page-wide queries and one bulk statement per table.
+(`bridge.services.sync.reader`; reader threads in this process when the clock is injected),
+so this process, the writer, never waits for an interpreter lock the readers hold; and each
+page is written by `PageWriter` with a few page-wide queries and one bulk statement per table.
+What a case means for the queue is the planner's (`bridge.core.queue_plan`); the retry set
+is `RetrySet`'s (`bridge.services.sync.retries`).
 """
 
 from __future__ import annotations
