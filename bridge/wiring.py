@@ -21,6 +21,7 @@ from bridge.services.editing import EditService
 from bridge.services.review import ReviewService
 from bridge.services.submission import SubmissionService
 from bridge.services.sync.reader import ReaderSpec
+from bridge.services.sync.retries import RetrySet
 from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
 from bridge.sinks import Sink
 from bridge.sinks.breaker import CircuitBreaker
@@ -162,6 +163,13 @@ class Wiring:
             )
         return SubmissionService(
             engine=self.engine, clock=self.clock, sink=self.sink(), breaker=breaker
+        )
+
+    @cached_property
+    def retries(self) -> RetrySet:
+        s = self.settings
+        return RetrySet(
+            self.engine, alert_attempts=s.retry_alert_attempts, base_seconds=s.retry_base_seconds
         )
 
     @cached_property

@@ -10,12 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import Session, col, select
 
 from bridge.cli.common import emit_json, info, wiring
 from bridge.ndelius import NdeliusClient
 from bridge.services.sync.service import SyncResult
-from bridge.store.models import RetryItem
 
 __all__ = ["retries", "sync"]
 
@@ -96,22 +94,16 @@ def retries(
     json_: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The durable retry set: cases whose read failed, with attempts and the last error."""
-    w = wiring(ctx)
-    alert = w.settings.retry_alert_attempts
-    with Session(w.engine) as s:
-        items = s.exec(
-            select(RetryItem).order_by(col(RetryItem.attempts).desc(), col(RetryItem.crn))
-        ).all()
     rows = [
         {
             "crn": i.crn,
             "attempts": i.attempts,
-            "needs_attention": i.attempts >= alert,
+            "needs_attention": i.needs_attention,
             "last_error": i.last_error,
             "first_failed_at": i.first_failed_at.isoformat(),
             "next_attempt_at": i.next_attempt_at.isoformat(),
         }
-        for i in items
+        for i in wiring(ctx).retries.all()
     ]
     if json_:
         emit_json(rows)

@@ -34,6 +34,7 @@ from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
 from bridge.services.review import entry_summary
 from bridge.services.submission import requeue, requeue_all_failed
+from bridge.services.sync.retries import RetrySet
 from bridge.store import entries as q
 from bridge.store.db import session_scope
 from bridge.store.models import OPEN_STATES, CaseState, Entry, RetryItem, Staff, SyncRun
@@ -209,14 +210,9 @@ class AdminService:
     def retry_set(self, *, actor: str, alert_attempts: int) -> list[dict[str, Any]]:
         """CRNs whose read failed, the most-failed first; `needs_attention` at `alert_attempts`."""
         self._require_admin(actor, "retry-set")
-        with Session(self._engine) as s:
-            items = s.exec(
-                select(RetryItem).order_by(col(RetryItem.attempts).desc(), col(RetryItem.crn))
-            ).all()
-            return [
-                {**item.model_dump(), "needs_attention": item.attempts >= alert_attempts}
-                for item in items
-            ]
+        return [
+            row.to_dict() for row in RetrySet(self._engine, alert_attempts=alert_attempts).all()
+        ]
 
     def retry_now(self, crn: str, *, actor: str) -> dict[str, Any]:
         """Make a CRN in the retry set due now, so the next sync run reads it again."""

@@ -17,11 +17,11 @@ from bridge.audit import record as record_audit
 from bridge.core.audit_events import entry_edited
 from bridge.core.edit import EditProblem, apply_edits
 from bridge.core.issues import issues_from_json, issues_to_json
+from bridge.core.prepared import ACTIVITY_WITHDRAWN, MAPPA_ENDED, section_of_baseline
 from bridge.core.record import field_diff, flatten, schema_issues, to_xml
 from bridge.core.xmltext import parse_untrusted
 from bridge.errors import BadInput, WrongState
 from bridge.mapping_files import MappingBundle
-from bridge.services.queueing import ACTIVITY_WITHDRAWN, MAPPA_ENDED, section_of_baseline
 from bridge.services.review import ReviewService, entry_summary
 from bridge.store import entries as q
 from bridge.store.models import EntryVersion

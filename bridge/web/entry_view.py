@@ -15,8 +15,8 @@ from datetime import date
 from typing import Any
 
 from bridge.core.mapping.spec import MappingSpec, SectionSpec
+from bridge.core.prepared import ACTIVITY_WITHDRAWN, MAPPA_ENDED
 from bridge.core.record import section_of
-from bridge.services.queueing import ACTIVITY_WITHDRAWN, MAPPA_ENDED
 from bridge.services.review import ReviewService
 from bridge.web.present import (
     FieldRow,

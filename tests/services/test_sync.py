@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from sqlmodel import Session, select
 
 from bridge.audit import verify_chain
+from bridge.services.sync.retries import RetryCounts, RetrySet
 from bridge.store.models import AuditEvent, Baseline, Entry, RetryItem
 from tests.builders import (
     IN_SCOPE,
@@ -125,6 +128,18 @@ def test_failed_reads_go_to_the_retry_set_and_are_recovered(
         assert item.attempts == 1
         assert "503" in item.last_error
         assert s.exec(select(AuditEvent).where(AuditEvent.action == "case.read_failed")).first()
+        columns = set(item.model_dump())
+    # One retry set for the sync, `visor-bridge retries` and the administrators' page.
+    [row] = wiring.retries.all()
+    assert (row.crn, row.attempts, row.needs_attention) == ("B203456", 1, False)
+    assert set(row.to_dict()) == columns | {"needs_attention"}
+    assert wiring.retries.counts() == RetryCounts(size=1, attention=0)
+    assert (result.retry_set, result.retry_attention) == (1, 0)
+    assert [r.crn for r in wiring.retries.due(row.next_attempt_at)] == ["B203456"]
+    assert wiring.retries.due(row.next_attempt_at - timedelta(seconds=1)) == []
+    alerting = RetrySet(wiring.engine, alert_attempts=1)
+    assert [r.needs_attention for r in alerting.all()] == [True]
+    assert alerting.counts() == RetryCounts(size=1, attention=1)
 
     httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
     again = _sync(wiring)

@@ -24,7 +24,7 @@ from bridge.config import default_mappings_dir
 from bridge.core.record import canonical_hash, to_xml
 from bridge.core.snapshot import CaseSnapshot
 from bridge.mapping_files import load_mapping
-from bridge.services.queueing import prepare_case
+from bridge.services.sync.prepare import prepare_case
 from bridge.services.sync.reader import ReaderSpec, ReadProcess, WorkerFailed
 from bridge.store.models import Baseline, CaseState, Entry
 from bridge.wiring import Wiring

@@ -1,16 +1,15 @@
 """A page of freshly read cases turned into queue changes with a handful of statements.
 
-The rules are those of shared/ARCHITECTURE.md (supersede, revert-to-baseline, rejected
-sections, adoption at go-live, withdrawn contacts, leaving scope): each case is decided in
-memory against what one set of page queries loaded (its entries, baselines, whether it has a
-case state), and the page's changes are then written with one bulk statement per table,
-in the caller's transaction.
+The rules are the queue planner's (`bridge.core.queue_plan`); this module only executes its
+plans. Each case is planned in memory against what one set of page queries loaded (its
+entries, baselines, whether it has a case state), and the page's changes are then written
+with one bulk statement per table, in the caller's transaction.
 
-Why it is exact: a page reads each CRN at most once, and a case's decisions read only that
+Why it is exact: a page reads each CRN at most once, and a case's plan reads only that
 case's rows, so loading them all before any case is written sees what case-by-case queries
 would have seen. Erasures and merges in the page must be done (and flushed) before the
-writer is made, as the sync does. Audit lines keep the order in which the case-by-case
-writer recorded them, so the hash chain is the same sequence of events.
+writer is made, as the sync does. Audit lines keep the order of the plans' steps, so the
+hash chain is the same sequence of events as case-by-case writes would make.
 """
 
 from __future__ import annotations
@@ -22,37 +21,29 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bridge.audit import AuditEvent, record_many
-from bridge.core.audit_events import case_adopted, entry_queued, entry_superseded
+from bridge.audit import AuditEvent, record, record_many
+from bridge.core.audit_events import SYNC, case_adopted, case_merged, entry_queued, entry_superseded
 from bridge.core.deadlines import add_working_days
-from bridge.core.differ import Decision, decide
-from bridge.core.ended import mappa_ended_section
 from bridge.core.issues import has_blocking, issues_to_json
-from bridge.core.lifecycle import Kind, Section, State
-from bridge.core.record import (
-    Envelope,
-    build_record,
-    canonical_hash,
-    field_diff,
-    flatten,
-    schema_issues,
-    to_xml,
-)
-from bridge.core.xmltext import parse_untrusted
-from bridge.mapping_files import MappingBundle
-from bridge.services.queueing import (
-    ACTIVITY_WITHDRAWN,
-    MAPPA_ENDED,
-    SYNC_ACTOR,
+from bridge.core.lifecycle import State
+from bridge.core.prepared import PreparedCase, PreparedSection
+from bridge.core.queue_plan import (
     Counts,
-    PreparedCase,
-    PreparedSection,
-    section_of_baseline,
+    Create,
+    QueuePlan,
+    Supersede,
+    plan_case,
+    plan_merge,
 )
+from bridge.core.record import Envelope, build_record, schema_issues, to_xml
+from bridge.mapping_files import MappingBundle
 from bridge.store import batch_queries as bq
-from bridge.store.models import OPEN_STATES
+from bridge.store import entries as q
+from bridge.store.models import CaseState, Entry, RetryItem
 
-__all__ = ["PageWriter"]
+__all__ = ["SYNC_ACTOR", "PageWriter", "merge_away"]
+
+SYNC_ACTOR = SYNC
 
 
 class _NewEntry:
@@ -133,11 +124,11 @@ class PageWriter:
         """Another event of the page, recorded in its place in the chain."""
         self._audits.append(_PendingAudit(event))
 
-    def _supersede(self, entry: bq.EntryRow, *, reason: str, by: _NewEntry | None = None) -> None:
-        self._superseded.append((entry.id, reason, by))
+    def _supersede(self, crn: str, step: Supersede, *, by: _NewEntry | None) -> None:
+        self._superseded.append((step.entry_id, step.text, by))
         self._audits.append(
             _PendingAudit(
-                entry_superseded(SYNC_ACTOR, entry.crn, entry.id, reason=reason, by=None),
+                entry_superseded(SYNC_ACTOR, crn, step.entry_id, reason=step.text, by=None),
                 names_by=True,
                 by=by,
             )
@@ -162,18 +153,12 @@ class PageWriter:
             self._known_states.add(prepared.crn)
 
     def _new_entry(
-        self,
-        prepared: PreparedCase,
-        section: PreparedSection,
-        *,
-        kind: str,
-        baseline: bq.BaselineRow | None,
-        occurred_at: datetime,
+        self, prepared: PreparedCase, step: Create, *, occurred_at: datetime
     ) -> _NewEntry:
         """Queue one entry (version 1 as mapped, audited)."""
         bundle, now = self._bundle, self._now
-        # Out of scope (a mappa-ended record) no proxy adjustment names the officer: use the manager.
-        on_behalf_of = prepared.scope.on_behalf_of or prepared.manager_code or ""
+        # Plain strings to the database: a StrEnum member binds through the adapters (slower).
+        section, kind, on_behalf_of = step.section, step.kind.value, prepared.acting_for
         envelope = Envelope(
             kind,
             prepared.crn,
@@ -187,12 +172,7 @@ class PageWriter:
         issues = [*section.issues, *prepared.routing_issues]
         if not has_blocking(issues):
             issues.extend(schema_issues(rec, bundle.schema, section=section.name))
-        if kind == ACTIVITY_WITHDRAWN:  # the record names what to withdraw: every field goes
-            diff = [
-                {"path": p, "before": v, "after": None} for p, v in flatten(section.element).items()
-            ]
-        else:
-            diff = [c.to_json() for c in field_diff(section_of_baseline(baseline), section.element)]
+        diff = step.diff()
         xml = to_xml(rec)
         entry = _NewEntry(
             {
@@ -200,7 +180,7 @@ class PageWriter:
                 "section": section.name,
                 "item_key": section.key,
                 "kind": kind,
-                "status": State.PENDING,
+                "status": State.PENDING.value,
                 "version": 1,
                 "xml": xml,
                 "content_hash": section.content_hash,
@@ -232,9 +212,9 @@ class PageWriter:
         )
         return entry
 
-    def _adopt(self, prepared: PreparedCase) -> None:
+    def _adopt(self, prepared: PreparedCase, sections: Sequence[PreparedSection]) -> None:
         """Go-live: the case is already on ViSOR, so what nDelius holds becomes the baseline."""
-        for s in prepared.sections:
+        for s in sections:
             self._new_baselines.append(
                 {
                     "crn": prepared.crn,
@@ -248,154 +228,38 @@ class PageWriter:
             )
         self._audits.append(
             _PendingAudit(
-                case_adopted(
-                    SYNC_ACTOR, prepared.crn, sections=sorted({s.name for s in prepared.sections})
-                )
+                case_adopted(SYNC_ACTOR, prepared.crn, sections=sorted({s.name for s in sections}))
             )
         )
 
-    # -- the rules, one case at a time ------------------------------------------------------
+    # -- executing a case's plan ----------------------------------------------------------
 
     def case(self, prepared: PreparedCase, *, occurred_at: datetime) -> Counts:
-        """What a read of one case means for the queue (written by `finish`).
+        """Plan what a read of one case means for the queue (written by `finish`).
 
         `occurred_at` is when the change that made us read it happened (entries are due from it).
         """
-        counts = Counts()
         crn = prepared.crn
         self._case_state(prepared)
-        rows = self._entries.get(crn, [])
-        open_rows = [e for e in rows if e.status in OPEN_STATES]
-        if not prepared.scope.in_scope:
-            for entry in open_rows:
-                if entry.kind == MAPPA_ENDED:
-                    continue  # that one is about leaving scope: it stays
-                self._supersede(entry, reason=f"out of scope: {prepared.scope.reason}")
-                counts.superseded += 1
-            if prepared.mappa.latest_mappa() is None:
-                counts.created += self._mappa_ended(prepared, open_rows, occurred_at)
-            return counts
-        baselines = {(b.section, b.item_key): b for b in self._baselines.get(crn, [])}
-        if (
-            not baselines
-            and prepared.has_visor_record
-            and self._adopt_existing == "adopt"
-            and not rows
-        ):
-            self._adopt(prepared)
-            return counts
-        nominal_kind = (
-            Kind.NOMINAL_UPDATE if baselines or prepared.has_visor_record else Kind.NOMINAL_CREATE
+        plan = plan_case(
+            prepared,
+            self._entries.get(crn, []),
+            self._baselines.get(crn, []),
+            adopt_existing=self._adopt_existing == "adopt",
         )
-        # The case's open work (at most one open entry per section and contact).
-        open_entries = {(e.section, e.item_key): e for e in open_rows}
-        rejected = _rejected_last(rows)
-        for section in prepared.sections:
-            open_entry = open_entries.get((section.name, section.key))
-            if (
-                open_entry is None
-                and rejected.get((section.name, section.key)) == section.content_hash
-            ):
-                continue  # a proxy rejected exactly this; only a new change makes a new entry
-            baseline = baselines.get((section.name, section.key))
-            # With nothing on ViSOR yet, an empty section (no aliases, say) is nothing to enter.
-            baseline_hash = baseline.content_hash if baseline else None
-            if baseline is None and section.is_empty:
-                baseline_hash = section.content_hash
-            decision = decide(
-                new_hash=section.content_hash,
-                open_hash=open_entry.content_hash if open_entry else None,
-                baseline_hash=baseline_hash,
-            )
-            if decision is Decision.NOTHING:
-                continue
-            if decision is Decision.SUPERSEDE_ONLY and open_entry is not None:
-                self._supersede(open_entry, reason="reverted: nDelius is back to what ViSOR holds")
-                counts.superseded += 1
-                continue
-            new = self._new_entry(
-                prepared,
-                section,
-                kind=Kind.ACTIVITY if section.name == Section.ACTIVITY else nominal_kind,
-                baseline=baseline,
-                occurred_at=occurred_at,
-            )
-            counts.created += 1
-            if open_entry is not None:
-                self._supersede(open_entry, reason="newer change", by=new)
-                counts.superseded += 1
-        counts.add(self._vanished_contacts(prepared, baselines, open_entries, occurred_at))
-        return counts
+        self._execute(prepared, plan, occurred_at)
+        return plan.counts()
 
-    def _mappa_ended(
-        self, prepared: PreparedCase, open_rows: list[bq.EntryRow], occurred_at: datetime
-    ) -> int:
-        """MAPPA deregistered: if ViSOR holds MAPPA content, ask once for it to be ended."""
-        baseline = next(
-            (
-                b
-                for b in self._baselines.get(prepared.crn, [])
-                if b.section == Section.MAPPA and b.item_key == ""
-            ),
-            None,
-        )
-        if baseline is None or baseline.section_xml is None:
-            return 0  # nothing was ever entered: superseding the pending work is enough
-        # Every other open entry was just superseded: only a mappa-ended one is still open.
-        if any(
-            e.section == Section.MAPPA and e.item_key == "" and e.kind == MAPPA_ENDED
-            for e in open_rows
-        ):
-            return 0
-        element = mappa_ended_section(parse_untrusted(baseline.section_xml), prepared.mappa)
-        section = PreparedSection(Section.MAPPA, "", element, canonical_hash(element), (), False)
-        self._new_entry(
-            prepared, section, kind=MAPPA_ENDED, baseline=baseline, occurred_at=occurred_at
-        )
-        return 1
-
-    def _vanished_contacts(
-        self,
-        prepared: PreparedCase,
-        baselines: dict[tuple[str, str], bq.BaselineRow],
-        open_entries: dict[tuple[str, str], bq.EntryRow],
-        occurred_at: datetime,
-    ) -> Counts:
-        """Contacts deleted (or unflagged) in nDelius: drop pending work, withdraw what was entered.
-
-        `open_entries` is the case's open work as `case` found it: the contacts gone from
-        nDelius are exactly the keys that loop never touched.
-        """
-        counts = Counts()
-        current = {s.key for s in prepared.sections if s.name == Section.ACTIVITY}
-        for entry in open_entries.values():
-            if (
-                entry.section == Section.ACTIVITY
-                and entry.kind == Kind.ACTIVITY
-                and entry.item_key not in current
-            ):
-                reason = "contact deleted or no longer flagged for ViSOR in nDelius"
-                self._supersede(entry, reason=reason)
-                counts.superseded += 1
-        for (section, key), baseline in sorted(baselines.items()):
-            if section != Section.ACTIVITY or key in current or baseline.section_xml is None:
-                continue
-            open_entry = open_entries.get((Section.ACTIVITY, key))
-            if open_entry is not None and open_entry.kind == ACTIVITY_WITHDRAWN:
-                continue  # already asked for
-            element = parse_untrusted(baseline.section_xml)
-            withdrawn = PreparedSection(
-                Section.ACTIVITY, key, element, baseline.content_hash, (), False
-            )
-            self._new_entry(
-                prepared,
-                withdrawn,
-                kind=ACTIVITY_WITHDRAWN,
-                baseline=baseline,
-                occurred_at=occurred_at,
-            )
-            counts.created += 1
-        return counts
+    def _execute(self, prepared: PreparedCase, plan: QueuePlan, occurred_at: datetime) -> None:
+        if plan.adopt is not None:
+            self._adopt(prepared, plan.adopt)
+        created: dict[Create, _NewEntry] = {}
+        for step in plan.steps:
+            if isinstance(step, Create):
+                created[step] = self._new_entry(prepared, step, occurred_at=occurred_at)
+            else:
+                by = created[step.by] if step.by is not None else None
+                self._supersede(prepared.crn, step, by=by)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -431,9 +295,43 @@ class PageWriter:
         record_many(self._session, [(a.resolve(), self._now) for a in self._audits])
 
 
-def _rejected_last(rows: list[bq.EntryRow]) -> dict[tuple[str, str], str]:
-    """(section, item key) → content hash, where the newest entry for it was rejected."""
-    newest: dict[tuple[str, str], bq.EntryRow] = {}
-    for row in rows:  # in id order: the last one seen is the newest
-        newest[(row.section, row.item_key)] = row
-    return {k: r.content_hash for k, r in newest.items() if r.status == State.REJECTED}
+# -- a merge in nDelius (before the page's rows are loaded) ---------------------------------
+
+
+def merge_away(session: Session, source: str, target: str, *, now: datetime) -> int:
+    """nDelius merged `source` into `target`: the source's open work goes; the target is re-read.
+
+    Returns how many entries were superseded. The source's case state stays (out of scope,
+    with the reason) so the status view can say where the case went.
+    """
+    entries = {e.id: e for e in q.open_entries_for_crn(session, source)}
+    plan = plan_merge(list(entries.values()), into=target)
+    for step in plan.supersessions:
+        _supersede_one(session, entries[step.entry_id], step, now=now)
+    state = session.get(CaseState, source) or CaseState(crn=source)
+    state.in_scope = False
+    state.scope_reason = f"merged into {target}"
+    state.last_read_at = now
+    session.add(state)
+    item = session.get(RetryItem, source)
+    if item is not None:
+        session.delete(item)
+    record(
+        session,
+        case_merged(SYNC_ACTOR, source, into=target),
+        at=now,
+    )
+    return plan.counts().superseded
+
+
+def _supersede_one(session: Session, entry: Entry, step: Supersede, *, now: datetime) -> None:
+    entry.status = State.SUPERSEDED.value
+    entry.reason = step.text
+    entry.superseded_by = None
+    entry.updated_at = now
+    session.add(entry)
+    record(
+        session,
+        entry_superseded(SYNC_ACTOR, entry.crn, entry.id, reason=step.text, by=None),
+        at=now,
+    )

@@ -32,22 +32,28 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from bridge.clock import SystemClock
-from bridge.errors import SourceError, SourceUnavailable
+from bridge.errors import SourceUnavailable
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
-from bridge.services.queueing import PreparedCase, prepare_case
+from bridge.services.sync.prepare import CaseRead, read_case
 
-__all__ = ["CaseRead", "ReadProcess", "ReaderSpec", "WorkerFailed", "WorkerStats", "read_case"]
+__all__ = [
+    "ProcessReads",
+    "ReadProcess",
+    "ReaderSpec",
+    "Reads",
+    "ThreadReads",
+    "WorkerFailed",
+    "WorkerStats",
+]
 
-#: One CRN's outcome: the prepared case, or the error that made its read fail.
-CaseRead = tuple[str, PreparedCase | None, str | None]
 _PR_SET_PDEATHSIG = 1
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _STATS_WAIT_SECONDS = 5.0
@@ -98,17 +104,6 @@ class WorkerStats:
     cases: int = 0
     cpu_seconds: float = 0.0
     maxrss_kb: int = 0
-
-
-def read_case(
-    source: NdeliusClient, crn: str, *, needs_proxy: Collection[str], bundle: MappingBundle
-) -> CaseRead:
-    """Read and prepare one case; a source failure is an outcome, not an exception."""
-    try:
-        snapshot = source.case(crn)
-    except SourceError as exc:
-        return crn, None, str(exc)[:500]
-    return crn, prepare_case(snapshot, needs_proxy=needs_proxy, bundle=bundle), None
 
 
 # -- the parent's side -----------------------------------------------------------------------
@@ -192,6 +187,62 @@ class ReadProcess:
             for stream in (self._to, self._from):
                 with contextlib.suppress(OSError):
                     stream.close()
+
+
+# -- where the sync's reads run: threads here, or the reading process ------------------------
+
+
+class Reads(Protocol):
+    """Where a page's cases are read and prepared; pages are collected in the order started."""
+
+    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
+        """Begin reading these CRNs; the returned call waits for their outcomes, in order."""
+        ...
+
+    def close(self) -> WorkerStats | None: ...
+
+
+class ThreadReads:
+    """Reader threads in this process (used with an injected clock, as in tests)."""
+
+    def __init__(self, source: NdeliusClient, bundle: MappingBundle, concurrency: int) -> None:
+        self._source, self._bundle = source, bundle
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, concurrency), thread_name_prefix="sync-read"
+        )
+
+    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
+        futures = [
+            self._pool.submit(
+                read_case, self._source, crn, needs_proxy=needs_proxy, bundle=self._bundle
+            )
+            for crn in crns
+        ]
+        return lambda: [f.result() for f in futures]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class ProcessReads:
+    """The reading process (`ReadProcess`), started with the first page."""
+
+    def __init__(self, spec: ReaderSpec) -> None:
+        self._spec = spec
+        self._process: ReadProcess | None = None
+
+    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
+        if self._process is None:
+            self._process = ReadProcess(self._spec, needs_proxy=needs_proxy)
+        process = self._process
+        process.submit(crns)
+        return process.receive
+
+    def close(self) -> WorkerStats | None:
+        if self._process is None:
+            return None
+        self._process.close()
+        return self._process.stats
 
 
 # -- the child's side ------------------------------------------------------------------------

@@ -7,41 +7,40 @@ next run reads those cases again, and reading a case twice queues nothing new (t
 content hash of an open entry or baseline already matches).
 
 Speed comes from two things: cases are read and mapped in a process of their own
-(`bridge.services.sync.reader`; reader threads here when the clock is injected), so this
-process, the writer, never waits for an interpreter lock the readers hold; and each page is
-written by `PageWriter` with a few page-wide queries and one bulk statement per table.
+(`bridge.services.sync.reader`; reader threads in this process when the clock is injected),
+so this process, the writer, never waits for an interpreter lock the readers hold; and each
+page is written by `PageWriter` with a few page-wide queries and one bulk statement per table.
+What a case means for the queue is the planner's (`bridge.core.queue_plan`); the retry set
+is `RetrySet`'s (`bridge.services.sync.retries`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import datetime
 
 import structlog
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.audit import AuditEvent
 from bridge.clock import Clock
-from bridge.core.audit_events import case_read_failed
 from bridge.core.lifecycle import RunStatus
+from bridge.core.prepared import PreparedCase
+from bridge.core.queue_plan import Counts
 from bridge.core.scope import NO_PROXY
 from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
 from bridge.ndelius import ChangeEvent, NdeliusClient
-from bridge.services.queueing import SYNC_ACTOR, Counts, PreparedCase, merge_away
 from bridge.services.staff import needs_proxy_codes
 from bridge.services.sync.erasure import erase_case, scrub
-from bridge.services.sync.page_writer import PageWriter
-from bridge.services.sync.reader import CaseRead, ReaderSpec, ReadProcess, WorkerStats, read_case
-from bridge.store.batch_queries import delete_retry_items
+from bridge.services.sync.page_writer import SYNC_ACTOR, PageWriter, merge_away
+from bridge.services.sync.reader import ProcessReads, ReaderSpec, Reads, ThreadReads, WorkerStats
+from bridge.services.sync.retries import RetrySet
 from bridge.store.db import refresh_statistics, session_scope
 from bridge.store.locks import job_lock
-from bridge.store.models import CaseState, RetryItem, SyncCursor, SyncRun
+from bridge.store.models import CaseState, SyncCursor, SyncRun
 
 __all__ = [
     "GDPR_DELETED",
@@ -54,7 +53,6 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 CURSOR = "ndelius-events"
-MAX_RETRY_DELAY = timedelta(hours=6)
 GDPR_DELETED = "probation-case.deleted.gdpr"
 MERGE_COMPLETED = "probation-case.merge.completed"
 
@@ -161,59 +159,6 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 _Collect = Callable[[], list[_Outcome]]
 
 
-class _Reads(Protocol):
-    """Where a page's cases are read and prepared; pages are collected in the order started."""
-
-    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
-        """Begin reading these CRNs; the returned call waits for their outcomes, in order."""
-        ...
-
-    def close(self) -> WorkerStats | None: ...
-
-
-class _ThreadReads:
-    """Reader threads in this process (used with an injected clock, as in tests)."""
-
-    def __init__(self, source: NdeliusClient, bundle: MappingBundle, concurrency: int) -> None:
-        self._source, self._bundle = source, bundle
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, concurrency), thread_name_prefix="sync-read"
-        )
-
-    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
-        futures = [
-            self._pool.submit(
-                read_case, self._source, crn, needs_proxy=needs_proxy, bundle=self._bundle
-            )
-            for crn in crns
-        ]
-        return lambda: [f.result() for f in futures]
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-class _ProcessReads:
-    """The reading process (`bridge.services.sync.reader`), started with the first page."""
-
-    def __init__(self, spec: ReaderSpec) -> None:
-        self._spec = spec
-        self._process: ReadProcess | None = None
-
-    def start(self, crns: list[str], needs_proxy: frozenset[str]) -> Callable[[], list[CaseRead]]:
-        if self._process is None:
-            self._process = ReadProcess(self._spec, needs_proxy=needs_proxy)
-        process = self._process
-        process.submit(crns)
-        return process.receive
-
-    def close(self) -> WorkerStats | None:
-        if self._process is None:
-            return None
-        self._process.close()
-        return self._process.stats
-
-
 class SyncService:
     """Runs syncs; one at a time per database (see `bridge.store.locks`)."""
 
@@ -241,6 +186,11 @@ class SyncService:
         self._opts = options
         self._progress = progress or (lambda _result: None)
         self._stop = stop or (lambda: False)
+        self.retries = RetrySet(
+            engine,
+            alert_attempts=options.retry_alert_attempts,
+            base_seconds=options.retry_base_seconds,
+        )
 
     def run(self, *, full: bool = False) -> SyncResult | None:
         """Do one run; None when another sync holds the lock."""
@@ -248,10 +198,10 @@ class SyncService:
             if not got:
                 return None
             self.reader_stats = None
-            self._reads: _Reads = (
-                _ThreadReads(self._source, self._bundle, self._opts.concurrency)
+            self._reads: Reads = (
+                ThreadReads(self._source, self._bundle, self._opts.concurrency)
                 if self._reader is None
-                else _ProcessReads(self._reader)
+                else ProcessReads(self._reader)
             )
             try:
                 return self._run(full=full)
@@ -328,12 +278,8 @@ class SyncService:
             ):
                 setattr(run, key, getattr(result, key))
             s.add(run)
-            result.retry_set = s.exec(select(func.count()).select_from(RetryItem)).one()
-            result.retry_attention = s.exec(
-                select(func.count())
-                .select_from(RetryItem)
-                .where(col(RetryItem.attempts) >= self._opts.retry_alert_attempts)
-            ).one()
+        counts = self.retries.counts()
+        result.retry_set, result.retry_attention = counts.size, counts.attention
 
     def _follow_feed(self, cursor: int, result: SyncResult) -> int:
         def pages() -> Iterator[tuple[Batch, int | None]]:
@@ -390,9 +336,7 @@ class SyncService:
         self._read_all({c: now for c in rescoped if c not in self._attempted}, result)
 
     def _retry_due(self, result: SyncResult) -> None:
-        now = self._clock.now()
-        with Session(self._engine) as s:
-            due = s.exec(select(RetryItem).where(col(RetryItem.next_attempt_at) <= now)).all()
+        due = self.retries.due(self._clock.now())
         # A CRN already read in this run (and failed again) waits for the next run.
         self._read_all(
             {item.crn: item.occurred_at for item in due if item.crn not in self._attempted},
@@ -458,10 +402,7 @@ class SyncService:
             # in one page starts afresh), a query per table for the page, not per case.
             s.flush()
             crns = [o.crn for o in outcomes]
-            retrying = {
-                item.crn: item
-                for item in s.exec(select(RetryItem).where(col(RetryItem.crn).in_(crns)))
-            }
+            retrying = self.retries.items(s, crns)
             page = PageWriter(
                 s,
                 crns,
@@ -473,7 +414,19 @@ class SyncService:
             recovered: list[str] = []
             for out in outcomes:
                 if out.prepared is None:
-                    page.audit(self._remember_failure(s, out, retrying.get(out.crn), now=now))
+                    failure = self.retries.remember_failure(
+                        s,
+                        retrying.get(out.crn),
+                        crn=out.crn,
+                        error=out.error or "unknown error",
+                        occurred_at=out.occurred_at,
+                        actor=SYNC_ACTOR,
+                        now=now,
+                    )
+                    log.warning(
+                        "sync.case_failed", crn=out.crn, attempts=failure.detail["attempts"]
+                    )
+                    page.audit(failure)
                     result.cases_failed += 1
                     result.failed_crns.append(out.crn)
                     continue
@@ -482,7 +435,7 @@ class SyncService:
                 if out.crn in retrying:
                     recovered.append(out.crn)
             page.finish()
-            delete_retry_items(s.connection(), recovered)
+            self.retries.forget(s, recovered)
             if new_cursor is not None:
                 s.merge(SyncCursor(name=CURSOR, sequence=new_cursor, updated_at=now))
         if new_cursor is not None:
@@ -494,19 +447,3 @@ class SyncService:
         result.entries_created += counts.created
         result.entries_superseded += counts.superseded
         self._progress(result)
-
-    def _remember_failure(
-        self, s: Session, out: _Outcome, item: RetryItem | None, *, now: datetime
-    ) -> AuditEvent:
-        """Put a CRN whose read failed into the retry set; returns the audit line to record."""
-        if item is None:
-            item = RetryItem(
-                crn=out.crn, first_failed_at=now, next_attempt_at=now, occurred_at=out.occurred_at
-            )
-        item.attempts += 1
-        item.last_error = out.error or "unknown error"
-        delay = timedelta(seconds=self._opts.retry_base_seconds * (2 ** min(item.attempts - 1, 16)))
-        item.next_attempt_at = now + min(delay, MAX_RETRY_DELAY)
-        s.add(item)
-        log.warning("sync.case_failed", crn=out.crn, attempts=item.attempts)
-        return case_read_failed(SYNC_ACTOR, out.crn, attempts=item.attempts, error=item.last_error)
