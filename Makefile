@@ -59,7 +59,7 @@ pytest: $(STAMP) $(ASSETS) $(COVERAGE_PTH)
 		$(BIN)/python -m pytest $(XDIST)
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report --sort=cover > build-coverage.txt || true
-	@head -n 12 build-coverage.txt; tail -n 1 build-coverage.txt
+	@head -n 12 build-coverage.txt; grep "^TOTAL" build-coverage.txt
 
 test: check pytest
 

@@ -197,9 +197,16 @@ def _integrity(db_url: str) -> str:
         engine.dispose()
 
 
+#: The real processes here run on the wall clock (a separate process cannot be handed a fixed
+#: one), so the staff registry is dated from the real day, read once: every store in this
+#: module gets the same registry even if the run crosses midnight. Nothing compared between
+#: stores (the projection above) carries a date or time.
+NOW = datetime.now(UTC)
+
+
 def _import_staff(db_url: str, folder: Path) -> None:
-    """The fixture staff registry, dated relative to today (the CLI runs on the real clock)."""
-    now = datetime.now(UTC)
+    """The fixture staff registry, dated relative to the day this module started."""
+    now = NOW
     engine = make_engine(db_url)
     try:
         with session_scope(engine) as s:
