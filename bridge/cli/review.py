@@ -12,7 +12,7 @@ from rich.table import Table
 from bridge.cli.common import emit_json, info, parse_entry_id, wiring
 from bridge.core.edit import parse_assignments
 from bridge.errors import BadInput
-from bridge.services.status import case_status
+from bridge.services.views import QueueRow, jsonable
 
 __all__ = ["admin_app", "entry_app", "queue_app", "status"]
 
@@ -26,19 +26,20 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on s
 EntryId = Annotated[str, typer.Argument(help="Entry id.")]
 
 
-def _print_entries(rows: list[dict[str, Any]]) -> None:
+def _print_entries(rows: list[QueueRow]) -> None:
     table = Table("id", "crn", "section", "kind", "status", "on behalf of", "due", "issues")
     for r in rows:
-        blocking = sum(1 for i in r["issues"] if i.get("blocking"))
+        blocking = sum(1 for i in r.issues if i.get("blocking"))
+        due = r.due_date.isoformat()
         table.add_row(
-            str(r["id"]),
-            r["crn"],
-            r["section"],
-            r["kind"],
-            r["status"],
-            r["on_behalf_of"],
-            f"{r['due_date']} OVERDUE" if r.get("overdue") else r["due_date"],
-            f"{len(r['issues'])} ({blocking} blocking)",
+            str(r.id),
+            r.crn,
+            r.section,
+            r.kind,
+            r.status,
+            r.on_behalf_of,
+            f"{due} OVERDUE" if r.overdue else due,
+            f"{len(r.issues)} ({blocking} blocking)",
         )
     Console(stderr=False).print(table)
 
@@ -51,10 +52,10 @@ def queue_list(
     ] = None,
     json_: Json = False,
 ) -> None:
-    """Every entry (or those in one state), as metadata."""
-    rows = wiring(ctx).review.list_queue(status)
+    """Every entry (or those in one state), as metadata, earliest due first."""
+    rows = wiring(ctx).queue.listing(status)
     if json_:
-        emit_json(rows)
+        emit_json([row.listed() for row in rows])
     else:
         _print_entries(rows)
 
@@ -210,22 +211,21 @@ def status(
     json_: Json = False,
 ) -> None:
     """What an offender manager may see about one case: states, dates and reasons only."""
-    w = wiring(ctx)
-    data = case_status(w.engine, w.clock, crn=crn.strip().upper(), actor=as_)
+    data = wiring(ctx).status.case(crn.strip().upper(), actor=as_)
     if json_:
-        emit_json(data)
+        emit_json(jsonable(data))
         return
     table = Table("id", "section", "kind", "status", "created", "due", "entered", "reason")
-    for e in data["entries"]:
+    for e in data.entries:
         table.add_row(
-            str(e["id"]),
-            e["section"],
-            e["kind"],
-            e["status"],
-            e["created_at"][:10],
-            e["due_date"],
-            e["entered_at"] or "",
-            e["reason"] or "",
+            str(e.id),
+            e.section,
+            e.kind,
+            e.status,
+            e.created_at.date().isoformat(),
+            e.due_date.isoformat(),
+            e.entered_at.isoformat() if e.entered_at else "",
+            e.reason or "",
         )
     Console().print(table)
 

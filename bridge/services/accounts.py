@@ -21,6 +21,7 @@ from sqlmodel import Session, col
 from bridge.audit import Audit, record
 from bridge.clock import Clock
 from bridge.errors import BadInput, DomainRefusal
+from bridge.services.views import Person
 from bridge.store.db import session_scope
 from bridge.store.models import SignInThrottle, Staff, WebSession
 
@@ -156,7 +157,7 @@ class AccountService:
                 s.delete(row)
                 record(s, Audit("access", "sign_out", row.staff_code, None, None, {}), at=now)
 
-    def session_staff(self, token: str) -> Staff | None:
+    def session_staff(self, token: str) -> Person | None:
         """The signed-in staff member for `token`, or None (unknown, idle too long, or inactive)."""
         now = self._clock.now()
         with Session(self._engine, expire_on_commit=False) as s:
@@ -183,7 +184,7 @@ class AccountService:
                 if live is not None:
                     live.last_seen_at = now
                     s.add(live)
-        return staff
+        return Person.of(staff)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -23,6 +23,11 @@ from bridge.audit import Audit, record, record_refusal
 from bridge.clock import Clock
 from bridge.config import Settings
 from bridge.core.lifecycle import (
+    UNAPPROVED,
+    Action,
+    Role,
+    State,
+    allows,
     has_current_vetting,
     is_admin,
     local_date,
@@ -32,10 +37,9 @@ from bridge.core.lifecycle import (
 from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
 from bridge.services.review import entry_summary
-from bridge.services.submission import requeue, requeue_all_failed
 from bridge.store import entries as q
 from bridge.store.db import session_scope
-from bridge.store.models import OPEN_STATES, CaseState, Entry, RetryItem, Staff, SyncRun
+from bridge.store.models import CaseState, Entry, RetryItem, Staff, SyncRun
 
 __all__ = ["AdminService", "masked_configuration"]
 
@@ -63,7 +67,7 @@ class AdminService:
             entry = q.get_entry(s, entry_id)
             if entry is None:
                 raise NotPermitted()
-            if entry.status != "claimed":
+            if not allows(entry.status, Action.RELEASE):
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only a claim can be released."
                 )
@@ -85,7 +89,7 @@ class AdminService:
             entry = q.get_entry(s, entry_id)
             if entry is None:
                 raise NotPermitted()
-            if entry.status not in OPEN_STATES:
+            if entry.status not in UNAPPROVED:
                 raise WrongState(f"Entry {entry_id} is {entry.status}; only open entries move.")
             target = s.get(Staff, to)
             if not has_current_vetting(target, local_date(now)):
@@ -95,7 +99,7 @@ class AdminService:
                 raise BadInput(f"{to} may not work on this case (limited access or their own).")
             was = entry.claimed_by
             entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
-                "claimed",
+                State.CLAIMED,
                 to,
                 now,
                 now,
@@ -125,7 +129,7 @@ class AdminService:
             rows = s.exec(
                 select(Entry.crn, func.count(), CaseState)
                 .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
-                .where(col(Entry.status).in_(OPEN_STATES))
+                .where(col(Entry.status).in_(UNAPPROVED))
                 .group_by(col(Entry.crn), col(CaseState.crn))
                 .order_by(col(Entry.crn))
             ).all()
@@ -155,7 +159,7 @@ class AdminService:
                     "expired": p.vetting_expires is not None and p.vetting_expires < today,
                 }
                 for p in rows
-                if "proxy" in p.roles
+                if Role.PROXY in p.roles
                 and p.vetting_expires is not None
                 and p.vetting_expires <= horizon
             ]
@@ -267,20 +271,13 @@ class AdminService:
                         col(Entry.updated_at),
                         col(Entry.reason),
                     )
-                    .where(col(Entry.status) == "failed")
+                    .where(col(Entry.status) == State.FAILED)
                     .order_by(col(Entry.id))
                 )
                 .mappings()
                 .all()
             )
             return [dict(row) for row in rows]
-
-    def requeue(self, entry_id: int, *, actor: str) -> dict[str, Any]:
-        """A failed entry back to approved, so the next submit sends it again (audited)."""
-        return requeue(self._engine, self._clock, entry_id=entry_id, actor=actor)
-
-    def requeue_all_failed(self, *, actor: str) -> dict[str, Any]:
-        return requeue_all_failed(self._engine, self._clock, actor=actor)
 
     # -- configuration --------------------------------------------------------------------
 

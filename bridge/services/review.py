@@ -18,7 +18,16 @@ from sqlmodel import Session, col, select
 from bridge.audit import Audit, record, record_refusal
 from bridge.clock import Clock
 from bridge.core.issues import has_blocking, issues_from_json
-from bridge.core.lifecycle import has_current_vetting, local_date, may_handle
+from bridge.core.lifecycle import (
+    REMOVALS,
+    Action,
+    State,
+    allows,
+    has_current_vetting,
+    local_date,
+    may_handle,
+    state_after,
+)
 from bridge.core.record import section_of, to_xml
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
 from bridge.store import entries as q
@@ -27,8 +36,6 @@ from bridge.store.models import AuditEvent, Baseline, Entry, Staff
 
 __all__ = ["ReviewService", "entry_summary"]
 
-#: States in which an entry still waits for a proxy (and can be overdue).
-_WAITING = frozenset({"pending", "claimed", "approved", "failed"})
 _VISOR_REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9/-]{3,31}")
 
 
@@ -122,15 +129,6 @@ class ReviewService:
 
     # -- reading --------------------------------------------------------------------
 
-    def list_queue(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every entry's metadata, with `overdue` for work still waiting past its due date."""
-        today = self._clock.now().date()
-        with Session(self._engine) as s:
-            return [
-                {**entry_summary(e), "overdue": e.status in _WAITING and e.due_date < today}
-                for e in q.list_entries(s, status)
-            ]
-
     def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> dict[str, Any]:
         """The entry with its record, diff, version and history; recorded as a consultation.
 
@@ -177,9 +175,11 @@ class ReviewService:
         with self.guarded(actor, entry_id, "claim") as (s, entry, now):
             if self.expire_claims(s, now):
                 s.refresh(entry)
-            if entry.status == "claimed" and entry.claimed_by == actor:
+            if entry.status == State.CLAIMED and entry.claimed_by == actor:
                 return entry_summary(entry)
-            if entry.status != "pending" or not q.claim_if(s, entry_id, staff=actor, now=now):
+            if not allows(entry.status, Action.CLAIM) or not q.claim_if(
+                s, entry_id, staff=actor, now=now
+            ):
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only a pending entry can be claimed."
                 )
@@ -233,7 +233,7 @@ class ReviewService:
     # -- deciding -----------------------------------------------------------------------
 
     def require_claimed_by(self, entry: Entry, actor: str, now: datetime) -> None:
-        if entry.status != "claimed" or entry.claimed_by != actor:
+        if entry.status != State.CLAIMED or entry.claimed_by != actor:
             raise WrongState(f"Entry {entry.id} is {entry.status}; claim it first.")
         if entry.claimed_at is not None and entry.claimed_at + self._claim_ttl < now:
             raise WrongState(f"Your claim on entry {entry.id} has expired; claim it again.")
@@ -253,11 +253,11 @@ class ReviewService:
                 raise WrongState(
                     f"Entry {entry_id} has blocking issues; edit the fields they name first."
                 )
-            entry.status, entry.updated_at = "approved", now
+            entry.status, entry.updated_at = state_after(entry.status, Action.APPROVE), now
             s.add(entry)
             assert entry.xml is not None
             section = section_of(entry.xml)
-            if entry.kind in ("activity-withdrawn", "mappa-ended"):  # ViSOR will no longer hold it
+            if entry.kind in REMOVALS:  # ViSOR will no longer hold it
                 gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
                 if gone is not None:
                     s.delete(gone)
@@ -284,7 +284,8 @@ class ReviewService:
             raise BadInput("A rejection needs a reason (--reason) for the offender manager.")
         with self.guarded(actor, entry_id, "reject") as (s, entry, now):
             self.require_claimed_by(entry, actor, now)
-            entry.status, entry.reason, entry.updated_at = "rejected", reason.strip()[:500], now
+            entry.status = state_after(entry.status, Action.REJECT)
+            entry.reason, entry.updated_at = reason.strip()[:500], now
             s.add(entry)
             self.audit(s, entry, actor, "alteration", "entry.rejected", now)
             return entry_summary(entry)
@@ -299,14 +300,15 @@ class ReviewService:
             )
         with self.guarded(actor, entry_id, "mark-entered") as (s, entry, now):
             # `submitted`: handed over by the file-drop sink, waiting for its ViSOR reference.
-            if entry.status not in ("approved", "submitted"):
+            if not allows(entry.status, Action.ACCEPT):
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only an approved or submitted entry can be marked entered."
                 )
             entered = on or now.date()
             if entered > now.date():
                 raise BadInput("The date entered into ViSOR cannot be in the future.")
-            entry.status, entry.visor_reference = "accepted", reference.strip().upper()
+            entry.status = state_after(entry.status, Action.ACCEPT)
+            entry.visor_reference = reference.strip().upper()
             entry.entered_at, entry.updated_at = entered, now
             s.add(entry)
             self.audit(

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bridge.core.lifecycle import REMOVALS, Action, State, allows, is_overdue
 from bridge.core.mapping.spec import MappingSpec, SectionSpec
 from bridge.core.record import section_of
-from bridge.services.queueing import ACTIVITY_WITHDRAWN, MAPPA_ENDED
 from bridge.services.review import ReviewService
 from bridge.web.present import (
     FieldRow,
@@ -34,9 +34,6 @@ from bridge.web.present import (
 
 __all__ = ["EntryPage", "ErrorLink", "changed_fields", "check_access", "entry_page"]
 
-#: Kinds that ask ViSOR to remove something: there is nothing to correct.
-REMOVALS = frozenset({ACTIVITY_WITHDRAWN, MAPPA_ENDED})
-_WAITING = frozenset({"pending", "claimed", "approved", "failed"})
 #: The anchor of the record's heading, for issues about the section as a whole.
 RECORD_ANCHOR = "#record"
 
@@ -104,7 +101,7 @@ def entry_page(
     section = section_of(xml) if xml else None
     status = str(shown["status"])
     removal = shown["kind"] in REMOVALS
-    claimed_by_me = status == "claimed" and shown.get("claimed_by") == actor
+    claimed_by_me = status == State.CLAIMED and shown.get("claimed_by") == actor
     issues = list(shown.get("issues") or [])
     can_edit = claimed_by_me and not removal and section is not None
     wanted = [p for i in issues if (p := issue_field(name, str(i.get("path", ""))))]
@@ -144,11 +141,11 @@ def entry_page(
         warnings=[_issue_link(i, name, anchors) for i in issues if not i.get("blocking")],
         history=timeline(shown.get("history") or []),
         claimed_by_me=claimed_by_me,
-        can_claim=status == "pending",
+        can_claim=allows(status, Action.CLAIM),
         can_edit=can_edit,
-        can_mark_entered=status == "submitted" or (status == "approved" and manual_sink),
+        can_mark_entered=status == State.SUBMITTED or (status == State.APPROVED and manual_sink),
         removal=removal,
-        overdue=status in _WAITING and due is not None and date.fromisoformat(str(due)) < today,
+        overdue=is_overdue(status, date.fromisoformat(str(due)) if due else None, today),
         field_errors=field_errors,
     )
 

@@ -24,7 +24,7 @@ def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
 
 
 def _first(w: Wiring, crn: str) -> int:
-    return int(next(r["id"] for r in w.review.list_queue() if r["crn"] == crn))
+    return int(next(r.id for r in w.queue.listing() if r.crn == crn))
 
 
 def _set_vetting(w: Wiring, code: str, expires_in_days: int, clock: FixedClock) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
 from bridge.errors import WrongState
+from bridge.services.queue_view import QueueService
 from bridge.services.review import ReviewService
 from bridge.store.db import make_engine, session_scope
 from bridge.store.models import AuditEvent, Entry, Staff
@@ -130,12 +131,12 @@ def test_a_claim_expires_and_a_colleague_may_take_it(sqlite_url: str) -> None:
 def test_waiting_entries_past_their_due_date_are_flagged_overdue(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     clock = FixedClock(NOW)
-    service = ReviewService(engine=engine, clock=clock)
+    queue = QueueService(engine=engine, clock=clock)
     try:
         with session_scope(engine) as s:
             s.add_all(_pending(2))  # due 2026-11-26 and 2026-11-27
-        assert [r["overdue"] for r in service.list_queue()] == [False, False]
+        assert [r.overdue for r in queue.listing()] == [False, False]
         clock.advance(4 * 24 * 3600)  # 2026-11-27: the first is past its due date
-        assert [r["overdue"] for r in service.list_queue()] == [True, False]
+        assert [r.overdue for r in queue.listing()] == [True, False]
     finally:
         engine.dispose()

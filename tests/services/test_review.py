@@ -13,7 +13,7 @@ from bridge.audit import verify_chain
 from bridge.clock import FixedClock
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
 from bridge.services.review import ReviewService
-from bridge.services.status import case_status
+from bridge.services.views import jsonable
 from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.builders import (
@@ -46,12 +46,12 @@ def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
     with w.ndelius() as src:
         result = w.sync_service(src).run()
     assert result is not None
-    assert {r["crn"] for r in w.review.list_queue()} == KEEP
+    assert {r.crn for r in w.queue.listing()} == KEEP
     return w
 
 
 def _entry_id(w: Wiring, crn: str, section: str) -> int:
-    ids = [r["id"] for r in w.review.list_queue() if (r["crn"], r["section"]) == (crn, section)]
+    ids = [r.id for r in w.queue.listing() if (r.crn, r.section) == (crn, section)]
     assert len(ids) == 1, (crn, section, ids)
     return int(ids[0])
 
@@ -109,7 +109,7 @@ def test_claim_show_approve_and_mark_entered_then_the_manager_sees_it_accepted(
     assert entered["status"] == "accepted"
     assert w.review.show(entry_id, actor=PROXY)["visor_reference"] == "VIS-000123"
 
-    status = case_status(w.engine, clock, crn="G719053", actor=MANAGER)
+    status = jsonable(w.status.case("G719053", actor=MANAGER))
     row = next(e for e in status["entries"] if e["id"] == entry_id)
     assert row["status"] == "accepted"
     assert row["entered_at"] == clock.now().date().isoformat()
@@ -136,7 +136,7 @@ def test_approve_is_refused_while_a_blocking_issue_exists(
     }
     with pytest.raises(WrongState, match="blocking issues"):
         w.review.approve(entry_id, actor=PROXY)
-    row = next(r for r in w.review.list_queue() if r["id"] == entry_id)
+    row = next(r for r in w.queue.listing() if r.id == entry_id).listed()
     assert row["status"] == "claimed"
     assert _events(w, "entry.approved") == []
 
@@ -150,11 +150,11 @@ def test_reject_needs_a_reason_and_the_manager_sees_it(
     for reason in (None, "", "   "):
         with pytest.raises(BadInput):
             w.review.reject(entry_id, actor=PROXY, reason=reason)
-    assert next(r for r in w.review.list_queue() if r["id"] == entry_id)["status"] == "claimed"
+    assert next(r for r in w.queue.listing() if r.id == entry_id).status == "claimed"
 
     reason = "MAPPA category is X9 in nDelius; please screen the case and set 1-4."
     assert w.review.reject(entry_id, actor=PROXY, reason=f"  {reason} ")["status"] == "rejected"
-    status = case_status(w.engine, clock, crn="C318820", actor="N07A002")
+    status = jsonable(w.status.case("C318820", actor="N07A002"))
     row = next(e for e in status["entries"] if e["id"] == entry_id)
     assert (row["status"], row["reason"]) == ("rejected", reason)
     with pytest.raises(WrongState):
@@ -214,7 +214,7 @@ def test_permission_matrix_only_a_currently_vetted_proxy_may_act(
                 _act(w, action, entry_id, actor)
             assert str(refused.value) == NotPermitted.MESSAGE
     # the refusals changed nothing and were each audited
-    assert next(r for r in w.review.list_queue() if r["id"] == entry_id)["status"] == (
+    assert next(r for r in w.queue.listing() if r.id == entry_id).status == (
         "pending" if action in ("show", "claim") else "claimed"
     )
     assert len(_events(w, "access.refused")) == refusals_before + len(REFUSED_ACTORS)
@@ -262,7 +262,7 @@ def test_vetting_that_expires_between_claim_and_approve_stops_the_approval(
         w.review.approve(entry_id, actor=PROXY)
     with pytest.raises(NotPermitted):
         w.review.claim_next(actor=PROXY)
-    assert next(r for r in w.review.list_queue() if r["id"] == entry_id)["status"] == "claimed"
+    assert next(r for r in w.queue.listing() if r.id == entry_id).status == "claimed"
     assert _events(w, "entry.approved") == []
     refused = _events(w, "access.refused")[-1]
     assert (refused.actor, refused.entry_id, refused.detail) == (
@@ -286,7 +286,9 @@ def test_claim_next_takes_the_earliest_due_entry_the_proxy_may_take(
 
     def queue_order(allowed: set[str] | None) -> list[dict[str, Any]]:
         rows = [
-            r for r in w.review.list_queue("pending") if allowed is None or r["crn"] not in allowed
+            r.listed()
+            for r in w.queue.listing("pending")
+            if allowed is None or r.crn not in allowed
         ]
         return sorted(rows, key=lambda r: (r["due_date"], r["id"]))
 

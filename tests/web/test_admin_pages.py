@@ -529,11 +529,11 @@ def test_requeueing_failed_submissions(
     only_cases(ndelius_url, {"B219904"})
     sync_json(wiring)
     ids = []
-    for row in wiring.review.list_queue("pending"):
-        if not any(issue["blocking"] for issue in row["issues"]):
-            wiring.review.claim(row["id"], actor=PROXY)
-            wiring.review.approve(row["id"], actor=PROXY)
-            ids.append(int(row["id"]))
+    for row in wiring.queue.listing("pending"):
+        if not any(issue["blocking"] for issue in row.issues):
+            wiring.review.claim(row.id, actor=PROXY)
+            wiring.review.approve(row.id, actor=PROXY)
+            ids.append(row.id)
     assert len(ids) >= 3
     httpx.post(
         f"{visor_url}/__admin/faults",

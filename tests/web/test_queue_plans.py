@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from bridge.services.queue_view import QueueFilters, queue_page
+from bridge.services.queue_view import QueueFilters
 from bridge.wiring import Wiring
 from tests.builders import MakeWiring
 
@@ -38,7 +38,7 @@ def _plans(wiring: Wiring, filters: QueueFilters) -> dict[str, str]:
 
     event.listen(wiring.engine, "before_cursor_execute", capture)
     try:
-        queue_page(wiring.engine, wiring.clock, actor="N07P005", filters=filters)
+        wiring.queue.page(actor="N07P005", filters=filters)
     finally:
         event.remove(wiring.engine, "before_cursor_execute", capture)
     with wiring.engine.connect() as conn:

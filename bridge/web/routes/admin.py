@@ -106,13 +106,13 @@ def submissions_page(
 
 @router.post("/submissions/requeue-all")
 def requeue_all(staff: Admin, wiring: WiringDep) -> Response:
-    wiring.admin.requeue_all_failed(actor=staff.code)
+    wiring.requeue.requeue_all_failed(actor=staff.code)
     return RedirectResponse("/admin/submissions?done=requeued-all", status_code=303)
 
 
 @router.post("/submissions/{entry_id}/requeue")
 def requeue_one(staff: Admin, wiring: WiringDep, entry_id: int) -> Response:
-    wiring.admin.requeue(entry_id, actor=staff.code)
+    wiring.requeue.requeue(entry_id, actor=staff.code)
     return RedirectResponse("/admin/submissions?done=requeued", status_code=303)
 
 

@@ -25,7 +25,7 @@ from bridge.services.staff import (
     StaffInput,
     StaffInvalid,
 )
-from bridge.store.models import Staff
+from bridge.services.views import Person, jsonable
 from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
 from bridge.web.present import long_date
 
@@ -117,7 +117,7 @@ def _problems(problems: list[tuple[str, str]]) -> tuple[list[dict[str, str]], di
 def _form_page(
     request: Request,
     pages: PagesDep,
-    staff: Staff,
+    staff: Person,
     *,
     values: dict[str, Any],
     editing: dict[str, Any] | None,
@@ -209,7 +209,7 @@ async def add_staff(request: Request, staff: Admin, wiring: WiringDep, pages: Pa
 def _refused_form(
     request: Request,
     pages: PagesDep,
-    staff: Staff,
+    staff: Person,
     values: dict[str, Any],
     editing: dict[str, Any] | None,
     exc: StaffInvalid,
@@ -234,7 +234,7 @@ def _refused_form(
 def _import_page(
     request: Request,
     pages: PagesDep,
-    staff: Staff,
+    staff: Person,
     *,
     errors: list[str] | None = None,
     replace: bool = False,
@@ -282,7 +282,7 @@ async def import_csv(
         except StaffCsvInvalid as exc:
             problems = exc.problems
         else:
-            counts = "&".join(f"{k}={v}" for k, v in sorted(result.items()))
+            counts = "&".join(f"{k}={v}" for k, v in sorted(jsonable(result).items()))
             return RedirectResponse(f"/admin/staff?done=imported&{counts}", status_code=303)
     return _import_page(request, pages, staff, errors=problems, replace=replace, status_code=400)
 
