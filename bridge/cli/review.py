@@ -12,7 +12,7 @@ from rich.table import Table
 from bridge.cli.common import emit_json, info, parse_entry_id, wiring
 from bridge.core.edit import parse_assignments
 from bridge.errors import BadInput
-from bridge.services.views import QueueRow, jsonable
+from bridge.services.views import EntrySummary, QueueRow, jsonable
 
 __all__ = ["admin_app", "entry_app", "queue_app", "status"]
 
@@ -65,11 +65,11 @@ def claim_next(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     """Claim the entry with the earliest due date that you may take."""
     row = wiring(ctx).review.claim_next(actor=as_)
     if json_:
-        emit_json(row)
+        emit_json(jsonable(row))
     elif row is None:
         info("Nothing to claim.")
     else:
-        info(f"Claimed entry {row['id']} ({row['crn']} {row['section']}), due {row['due_date']}.")
+        info(f"Claimed entry {row.id} ({row.crn} {row.section}), due {row.due_date.isoformat()}.")
 
 
 @entry_app.command("show")
@@ -85,27 +85,27 @@ def show(
     """Show an entry's record, diff and history (an audited view)."""
     data = wiring(ctx).review.show(parse_entry_id(entry_id), actor=as_, purpose=purpose)
     if json_:
-        emit_json(data)
+        emit_json(jsonable(data))
         return
     info(
-        f"Entry {data['id']}  {data['crn']}  {data['section']}  {data['kind']}  {data['status']}  v{data['version']}"
+        f"Entry {data.id}  {data.crn}  {data.section}  {data.kind}  {data.status}  v{data.version}"
     )
-    for change in data["diff"]:
+    for change in data.diff:
         info(f"  {change['path']}: {change['before']!r} -> {change['after']!r}")
-    for issue in data["issues"]:
+    for issue in data.issues:
         info(
             f"  issue [{'blocking' if issue['blocking'] else 'note'}] {issue['path']}: {issue['message']}"
         )
-    typer.echo(data["xml"])
+    typer.echo(data.xml)
 
 
 def _act(ctx: typer.Context, action: str, entry_id: str, as_: str, json_: bool, **kw: Any) -> None:
     review = wiring(ctx).review
-    row = getattr(review, action)(parse_entry_id(entry_id), actor=as_, **kw)
+    row: EntrySummary = getattr(review, action)(parse_entry_id(entry_id), actor=as_, **kw)
     if json_:
-        emit_json(row)
+        emit_json(jsonable(row))
     else:
-        info(f"Entry {row['id']} is now {row['status']}.")
+        info(f"Entry {row.id} is now {row.status}.")
 
 
 @entry_app.command("claim")
@@ -161,9 +161,9 @@ def edit(
         parse_entry_id(entry_id), actor=as_, version=version, changes=changes
     )
     if json_:
-        emit_json(row)
+        emit_json(jsonable(row))
     else:
-        info(f"Entry {row['id']} is now at version {row['version']}.")
+        info(f"Entry {row.id} is now at version {row.version}.")
 
 
 @entry_app.command("reject")
@@ -240,7 +240,7 @@ admin_app = typer.Typer(
 def admin_release(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
     """Put someone's claimed entry back in the queue."""
     row = wiring(ctx).admin.force_release(parse_entry_id(entry_id), actor=as_)
-    emit_json(row) if json_ else info(f"Entry {row['id']} is now {row['status']}.")
+    emit_json(jsonable(row)) if json_ else info(f"Entry {row.id} is now {row.status}.")
 
 
 @admin_app.command("reassign")
@@ -253,7 +253,7 @@ def admin_reassign(
 ) -> None:
     """Give an open entry to a named proxy (who must be allowed to take it)."""
     row = wiring(ctx).admin.reassign(parse_entry_id(entry_id), to=to, actor=as_)
-    emit_json(row) if json_ else info(f"Entry {row['id']} is now claimed by {to}.")
+    emit_json(jsonable(row)) if json_ else info(f"Entry {row.id} is now claimed by {to}.")
 
 
 @admin_app.command("untakeable")
@@ -261,12 +261,12 @@ def admin_untakeable(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     """Cases with open entries that no current proxy may take."""
     rows = wiring(ctx).admin.untakeable(actor=as_)
     if json_:
-        emit_json(rows)
+        emit_json(jsonable(rows))
         return
     if not rows:
         info("Every open entry can be taken by at least one current proxy.")
     for r in rows:
-        info(f"{r['crn']}: {r['open_entries']} open entries — {r['why']}")
+        info(f"{r.crn}: {r.open_entries} open entries — {r.why}")
 
 
 @admin_app.command("expiring")
@@ -279,11 +279,9 @@ def admin_expiring(
     """Proxies whose vetting expires within DAYS (or already has)."""
     rows = wiring(ctx).admin.expiring_vetting(actor=as_, days=days)
     if json_:
-        emit_json(rows)
+        emit_json(jsonable(rows))
         return
     if not rows:
         info(f"No proxy's vetting expires within {days} days.")
     for r in rows:
-        info(
-            f"{r['code']}: {r['vetting_level']} {'expired' if r['expired'] else 'expires'} {r['expires']}"
-        )
+        info(f"{r.code}: {r.vetting_level} {'expired' if r.expired else 'expires'} {r.expires}")

@@ -36,7 +36,7 @@ def submit(
         "later run" + (f"; breaker {result.breaker}" if result.breaker else "") + "."
     )
     for row in result.failures:
-        info(f"  entry {row['id']} ({row['crn']} {row['section']}) failed: {row['reason']}")
+        info(f"  entry {row.id} ({row.crn} {row.section}) failed: {row.reason}")
     if result.message:
         info(f"  {result.message}")
 

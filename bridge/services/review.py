@@ -30,32 +30,14 @@ from bridge.core.lifecycle import (
 )
 from bridge.core.record import section_of, to_xml
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
+from bridge.services.views import EditableSection, EntryShown, EntrySummary, HistoryItem
 from bridge.store import entries as q
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Baseline, Entry, Staff
 
-__all__ = ["ReviewService", "entry_summary"]
+__all__ = ["ReviewService"]
 
 _VISOR_REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9/-]{3,31}")
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def entry_summary(entry: Entry) -> dict[str, Any]:
-    """Queue metadata (contract keys of `queue list`): never record content."""
-    return {
-        "id": entry.id,
-        "crn": entry.crn,
-        "kind": entry.kind,
-        "section": entry.section,
-        "status": entry.status,
-        "on_behalf_of": entry.on_behalf_of,
-        "created_at": _iso(entry.created_at),
-        "due_date": _iso(entry.due_date),
-        "issues": entry.issues,
-    }
 
 
 class ReviewService:
@@ -129,7 +111,7 @@ class ReviewService:
 
     # -- reading --------------------------------------------------------------------
 
-    def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> dict[str, Any]:
+    def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> EntryShown:
         """The entry with its record, diff, version and history; recorded as a consultation.
 
         The consultation records why, when the proxy says (configuration can require it).
@@ -153,30 +135,39 @@ class ReviewService:
                 .where(AuditEvent.entry_id == entry_id)
                 .order_by(col(AuditEvent.id))
             ).all()
-            return {
-                **entry_summary(entry),
-                "xml": entry.xml,
-                "diff": entry.diff,
-                "version": entry.version,
-                "reason": entry.reason,
-                "visor_reference": entry.visor_reference,
-                "entered_at": _iso(entry.entered_at),
-                "claimed_by": entry.claimed_by,
-                "owning_force": entry.owning_force,
-                "history": [
-                    {"at": _iso(h.at), "actor": h.actor, "action": h.action, "detail": h.detail}
-                    for h in history
-                ],
-            }
+            return EntryShown(
+                **vars(EntrySummary.of(entry)),
+                xml=entry.xml,
+                diff=list(entry.diff or []),
+                version=entry.version,
+                reason=entry.reason,
+                visor_reference=entry.visor_reference,
+                entered_at=entry.entered_at,
+                claimed_by=entry.claimed_by,
+                owning_force=entry.owning_force,
+                history=[HistoryItem(h.at, h.actor, h.action, h.detail) for h in history],
+            )
+
+    def check_access(self, entry_id: int, *, actor: str) -> None:
+        """NotPermitted (audited) unless `actor` may handle the entry; nothing is shown or
+        recorded as a view (the page asks why before it shows anything)."""
+        with self.guarded(actor, entry_id, "view"):
+            pass
+
+    def editable(self, entry_id: int, *, actor: str) -> EditableSection:
+        """The section an edit form is compared with, for a proxy who may handle the entry
+        (NotPermitted, audited, otherwise). Not a view: the edit it serves is audited."""
+        with self.guarded(actor, entry_id, "edit") as (_s, entry, _now):
+            return EditableSection(entry.section, entry.xml, list(entry.issues or []))
 
     # -- claiming ---------------------------------------------------------------------
 
-    def claim(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+    def claim(self, entry_id: int, *, actor: str) -> EntrySummary:
         with self.guarded(actor, entry_id, "claim") as (s, entry, now):
             if self.expire_claims(s, now):
                 s.refresh(entry)
             if entry.status == State.CLAIMED and entry.claimed_by == actor:
-                return entry_summary(entry)
+                return EntrySummary.of(entry)
             if not allows(entry.status, Action.CLAIM) or not q.claim_if(
                 s, entry_id, staff=actor, now=now
             ):
@@ -184,9 +175,9 @@ class ReviewService:
                     f"Entry {entry_id} is {entry.status}; only a pending entry can be claimed."
                 )
             self.audit(s, entry, actor, "disclosure", "entry.claimed", now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
-    def claim_next(self, *, actor: str) -> dict[str, Any] | None:
+    def claim_next(self, *, actor: str) -> EntrySummary | None:
         """Claim the pending entry with the earliest due date that `actor` may take."""
         now = self._clock.now()
         with Session(self._engine) as s:
@@ -215,20 +206,20 @@ class ReviewService:
                         assert entry is not None
                         s.refresh(entry)
                         self.audit(s, entry, actor, "disclosure", "entry.claimed", now)
-                        return entry_summary(entry)
+                        return EntrySummary.of(entry)
             if len(batch) < self._claim_batch:
                 return None
             last = batch[-1]
             assert last.id is not None
             after = (last.due_date, last.id)
 
-    def release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+    def release(self, entry_id: int, *, actor: str) -> EntrySummary:
         with self.guarded(actor, entry_id, "release") as (s, entry, now):
             self.require_claimed_by(entry, actor, now)
             q.unclaim(entry, now=now)
             s.add(entry)
             self.audit(s, entry, actor, "alteration", "entry.released", now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
     # -- deciding -----------------------------------------------------------------------
 
@@ -245,7 +236,7 @@ class ReviewService:
                 f"Entry {entry.id} is at version {entry.version}, not {version}; reload it and try again."
             )
 
-    def approve(self, entry_id: int, *, actor: str, version: int | None = None) -> dict[str, Any]:
+    def approve(self, entry_id: int, *, actor: str, version: int | None = None) -> EntrySummary:
         with self.guarded(actor, entry_id, "approve") as (s, entry, now):
             self.require_claimed_by(entry, actor, now)
             self.require_version(entry, version)
@@ -264,7 +255,7 @@ class ReviewService:
                 self.audit(
                     s, entry, actor, "alteration", "entry.approved", now, version=entry.version
                 )
-                return entry_summary(entry)
+                return EntrySummary.of(entry)
             s.merge(
                 Baseline(
                     crn=entry.crn,
@@ -277,9 +268,9 @@ class ReviewService:
                 )
             )
             self.audit(s, entry, actor, "alteration", "entry.approved", now, version=entry.version)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
-    def reject(self, entry_id: int, *, actor: str, reason: str | None) -> dict[str, Any]:
+    def reject(self, entry_id: int, *, actor: str, reason: str | None) -> EntrySummary:
         if not reason or not reason.strip():
             raise BadInput("A rejection needs a reason (--reason) for the offender manager.")
         with self.guarded(actor, entry_id, "reject") as (s, entry, now):
@@ -288,11 +279,11 @@ class ReviewService:
             entry.reason, entry.updated_at = reason.strip()[:500], now
             s.add(entry)
             self.audit(s, entry, actor, "alteration", "entry.rejected", now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
     def mark_entered(
         self, entry_id: int, *, actor: str, reference: str | None, on: date | None = None
-    ) -> dict[str, Any]:
+    ) -> EntrySummary:
         """The proxy keyed an approved entry into ViSOR: record the reference and date."""
         if not reference or not _VISOR_REFERENCE.fullmatch(reference.strip().upper()):
             raise BadInput(
@@ -314,4 +305,4 @@ class ReviewService:
             self.audit(
                 s, entry, actor, "disclosure", "entry.entered", now, reference=entry.visor_reference
             )
-            return entry_summary(entry)
+            return EntrySummary.of(entry)

@@ -46,7 +46,7 @@ from bridge.store.db import session_scope
 from bridge.store.locks import job_lock
 from bridge.store.models import Entry, Staff
 
-__all__ = ["RequeueService", "SubmissionService", "SubmitResult"]
+__all__ = ["Delivered", "RequeueService", "SubmissionService", "SubmitResult"]
 
 log = structlog.get_logger(__name__)
 ACTOR = "system:submit"
@@ -54,6 +54,20 @@ MANUAL_MESSAGE = (
     "The sink is manual: nothing is sent. A proxy keys each approved entry into ViSOR and "
     "records its reference with `visor-bridge entry mark-entered`."
 )
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One entry a submit run delivered or failed (metadata and the masked reason)."""
+
+    id: int
+    crn: str
+    section: str
+    kind: str
+    version: int
+    status: str
+    reference: str | None
+    reason: str | None
 
 
 @dataclass
@@ -68,8 +82,8 @@ class SubmitResult:
     skipped: int = 0  # left as they were for a later run (breaker open, sink down, stop)
     breaker: str | None = None
     message: str | None = None
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[Delivered] = field(default_factory=list)
+    failures: list[Delivered] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -257,17 +271,18 @@ class SubmissionService:
         result.failures.append(row)
 
     @staticmethod
-    def _row(entry: Entry) -> dict[str, Any]:
-        return {
-            "id": entry.id,
-            "crn": entry.crn,
-            "section": entry.section,
-            "kind": entry.kind,
-            "version": entry.version,
-            "status": entry.status,
-            "reference": entry.visor_reference,
-            "reason": entry.reason,
-        }
+    def _row(entry: Entry) -> Delivered:
+        assert entry.id is not None
+        return Delivered(
+            id=entry.id,
+            crn=entry.crn,
+            section=entry.section,
+            kind=entry.kind,
+            version=entry.version,
+            status=entry.status,
+            reference=entry.visor_reference,
+            reason=entry.reason,
+        )
 
 
 # -- requeueing -----------------------------------------------------------------------

@@ -17,12 +17,21 @@ from typing import Any
 __all__ = [
     "CaseStatus",
     "CaseSummary",
+    "EditableSection",
+    "EditedEntry",
+    "ExpiringVetting",
+    "FailedSubmission",
+    "EntryShown",
     "EntrySummary",
+    "HistoryItem",
     "ImportResult",
     "Person",
     "QueueRow",
     "RequeueAll",
+    "Setting",
+    "StaffRecord",
     "StatusEntry",
+    "Untakeable",
     "jsonable",
 ]
 
@@ -145,6 +154,48 @@ class EntrySummary:
 
 
 @dataclass(frozen=True)
+class HistoryItem:
+    """One audit event of an entry, as its page and `entry show` list them."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EntryShown(EntrySummary):
+    """An entry with its record for a permitted proxy (`entry show --json`): an audited view."""
+
+    xml: str | None
+    diff: list[dict[str, Any]]
+    version: int
+    reason: str | None
+    visor_reference: str | None
+    entered_at: date | None
+    claimed_by: str | None
+    owning_force: str | None
+    history: list[HistoryItem]
+
+
+@dataclass(frozen=True)
+class EditableSection:
+    """What an edit form starts from: the entry's section, its record as it stands, its issues."""
+
+    section: str
+    xml: str | None
+    issues: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EditedEntry(EntrySummary):
+    """`entry edit --json`: the entry's metadata, its new version and its diff."""
+
+    version: int
+    diff: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class QueueRow:
     """An entry's queue metadata (the contract keys of `queue list`), never record content."""
 
@@ -177,6 +228,65 @@ class RequeueAll:
 
     requeued: list[int]
     not_permitted: int
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    """A registry row for administrators (no password hash; no vetting outcome is stored)."""
+
+    code: str
+    name: str
+    roles: list[str]
+    team: str | None
+    vetting_level: str | None
+    vetting_expires: date | None
+    vetting_state: str | None  # "expired", "expiring_soon", "current", or None
+    needs_proxy_since: date | None
+    needs_proxy_until: date | None
+    needs_proxy_now: bool
+    active: bool
+    has_password: bool
+
+
+@dataclass(frozen=True)
+class Untakeable:
+    """A case with open entries that no current proxy may take, and why."""
+
+    crn: str
+    open_entries: int
+    why: str
+
+
+@dataclass(frozen=True)
+class ExpiringVetting:
+    """A proxy whose vetting lapses soon (or has lapsed)."""
+
+    code: str
+    vetting_level: str | None
+    expires: date | None
+    expired: bool
+
+
+@dataclass(frozen=True)
+class FailedSubmission:
+    """An entry the sink refused: metadata and the masked reason, never the record."""
+
+    id: int
+    crn: str
+    section: str
+    kind: str
+    version: int
+    updated_at: datetime
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as its BRIDGE_ name, the value shown, and whether it was masked."""
+
+    name: str
+    value: str
+    masked: bool
 
 
 @dataclass(frozen=True)

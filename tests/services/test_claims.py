@@ -70,7 +70,7 @@ def test_sixteen_concurrent_claimers_claim_each_of_1000_entries_exactly_once(
         try:
             start.wait()
             while (got := service.claim_next(actor=code)) is not None:
-                claimed[code].append(got["id"])
+                claimed[code].append(got.id)
         except BaseException as exc:
             errors.append(exc)
 
@@ -113,17 +113,17 @@ def test_a_claim_expires_and_a_colleague_may_take_it(sqlite_url: str) -> None:
         assert service.claim_next(actor="N07P101") is None
         clock.advance(2 * 60)  # 31 minutes after the claim
         with pytest.raises(WrongState, match="expired"):
-            service.approve(first["id"], actor="N07P100")
+            service.approve(first.id, actor="N07P100")
         again = service.claim_next(actor="N07P101")
         assert again is not None
-        assert again["id"] == first["id"]
+        assert again.id == first.id
         with pytest.raises(WrongState):
-            service.release(first["id"], actor="N07P100")  # no longer theirs
+            service.release(first.id, actor="N07P100")  # no longer theirs
         with Session(engine) as s:
             expired = s.exec(
                 select(AuditEvent).where(col(AuditEvent.action) == "entry.claim_expired")
             ).all()
-        assert [(e.entry_id, e.detail["was"]) for e in expired] == [(first["id"], "N07P100")]
+        assert [(e.entry_id, e.detail["was"]) for e in expired] == [(first.id, "N07P100")]
     finally:
         engine.dispose()
 

@@ -13,7 +13,7 @@ from bridge.audit import verify_chain
 from bridge.clock import FixedClock
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
 from bridge.services.review import ReviewService
-from bridge.services.views import jsonable
+from bridge.services.views import EntrySummary, jsonable
 from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.builders import (
@@ -77,23 +77,23 @@ def test_claim_show_approve_and_mark_entered_then_the_manager_sees_it_accepted(
     entry_id = _entry_id(w, "G719053", "identity")  # managed by N07A001
 
     claimed = w.review.claim(entry_id, actor=PROXY)
-    assert (claimed["status"], claimed["id"]) == ("claimed", entry_id)
-    assert w.review.claim(entry_id, actor=PROXY)["status"] == "claimed"  # idempotent for the holder
+    assert (claimed.status, claimed.id) == ("claimed", entry_id)
+    assert w.review.claim(entry_id, actor=PROXY).status == "claimed"  # idempotent for the holder
 
     shown = w.review.show(entry_id, actor=PROXY)
-    assert shown["status"] == "claimed"
-    assert shown["version"] == 1
-    assert "Siobhán" in shown["xml"]
-    assert shown["issues"] == []
-    assert {d["path"] for d in shown["diff"]} >= {"Surname", "Forename", "DateOfBirth"}
-    assert [h["action"] for h in shown["history"]] == [
+    assert shown.status == "claimed"
+    assert shown.version == 1
+    assert "Siobhán" in (shown.xml or "")
+    assert shown.issues == []
+    assert {d["path"] for d in shown.diff} >= {"Surname", "Forename", "DateOfBirth"}
+    assert [h.action for h in shown.history] == [
         "entry.queued",
         "entry.claimed",
         "entry.viewed",
     ]
 
     approved = w.review.approve(entry_id, actor=PROXY, version=1)
-    assert approved["status"] == "approved"
+    assert approved.status == "approved"
     with pytest.raises(WrongState):
         w.review.approve(entry_id, actor=PROXY)  # no longer claimed
 
@@ -106,8 +106,8 @@ def test_claim_show_approve_and_mark_entered_then_the_manager_sees_it_accepted(
             entry_id, actor=PROXY, reference="VIS-000123", on=clock.now().date() + timedelta(days=1)
         )
     entered = w.review.mark_entered(entry_id, actor=PROXY, reference="VIS-000123")
-    assert entered["status"] == "accepted"
-    assert w.review.show(entry_id, actor=PROXY)["visor_reference"] == "VIS-000123"
+    assert entered.status == "accepted"
+    assert w.review.show(entry_id, actor=PROXY).visor_reference == "VIS-000123"
 
     status = jsonable(w.status.case("G719053", actor=MANAGER))
     row = next(e for e in status["entries"] if e["id"] == entry_id)
@@ -130,7 +130,7 @@ def test_approve_is_refused_while_a_blocking_issue_exists(
     w = _synced(make_wiring, db_url, ndelius_url)
     entry_id = _entry_id(w, "C318820", "mappa")  # MAPPA category X9
     w.review.claim(entry_id, actor=PROXY)
-    issues = w.review.show(entry_id, actor=PROXY)["issues"]
+    issues = w.review.show(entry_id, actor=PROXY).issues
     assert {(i["code"], i["path"], i["blocking"]) for i in issues} == {
         ("unknown-code", "mappa/Category", True)
     }
@@ -153,7 +153,7 @@ def test_reject_needs_a_reason_and_the_manager_sees_it(
     assert next(r for r in w.queue.listing() if r.id == entry_id).status == "claimed"
 
     reason = "MAPPA category is X9 in nDelius; please screen the case and set 1-4."
-    assert w.review.reject(entry_id, actor=PROXY, reason=f"  {reason} ")["status"] == "rejected"
+    assert w.review.reject(entry_id, actor=PROXY, reason=f"  {reason} ").status == "rejected"
     status = jsonable(w.status.case("C318820", actor="N07A002"))
     row = next(e for e in status["entries"] if e["id"] == entry_id)
     assert (row["status"], row["reason"]) == ("rejected", reason)
@@ -169,7 +169,7 @@ REFUSED_ACTORS = {
 }
 
 
-def _act(w: Wiring, action: str, entry_id: int, actor: str) -> dict[str, Any] | None:
+def _act(w: Wiring, action: str, entry_id: int, actor: str) -> EntrySummary | None:
     if action == "show":
         return w.review.show(entry_id, actor=actor)
     if action == "claim":
@@ -222,7 +222,7 @@ def test_permission_matrix_only_a_currently_vetted_proxy_may_act(
     with subtests.test(actor="current proxy"):
         result = _act(w, action, entry_id, PROXY)
         assert result is not None
-        assert result["status"] == _AFTER[action]
+        assert result.status == _AFTER[action]
 
 
 @pytest.mark.parametrize("action", ["show", "claim"])
@@ -295,14 +295,14 @@ def test_claim_next_takes_the_earliest_due_entry_the_proxy_may_take(
     expected = queue_order(urgent)[0]  # N07P004 may take neither urgent case
     got = w.review.claim_next(actor=PROXY)
     assert got is not None
-    assert got["crn"] not in urgent
-    assert (got["id"], got["status"]) == (expected["id"], "claimed")
+    assert got.crn not in urgent
+    assert (got.id, got.status) == (expected["id"], "claimed")
 
     expected_2 = queue_order(None)[0]
     assert expected_2["crn"] in urgent
     got_2 = w.review.claim_next(actor=PROXY_2)
     assert got_2 is not None
-    assert got_2["id"] == expected_2["id"]
+    assert got_2.id == expected_2["id"]
 
     with pytest.raises(NotPermitted):
         w.review.claim_next(actor=EXPIRED_PROXY)
@@ -322,7 +322,7 @@ def test_claim_next_pages_past_many_entries_it_may_not_take(
     tiny_batches = ReviewService(engine=w.engine, clock=clock, claim_batch=1)
     got = tiny_batches.claim_next(actor=PROXY)
     assert got is not None
-    assert got["crn"] != "F600218"
+    assert got.crn != "F600218"
 
 
 def test_two_proxies_cannot_both_claim_one_entry(
@@ -337,11 +337,11 @@ def test_two_proxies_cannot_both_claim_one_entry(
         w.review.approve(entry_id, actor=PROXY_2)
     with pytest.raises(WrongState):
         w.review.release(entry_id, actor=PROXY_2)
-    assert w.review.show(entry_id, actor=PROXY_2)["status"] == "claimed"  # viewing needs no claim
+    assert w.review.show(entry_id, actor=PROXY_2).status == "claimed"  # viewing needs no claim
     assert len(_events(w, "entry.claimed")) == 1
     # released, the other proxy may take it
-    assert w.review.release(entry_id, actor=PROXY)["status"] == "pending"
-    assert w.review.claim(entry_id, actor=PROXY_2)["status"] == "claimed"
+    assert w.review.release(entry_id, actor=PROXY).status == "pending"
+    assert w.review.claim(entry_id, actor=PROXY_2).status == "claimed"
 
 
 def test_a_stale_version_is_a_conflict(
@@ -352,8 +352,8 @@ def test_a_stale_version_is_a_conflict(
     w.review.claim(entry_id, actor=PROXY)
     with pytest.raises(VersionConflict):
         w.review.approve(entry_id, actor=PROXY, version=99)
-    assert w.review.show(entry_id, actor=PROXY)["status"] == "claimed"
-    assert w.review.approve(entry_id, actor=PROXY, version=1)["status"] == "approved"
+    assert w.review.show(entry_id, actor=PROXY).status == "claimed"
+    assert w.review.approve(entry_id, actor=PROXY, version=1).status == "approved"
 
 
 def test_views_and_refusals_are_audited_and_the_chain_verifies(

@@ -166,7 +166,7 @@ def test_an_inactive_row_releases_the_persons_claims(
     assert result == ImportResult(added=0, updated=1, deactivated=1, released=1)
     with Session(w.engine) as s:
         person = s.get(Staff, PROXY_2)
-        entry = s.get(Entry, claimed["id"])
+        entry = s.get(Entry, claimed.id)
         assert person is not None
         assert entry is not None
         assert person.active is False

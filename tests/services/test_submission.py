@@ -186,13 +186,13 @@ def test_a_422_fails_the_entry_with_the_reason_and_requeue_delivers_it(
     assert (result.attempted, result.accepted, result.failed) == (len(ids), len(ids) - 1, 1)
     assert result.breaker == "closed"  # a refused record says ViSOR is up
     [failed] = result.failures
-    assert failed["id"] == ids[0]
-    assert "HTTP 422" in failed["reason"]
-    assert "Surname': [facet 'maxLength']" in failed["reason"]
-    assert "Confidential Surname" not in failed["reason"]
+    assert failed.id == ids[0]
+    assert "HTTP 422" in failed.reason
+    assert "Surname': [facet 'maxLength']" in failed.reason
+    assert "Confidential Surname" not in failed.reason
     [row] = w.queue.listing("failed")
     assert row.id == ids[0]
-    assert entries(w, [ids[0]])[0].reason == failed["reason"]
+    assert entries(w, [ids[0]])[0].reason == failed.reason
     assert [a.category for a in audit(w, "entry.failed")] == ["alteration"]
 
     with pytest.raises(NotPermitted):
@@ -329,7 +329,7 @@ def test_file_drop_writes_each_entry_version_once_atomically(
 
     # A proxy confirms what ViSOR imported by recording its reference.
     done = w.review.mark_entered(ids[0], actor=PROXY, reference="VIS-00000042")
-    assert done["status"] == "accepted"
+    assert done.status == "accepted"
 
 
 def test_file_drop_refuses_to_overwrite_a_different_file(
@@ -343,5 +343,5 @@ def test_file_drop_refuses_to_overwrite_a_different_file(
     (drop / drop_name(first)).write_text("<something-else/>", encoding="utf-8")
     result = submit(w)
     assert (result.failed, result.submitted) == (1, len(ids) - 1)
-    assert "already exists" in result.failures[0]["reason"]
+    assert "already exists" in (result.failures[0].reason or "")
     assert (drop / drop_name(first)).read_text(encoding="utf-8") == "<something-else/>"

@@ -330,7 +330,7 @@ def test_making_a_proxy_inactive_releases_their_claims(
     assert response.status_code == 303
     assert _staff(synced_wiring, PROXY_2).active is False  # type: ignore[union-attr]
     with Session(synced_wiring.engine) as s:
-        entry = s.get(Entry, claimed["id"])
+        entry = s.get(Entry, claimed.id)
         assert entry is not None
         assert (entry.status, entry.claimed_by) == ("pending", None)
 

@@ -214,7 +214,10 @@ def api_entry(
 ) -> dict[str, Any]:
     """The entry with its record, diff, issues, version and history. Recorded in the audit log
     as a consultation, exactly like opening the entry page."""
-    return wiring.review.show(entry_id, actor=staff.code, purpose=purpose)
+    shown: dict[str, Any] = jsonable(
+        wiring.review.show(entry_id, actor=staff.code, purpose=purpose)
+    )
+    return shown
 
 
 @router.get(

@@ -182,7 +182,7 @@ def claim_next(request: Request, staff: Proxy, wiring: WiringDep) -> Response:
     claimed = wiring.review.claim_next(actor=staff.code)
     if claimed is None:
         return _see(request, "/queue", "nothing")
-    return _see(request, f"/entries/{claimed['id']}", State.CLAIMED)
+    return _see(request, f"/entries/{claimed.id}", State.CLAIMED)
 
 
 # -- one entry ------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def entry(
     wiring: WiringDep,
 ) -> Response:
     if wiring.settings.view_purpose_required:
-        entry_view.check_access(wiring.review, entry_id, actor=staff.code)
+        wiring.review.check_access(entry_id, actor=staff.code)
         asked = pages.render(
             request,
             "proxy/purpose.html",
@@ -267,7 +267,7 @@ def entry_with_purpose(
 ) -> Response:
     """The entry, after the proxy said why they are opening it (recorded with the view)."""
     if not purpose.strip():
-        entry_view.check_access(wiring.review, entry_id, actor=staff.code)
+        wiring.review.check_access(entry_id, actor=staff.code)
         message = "Enter why you are viewing this entry"
         return pages.render(
             request,
