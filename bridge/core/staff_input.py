@@ -104,7 +104,7 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
         if not isinstance(vetting, dict) or not isinstance(needs, dict):
             problems.append(f"{where}: vetting and needsProxy must be objects")
             continue
-        if "proxy" in roles and not vetting:
+        if Role.PROXY in roles and not vetting:
             problems.append(f"{where}.vetting: required for the proxy role")
         rows.append(
             {
@@ -230,7 +230,7 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
     since = _parse_date("needs_proxy_since", value.needs_proxy_since, problems)
     until = _parse_date("needs_proxy_until", value.needs_proxy_until, problems)
     said = {field for field, _ in problems}
-    if "proxy" in roles and not level and "vetting_level" not in said:
+    if Role.PROXY in roles and not level and "vetting_level" not in said:
         problems.append(("vetting_level", "Select the vetting level: a proxy must be vetted"))
     elif expires is not None and not level and "vetting_level" not in said:
         problems.append(("vetting_level", "Select the vetting level for this expiry date"))
@@ -242,7 +242,7 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         problems.append(
             ("needs_proxy_until", "Needs a proxy until must be the same as or after the since date")
         )
-    if since is not None and "offender_manager" not in roles and "roles" not in said:
+    if since is not None and Role.OFFENDER_MANAGER not in roles and "roles" not in said:
         problems.append(("needs_proxy_since", "Only an offender manager can need a proxy"))
     row = {
         "code": code,
@@ -275,7 +275,7 @@ def keeps_own_admin(row: dict[str, Any], actor: str) -> list[tuple[str, str]]:
         return []
     if not row["active"]:
         return [("active", "You cannot make your own account inactive")]
-    if "admin" not in row["roles"]:
+    if Role.ADMIN not in row["roles"]:
         return [("roles", "You cannot remove your own administrator role")]
     return []
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from bridge.core.lifecycle import Role
 from bridge.services.views import Person
 from bridge.web.session import BrowserTokens
 from bridge.web.templating import Pages
@@ -104,8 +105,8 @@ async def csrf_protect(request: Request) -> None:
 
 
 SignedIn = Annotated[Person, Depends(signed_in)]
-Proxy = Annotated[Person, Depends(require_role("proxy"))]
-OffenderManager = Annotated[Person, Depends(require_role("offender_manager"))]
-Admin = Annotated[Person, Depends(require_role("admin"))]
+Proxy = Annotated[Person, Depends(require_role(Role.PROXY))]
+OffenderManager = Annotated[Person, Depends(require_role(Role.OFFENDER_MANAGER))]
+Admin = Annotated[Person, Depends(require_role(Role.ADMIN))]
 WiringDep = Annotated[Wiring, Depends(get_wiring)]
 PagesDep = Annotated[Pages, Depends(get_pages)]

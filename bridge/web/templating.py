@@ -17,6 +17,7 @@ from jinja2 import (
     select_autoescape,
 )
 
+from bridge.core.lifecycle import Role
 from bridge.services.views import Person
 from bridge.web.present import section_title
 
@@ -30,11 +31,11 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
     if staff is None:
         return []
     items = []
-    if "proxy" in staff.roles:
+    if Role.PROXY in staff.roles:
         items.append({"text": "Queue", "href": "/queue"})
-    if "offender_manager" in staff.roles:
+    if Role.OFFENDER_MANAGER in staff.roles:
         items.append({"text": "My cases", "href": "/cases"})
-    if "admin" in staff.roles:
+    if Role.ADMIN in staff.roles:
         items += [
             {"text": "Staff", "href": "/admin/staff"},
             {"text": "Sync", "href": "/admin/sync"},

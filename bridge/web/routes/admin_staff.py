@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
+from bridge.core.lifecycle import Role
 from bridge.errors import BadInput
 from bridge.services.staff import (
     CSV_COLUMNS,
@@ -35,7 +36,11 @@ __all__ = ["router"]
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 Code = Annotated[str, Path(max_length=16)]
-ROLE_NAMES = {"proxy": "Proxy", "offender_manager": "Offender manager", "admin": "Administrator"}
+ROLE_NAMES: dict[str, str] = {
+    Role.PROXY: "Proxy",
+    Role.OFFENDER_MANAGER: "Offender manager",
+    Role.ADMIN: "Administrator",
+}
 DATE_FIELDS = ("vetting_expires", "needs_proxy_since", "needs_proxy_until")
 #: The largest staff CSV taken (a registry of a few thousand people is well under this).
 MAX_CSV_BYTES = 2_000_000
