@@ -16,13 +16,11 @@ from pydantic import SecretStr
 from bridge.clock import SystemClock
 from bridge.config import Settings, default_mappings_dir
 from bridge.core.audit_events import DEMO as DEMO_ACTOR
+from bridge.core.lifecycle import State
 from bridge.scheduler import build_scheduler, sync_job
-from bridge.services.staff import import_staff, parse_staff_file
 from bridge.sim import ndelius as ndelius_sim
 from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
-from bridge.store.db import session_scope
-from bridge.store.migrate import upgrade
 from bridge.web.app import create_app
 from bridge.wiring import Wiring
 
@@ -100,11 +98,8 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
         )
         wiring = Wiring(settings, clock=clock)
         stack.callback(wiring.close)
-        upgrade(wiring.engine)
-        with session_scope(wiring.engine) as s:
-            import_staff(
-                s, parse_staff_file(fixtures / "staff.json"), now=clock.now(), actor=DEMO_ACTOR
-            )
+        wiring.migrate()
+        wiring.staff.import_file(fixtures / "staff.json", actor=DEMO_ACTOR)
         # Demo accounts, one per role, all with one password made up for this run.
         demo_password = "demo-" + secrets.token_urlsafe(9)
         for code in (code for code, _ in DEMO_ACCOUNTS):
@@ -117,7 +112,7 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
         server = uvicorn.Server(
             uvicorn.Config(create_app(wiring), host="127.0.0.1", port=port, log_level="warning")
         )
-        queued = len(wiring.review.list_queue("pending"))
+        queued = len(wiring.queue.listing(State.PENDING))
         cmd = command_path()
         accounts = "\n".join(f"    {code:<9} {who}" for code, who in DEMO_ACCOUNTS)
         _say(

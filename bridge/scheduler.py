@@ -22,7 +22,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bridge.store.locks import claim_tick
 from bridge.wiring import Wiring
 
 __all__ = ["build_scheduler", "run_until_stopped", "submit_job", "sync_job"]
@@ -42,12 +41,8 @@ def _tick(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
     job's lock keeps a long run from overlapping the next interval's.
     """
     try:
-        mine = claim_tick(
-            wiring.engine,
-            name,
-            now=wiring.clock.now(),
-            min_gap=timedelta(seconds=interval * 0.8),
-            holder=HOLDER,
+        mine = wiring.operations.claim_tick(
+            name, min_gap=timedelta(seconds=interval * 0.8), holder=HOLDER
         )
     except Exception as exc:  # noqa: BLE001 - scheduler boundary (the database is down, say)
         _job_error(name, exc)

@@ -18,8 +18,12 @@ from bridge.ndelius import NdeliusClient
 from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.editing import EditService
+from bridge.services.operations import OperationsService
+from bridge.services.queue_view import QueueService
 from bridge.services.review import ReviewService
-from bridge.services.submission import SubmissionService
+from bridge.services.staff import StaffService
+from bridge.services.status import StatusService
+from bridge.services.submission import RequeueService, SubmissionService
 from bridge.services.sync.reader import ReaderSpec
 from bridge.services.sync.retries import RetrySet
 from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
@@ -171,6 +175,31 @@ class Wiring:
         return RetrySet(
             self.engine, alert_attempts=s.retry_alert_attempts, base_seconds=s.retry_base_seconds
         )
+
+    @cached_property
+    def requeue(self) -> RequeueService:
+        """The one requeue path (the CLI's `entry requeue` and the administrators' page)."""
+        return RequeueService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def queue(self) -> QueueService:
+        return QueueService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def status(self) -> StatusService:
+        return StatusService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def staff(self) -> StaffService:
+        return StaffService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def operations(self) -> OperationsService:
+        return OperationsService(engine=self.engine, clock=self.clock)
+
+    def migrate(self) -> None:
+        """Upgrade the database to the newest schema."""
+        self.operations.migrate()
 
     @cached_property
     def admin(self) -> AdminService:

@@ -11,7 +11,7 @@ import typer
 from bridge.cli.common import emit_json, info, wiring
 from bridge.clock import SystemClock
 from bridge.core.audit_events import CLI as CLI_ACTOR
-from bridge.store.db import session_scope
+from bridge.services.views import jsonable
 
 __all__ = ["db_app", "fixtures_app", "sim_app", "staff_app"]
 
@@ -24,9 +24,7 @@ fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=Tru
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Upgrade the database at BRIDGE_DATABASE_URL to the newest schema."""
-    from bridge.store.migrate import upgrade  # alembic is slow to import: only here
-
-    upgrade(wiring(ctx).engine)
+    wiring(ctx).migrate()
     info("Database is at the newest schema.")
 
 
@@ -40,18 +38,13 @@ def staff_import(
     json_: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Add and update staff from a staff file; re-importing never duplicates."""
-    from bridge.services.staff import import_staff, parse_staff_file
-
-    w = wiring(ctx)
-    rows = parse_staff_file(file)
-    with session_scope(w.engine) as s:
-        result = import_staff(s, rows, now=w.clock.now(), actor=CLI_ACTOR, replace=replace)
+    result = wiring(ctx).staff.import_file(file, actor=CLI_ACTOR, replace=replace)
     if json_:
-        emit_json(dict(result))
+        emit_json(jsonable(result))
     else:
         info(
-            f"Staff: {result['added']} added, {result['updated']} updated, "
-            f"{result['deactivated']} deactivated ({result['released']} claims released)."
+            f"Staff: {result.added} added, {result.updated} updated, "
+            f"{result.deactivated} deactivated ({result.released} claims released)."
         )
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from bridge.cli.common import emit_json, info, parse_entry_id, wiring
 from bridge.core.edit import parse_assignments
 from bridge.errors import BadInput
-from bridge.services.status import case_status
+from bridge.services.views import EntrySummary, QueueRow, jsonable
 
 __all__ = ["admin_app", "entry_app", "queue_app", "status"]
 
@@ -26,19 +26,20 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on s
 EntryId = Annotated[str, typer.Argument(help="Entry id.")]
 
 
-def _print_entries(rows: list[dict[str, Any]]) -> None:
+def _print_entries(rows: list[QueueRow]) -> None:
     table = Table("id", "crn", "section", "kind", "status", "on behalf of", "due", "issues")
     for r in rows:
-        blocking = sum(1 for i in r["issues"] if i.get("blocking"))
+        blocking = sum(1 for i in r.issues if i.get("blocking"))
+        due = r.due_date.isoformat()
         table.add_row(
-            str(r["id"]),
-            r["crn"],
-            r["section"],
-            r["kind"],
-            r["status"],
-            r["on_behalf_of"],
-            f"{r['due_date']} OVERDUE" if r.get("overdue") else r["due_date"],
-            f"{len(r['issues'])} ({blocking} blocking)",
+            str(r.id),
+            r.crn,
+            r.section,
+            r.kind,
+            r.status,
+            r.on_behalf_of,
+            f"{due} OVERDUE" if r.overdue else due,
+            f"{len(r.issues)} ({blocking} blocking)",
         )
     Console(stderr=False).print(table)
 
@@ -51,10 +52,10 @@ def queue_list(
     ] = None,
     json_: Json = False,
 ) -> None:
-    """Every entry (or those in one state), as metadata."""
-    rows = wiring(ctx).review.list_queue(status)
+    """Every entry (or those in one state), as metadata, earliest due first."""
+    rows = wiring(ctx).queue.listing(status)
     if json_:
-        emit_json(rows)
+        emit_json([row.listed() for row in rows])
     else:
         _print_entries(rows)
 
@@ -64,11 +65,11 @@ def claim_next(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     """Claim the entry with the earliest due date that you may take."""
     row = wiring(ctx).review.claim_next(actor=as_)
     if json_:
-        emit_json(row)
+        emit_json(jsonable(row))
     elif row is None:
         info("Nothing to claim.")
     else:
-        info(f"Claimed entry {row['id']} ({row['crn']} {row['section']}), due {row['due_date']}.")
+        info(f"Claimed entry {row.id} ({row.crn} {row.section}), due {row.due_date.isoformat()}.")
 
 
 @entry_app.command("show")
@@ -84,27 +85,27 @@ def show(
     """Show an entry's record, diff and history (an audited view)."""
     data = wiring(ctx).review.show(parse_entry_id(entry_id), actor=as_, purpose=purpose)
     if json_:
-        emit_json(data)
+        emit_json(jsonable(data))
         return
     info(
-        f"Entry {data['id']}  {data['crn']}  {data['section']}  {data['kind']}  {data['status']}  v{data['version']}"
+        f"Entry {data.id}  {data.crn}  {data.section}  {data.kind}  {data.status}  v{data.version}"
     )
-    for change in data["diff"]:
+    for change in data.diff:
         info(f"  {change['path']}: {change['before']!r} -> {change['after']!r}")
-    for issue in data["issues"]:
+    for issue in data.issues:
         info(
             f"  issue [{'blocking' if issue['blocking'] else 'note'}] {issue['path']}: {issue['message']}"
         )
-    typer.echo(data["xml"])
+    typer.echo(data.xml)
 
 
 def _act(ctx: typer.Context, action: str, entry_id: str, as_: str, json_: bool, **kw: Any) -> None:
     review = wiring(ctx).review
-    row = getattr(review, action)(parse_entry_id(entry_id), actor=as_, **kw)
+    row: EntrySummary = getattr(review, action)(parse_entry_id(entry_id), actor=as_, **kw)
     if json_:
-        emit_json(row)
+        emit_json(jsonable(row))
     else:
-        info(f"Entry {row['id']} is now {row['status']}.")
+        info(f"Entry {row.id} is now {row.status}.")
 
 
 @entry_app.command("claim")
@@ -160,9 +161,9 @@ def edit(
         parse_entry_id(entry_id), actor=as_, version=version, changes=changes
     )
     if json_:
-        emit_json(row)
+        emit_json(jsonable(row))
     else:
-        info(f"Entry {row['id']} is now at version {row['version']}.")
+        info(f"Entry {row.id} is now at version {row.version}.")
 
 
 @entry_app.command("reject")
@@ -210,22 +211,21 @@ def status(
     json_: Json = False,
 ) -> None:
     """What an offender manager may see about one case: states, dates and reasons only."""
-    w = wiring(ctx)
-    data = case_status(w.engine, w.clock, crn=crn.strip().upper(), actor=as_)
+    data = wiring(ctx).status.case(crn.strip().upper(), actor=as_)
     if json_:
-        emit_json(data)
+        emit_json(jsonable(data))
         return
     table = Table("id", "section", "kind", "status", "created", "due", "entered", "reason")
-    for e in data["entries"]:
+    for e in data.entries:
         table.add_row(
-            str(e["id"]),
-            e["section"],
-            e["kind"],
-            e["status"],
-            e["created_at"][:10],
-            e["due_date"],
-            e["entered_at"] or "",
-            e["reason"] or "",
+            str(e.id),
+            e.section,
+            e.kind,
+            e.status,
+            e.created_at.date().isoformat(),
+            e.due_date.isoformat(),
+            e.entered_at.isoformat() if e.entered_at else "",
+            e.reason or "",
         )
     Console().print(table)
 
@@ -240,7 +240,7 @@ admin_app = typer.Typer(
 def admin_release(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
     """Put someone's claimed entry back in the queue."""
     row = wiring(ctx).admin.force_release(parse_entry_id(entry_id), actor=as_)
-    emit_json(row) if json_ else info(f"Entry {row['id']} is now {row['status']}.")
+    emit_json(jsonable(row)) if json_ else info(f"Entry {row.id} is now {row.status}.")
 
 
 @admin_app.command("reassign")
@@ -253,7 +253,7 @@ def admin_reassign(
 ) -> None:
     """Give an open entry to a named proxy (who must be allowed to take it)."""
     row = wiring(ctx).admin.reassign(parse_entry_id(entry_id), to=to, actor=as_)
-    emit_json(row) if json_ else info(f"Entry {row['id']} is now claimed by {to}.")
+    emit_json(jsonable(row)) if json_ else info(f"Entry {row.id} is now claimed by {to}.")
 
 
 @admin_app.command("untakeable")
@@ -261,12 +261,12 @@ def admin_untakeable(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     """Cases with open entries that no current proxy may take."""
     rows = wiring(ctx).admin.untakeable(actor=as_)
     if json_:
-        emit_json(rows)
+        emit_json(jsonable(rows))
         return
     if not rows:
         info("Every open entry can be taken by at least one current proxy.")
     for r in rows:
-        info(f"{r['crn']}: {r['open_entries']} open entries — {r['why']}")
+        info(f"{r.crn}: {r.open_entries} open entries — {r.why}")
 
 
 @admin_app.command("expiring")
@@ -279,11 +279,9 @@ def admin_expiring(
     """Proxies whose vetting expires within DAYS (or already has)."""
     rows = wiring(ctx).admin.expiring_vetting(actor=as_, days=days)
     if json_:
-        emit_json(rows)
+        emit_json(jsonable(rows))
         return
     if not rows:
         info(f"No proxy's vetting expires within {days} days.")
     for r in rows:
-        info(
-            f"{r['code']}: {r['vetting_level']} {'expired' if r['expired'] else 'expires'} {r['expires']}"
-        )
+        info(f"{r.code}: {r.vetting_level} {'expired' if r.expired else 'expires'} {r.expires}")

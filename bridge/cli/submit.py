@@ -8,8 +8,7 @@ import typer
 
 from bridge.cli.common import emit_json, info, parse_entry_id, wiring
 from bridge.errors import BadInput
-from bridge.services.submission import requeue as requeue_entry
-from bridge.services.submission import requeue_all_failed
+from bridge.services.views import jsonable
 
 __all__ = ["requeue", "submit"]
 
@@ -37,7 +36,7 @@ def submit(
         "later run" + (f"; breaker {result.breaker}" if result.breaker else "") + "."
     )
     for row in result.failures:
-        info(f"  entry {row['id']} ({row['crn']} {row['section']}) failed: {row['reason']}")
+        info(f"  entry {row.id} ({row.crn} {row.section}) failed: {row.reason}")
     if result.message:
         info(f"  {result.message}")
 
@@ -56,15 +55,16 @@ def requeue(
     """Put a failed entry back to approved after a fix, so the next submit sends it again."""
     if (entry_id is None) == (not all_failed):
         raise BadInput("Name one entry id, or use --all-failed (not both).")
-    w = wiring(ctx)
+    service = wiring(ctx).requeue
+    data: object
     if all_failed:
-        data = requeue_all_failed(w.engine, w.clock, actor=as_)
-        message = f"{len(data['requeued'])} failed entries are approved again."
+        done = service.requeue_all_failed(actor=as_)
+        data, message = done, f"{len(done.requeued)} failed entries are approved again."
     else:
         assert entry_id is not None
-        data = requeue_entry(w.engine, w.clock, entry_id=parse_entry_id(entry_id), actor=as_)
-        message = f"Entry {data['id']} is now {data['status']}."
+        row = service.requeue(parse_entry_id(entry_id), actor=as_)
+        data, message = row, f"Entry {row.id} is now {row.status}."
     if json_:
-        emit_json(data)
+        emit_json(jsonable(data))
     else:
         info(message)

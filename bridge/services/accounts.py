@@ -22,6 +22,7 @@ from bridge.audit import record
 from bridge.clock import Clock
 from bridge.core import audit_events as events
 from bridge.errors import BadInput, DomainRefusal
+from bridge.services.views import Person
 from bridge.store.db import session_scope
 from bridge.store.models import SignInThrottle, Staff, WebSession
 
@@ -155,7 +156,7 @@ class AccountService:
                 s.delete(row)
                 record(s, events.sign_out(row.staff_code), at=now)
 
-    def session_staff(self, token: str) -> Staff | None:
+    def session_staff(self, token: str) -> Person | None:
         """The signed-in staff member for `token`, or None (unknown, idle too long, or inactive)."""
         now = self._clock.now()
         with Session(self._engine, expire_on_commit=False) as s:
@@ -182,7 +183,7 @@ class AccountService:
                 if live is not None:
                     live.last_seen_at = now
                     s.add(live)
-        return staff
+        return Person.of(staff)
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -24,6 +24,11 @@ from bridge.clock import Clock
 from bridge.config import Settings
 from bridge.core.audit_events import entry_reassigned, entry_released, retry_scheduled
 from bridge.core.lifecycle import (
+    UNAPPROVED,
+    Action,
+    Role,
+    State,
+    allows,
     has_current_vetting,
     is_admin,
     local_date,
@@ -32,12 +37,18 @@ from bridge.core.lifecycle import (
 )
 from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
-from bridge.services.review import entry_summary
-from bridge.services.submission import requeue, requeue_all_failed
 from bridge.services.sync.retries import RetrySet
+from bridge.services.views import (
+    EntrySummary,
+    ExpiringVetting,
+    FailedSubmission,
+    Setting,
+    StaffRecord,
+    Untakeable,
+)
 from bridge.store import entries as q
 from bridge.store.db import session_scope
-from bridge.store.models import OPEN_STATES, CaseState, Entry, RetryItem, Staff, SyncRun
+from bridge.store.models import CaseState, Entry, RetryItem, Staff, SyncRun
 
 __all__ = ["AdminService", "masked_configuration"]
 
@@ -57,7 +68,7 @@ class AdminService:
             record_refusal(self._engine, actor, action, at=self._clock.now())
             raise NotPermitted()
 
-    def force_release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+    def force_release(self, entry_id: int, *, actor: str) -> EntrySummary:
         """Put a claimed entry back in the queue (the claimant is away, say)."""
         now = self._clock.now()
         self._require_admin(actor, "force-release")
@@ -65,7 +76,7 @@ class AdminService:
             entry = q.get_entry(s, entry_id)
             if entry is None:
                 raise NotPermitted()
-            if entry.status != "claimed":
+            if not allows(entry.status, Action.RELEASE):
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only a claim can be released."
                 )
@@ -77,9 +88,9 @@ class AdminService:
                 entry_released(actor, entry.crn, entry.id, was=was),
                 at=now,
             )
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
-    def reassign(self, entry_id: int, *, to: str, actor: str) -> dict[str, Any]:
+    def reassign(self, entry_id: int, *, to: str, actor: str) -> EntrySummary:
         """Give an open entry to a named proxy, who must be allowed to take it today."""
         now = self._clock.now()
         self._require_admin(actor, "reassign")
@@ -87,7 +98,7 @@ class AdminService:
             entry = q.get_entry(s, entry_id)
             if entry is None:
                 raise NotPermitted()
-            if entry.status not in OPEN_STATES:
+            if entry.status not in UNAPPROVED:
                 raise WrongState(f"Entry {entry_id} is {entry.status}; only open entries move.")
             target = s.get(Staff, to)
             if not has_current_vetting(target, local_date(now)):
@@ -97,7 +108,7 @@ class AdminService:
                 raise BadInput(f"{to} may not work on this case (limited access or their own).")
             was = entry.claimed_by
             entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
-                "claimed",
+                State.CLAIMED,
                 to,
                 now,
                 now,
@@ -108,9 +119,9 @@ class AdminService:
                 entry_reassigned(actor, entry.crn, entry.id, was=was, to=to),
                 at=now,
             )
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
-    def untakeable(self, *, actor: str) -> list[dict[str, Any]]:
+    def untakeable(self, *, actor: str) -> list[Untakeable]:
         """Cases with open entries that no current proxy may take (so someone acts on them)."""
         today = local_date(self._clock.now())
         self._require_admin(actor, "untakeable")
@@ -120,7 +131,7 @@ class AdminService:
             rows = s.exec(
                 select(Entry.crn, func.count(), CaseState)
                 .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
-                .where(col(Entry.status).in_(OPEN_STATES))
+                .where(col(Entry.status).in_(UNAPPROVED))
                 .group_by(col(Entry.crn), col(CaseState.crn))
                 .order_by(col(Entry.crn))
             ).all()
@@ -128,10 +139,10 @@ class AdminService:
             for crn, count, case in rows:
                 if any(may_handle(p, case, today) for p in proxies):
                     continue
-                out.append({"crn": crn, "open_entries": count, "why": _why(case, proxies)})
+                out.append(Untakeable(crn=crn, open_entries=count, why=_why(case, proxies)))
             return out
 
-    def expiring_vetting(self, *, actor: str, days: int = 30) -> list[dict[str, Any]]:
+    def expiring_vetting(self, *, actor: str, days: int = 30) -> list[ExpiringVetting]:
         """Proxies whose vetting lapses within `days` (or has lapsed): renew before it stops them."""
         today = self._clock.now().date()
         horizon = today + timedelta(days=days)
@@ -143,21 +154,21 @@ class AdminService:
                 .order_by(col(Staff.vetting_expires))
             ).all()
             return [
-                {
-                    "code": p.code,
-                    "vetting_level": p.vetting_level,
-                    "expires": _iso(p.vetting_expires),
-                    "expired": p.vetting_expires is not None and p.vetting_expires < today,
-                }
+                ExpiringVetting(
+                    code=p.code,
+                    vetting_level=p.vetting_level,
+                    expires=p.vetting_expires,
+                    expired=p.vetting_expires is not None and p.vetting_expires < today,
+                )
                 for p in rows
-                if "proxy" in p.roles
+                if Role.PROXY in p.roles
                 and p.vetting_expires is not None
                 and p.vetting_expires <= horizon
             ]
 
     # -- the staff registry ---------------------------------------------------------------
 
-    def staff_registry(self, *, actor: str) -> list[dict[str, Any]]:
+    def staff_registry(self, *, actor: str) -> list[StaffRecord]:
         """Everyone in the registry (active first), with their vetting state as of today."""
         today = self._clock.now().date()
         self._require_admin(actor, "staff-registry")
@@ -165,21 +176,21 @@ class AdminService:
             people = s.exec(select(Staff).order_by(col(Staff.active).desc(), col(Staff.code))).all()
             return [_person(p, today) for p in people]
 
-    def staff_member(self, code: str, *, actor: str) -> dict[str, Any] | None:
+    def staff_member(self, code: str, *, actor: str) -> StaffRecord | None:
         today = self._clock.now().date()
         self._require_admin(actor, "staff-member")
         with Session(self._engine) as s:
             person = s.get(Staff, code)
             return _person(person, today) if person is not None else None
 
-    def add_staff(self, value: registry.StaffInput, *, actor: str) -> dict[str, Any]:
+    def add_staff(self, value: registry.StaffInput, *, actor: str) -> StaffRecord:
         """A new member of staff; `registry.StaffInvalid` (nothing saved) lists the problems."""
         now = self._clock.now()
         self._require_admin(actor, "staff-add")
         with session_scope(self._engine) as s:
             return _person(registry.add_staff(s, value, now=now, actor=actor), now.date())
 
-    def edit_staff(self, code: str, value: registry.StaffInput, *, actor: str) -> dict[str, Any]:
+    def edit_staff(self, code: str, value: registry.StaffInput, *, actor: str) -> StaffRecord:
         now = self._clock.now()
         self._require_admin(actor, "staff-edit")
         with session_scope(self._engine) as s:
@@ -234,7 +245,7 @@ class AdminService:
 
     # -- failed submissions ---------------------------------------------------------------
 
-    def failed_submissions(self, *, actor: str) -> list[dict[str, Any]]:
+    def failed_submissions(self, *, actor: str) -> list[FailedSubmission]:
         """Entries the sink refused (metadata and the masked reason; never the record)."""
         self._require_admin(actor, "failed-submissions")
         with Session(self._engine) as s:
@@ -250,45 +261,37 @@ class AdminService:
                         col(Entry.updated_at),
                         col(Entry.reason),
                     )
-                    .where(col(Entry.status) == "failed")
+                    .where(col(Entry.status) == State.FAILED)
                     .order_by(col(Entry.id))
                 )
                 .mappings()
                 .all()
             )
-            return [dict(row) for row in rows]
-
-    def requeue(self, entry_id: int, *, actor: str) -> dict[str, Any]:
-        """A failed entry back to approved, so the next submit sends it again (audited)."""
-        return requeue(self._engine, self._clock, entry_id=entry_id, actor=actor)
-
-    def requeue_all_failed(self, *, actor: str) -> dict[str, Any]:
-        return requeue_all_failed(self._engine, self._clock, actor=actor)
+            return [FailedSubmission(**row) for row in rows]
 
     # -- configuration --------------------------------------------------------------------
 
-    def configuration(self, settings: Settings, *, actor: str) -> list[dict[str, Any]]:
+    def configuration(self, settings: Settings, *, actor: str) -> list[Setting]:
         """The settings in force, secrets masked (see `masked_configuration`)."""
         self._require_admin(actor, "configuration")
         return masked_configuration(settings)
 
 
-def _person(p: Staff, today: date) -> dict[str, Any]:
-    """A registry row for administrators (no password hash; no vetting outcome is stored)."""
-    return {
-        "code": p.code,
-        "name": p.name,
-        "roles": list(p.roles),
-        "team": p.team,
-        "vetting_level": p.vetting_level,
-        "vetting_expires": p.vetting_expires,
-        "vetting_state": registry.vetting_state(p, today),
-        "needs_proxy_since": p.needs_proxy_since,
-        "needs_proxy_until": p.needs_proxy_until,
-        "needs_proxy_now": needs_proxy_on(p, today),
-        "active": p.active,
-        "has_password": p.password_hash is not None,
-    }
+def _person(p: Staff, today: date) -> StaffRecord:
+    return StaffRecord(
+        code=p.code,
+        name=p.name,
+        roles=list(p.roles),
+        team=p.team,
+        vetting_level=p.vetting_level,
+        vetting_expires=p.vetting_expires,
+        vetting_state=registry.vetting_state(p, today),
+        needs_proxy_since=p.needs_proxy_since,
+        needs_proxy_until=p.needs_proxy_until,
+        needs_proxy_now=needs_proxy_on(p, today),
+        active=p.active,
+        has_password=p.password_hash is not None,
+    )
 
 
 def _mask_url(value: str) -> str:
@@ -307,7 +310,7 @@ def _mask_url(value: str) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def masked_configuration(settings: Settings) -> list[dict[str, Any]]:
+def masked_configuration(settings: Settings) -> list[Setting]:
     """Every setting as its BRIDGE_ name, the value shown and whether it was masked.
 
     Secrets show only as "Set"/"Not set".
@@ -323,7 +326,7 @@ def masked_configuration(settings: Settings) -> list[dict[str, Any]]:
             shown = "Set" if value.get_secret_value() else "Not set"
         else:
             shown = _mask_url(value) if isinstance(value, str) else _plain(value)
-        rows.append({"name": f"BRIDGE_{name.upper()}", "value": shown, "masked": masked})
+        rows.append(Setting(name=f"BRIDGE_{name.upper()}", value=shown, masked=masked))
     return rows
 
 

@@ -17,12 +17,14 @@ from bridge.audit import record as record_audit
 from bridge.core.audit_events import entry_edited
 from bridge.core.edit import EditProblem, apply_edits
 from bridge.core.issues import issues_from_json, issues_to_json
-from bridge.core.prepared import ACTIVITY_WITHDRAWN, MAPPA_ENDED, section_of_baseline
+from bridge.core.lifecycle import REMOVALS
+from bridge.core.prepared import section_of_baseline
 from bridge.core.record import field_diff, flatten, schema_issues, to_xml
 from bridge.core.xmltext import parse_untrusted
 from bridge.errors import BadInput, WrongState
 from bridge.mapping_files import MappingBundle
-from bridge.services.review import ReviewService, entry_summary
+from bridge.services.review import ReviewService
+from bridge.services.views import EditedEntry, EntrySummary
 from bridge.store import entries as q
 from bridge.store.models import EntryVersion
 
@@ -47,14 +49,14 @@ class EditService:
 
     def edit(
         self, entry_id: int, *, actor: str, version: int, changes: Mapping[str, str]
-    ) -> dict[str, Any]:
+    ) -> EditedEntry:
         if not changes:
             raise BadInput("Nothing to change: give at least one FIELD=VALUE.")
         bundle = self._bundle()
         with self._review.guarded(actor, entry_id, "edit") as (s, entry, now):
             self._review.require_claimed_by(entry, actor, now)
             self._review.require_version(entry, version)
-            if entry.kind in (ACTIVITY_WITHDRAWN, MAPPA_ENDED) or entry.xml is None:
+            if entry.kind in REMOVALS or entry.xml is None:
                 raise WrongState(f"Entry {entry_id} asks for a removal; there is nothing to edit.")
             record = parse_untrusted(entry.xml)
             nominal = record.find("{*}Nominal")
@@ -103,7 +105,9 @@ class EditService:
                 actor, entry.crn, entry.id, version=entry.version, fields=sorted(changes)
             )
             record_audit(s, event, at=now)
-            return {**entry_summary(entry), "version": entry.version, "diff": entry.diff}
+            return EditedEntry(
+                **vars(EntrySummary.of(entry)), version=entry.version, diff=list(entry.diff)
+            )
 
 
 def _mapped_section(s: Any, entry_id: int | None) -> etree._Element | None:

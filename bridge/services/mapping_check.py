@@ -22,6 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from bridge.core.issues import has_blocking
+from bridge.core.lifecycle import Kind
 from bridge.core.mapping.engine import MappedCase
 from bridge.core.mapping.spec import FieldSpec
 from bridge.core.mapping.trace import Trace
@@ -90,7 +91,7 @@ def golden_record(
     digest = hashlib.sha256("".join(canonical_hash(e) for e in elements).encode()).hexdigest()
     manager = snapshot.manager_code or ""
     envelope = Envelope(
-        kind="nominal-update" if snapshot.has_visor_record else "nominal-create",
+        kind=Kind.NOMINAL_UPDATE if snapshot.has_visor_record else Kind.NOMINAL_CREATE,
         crn=crn,
         source_version=snapshot.fingerprint(),
         mapping_version=bundle.version,

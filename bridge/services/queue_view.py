@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Text, cast, func, literal_column, select, text
@@ -23,36 +23,42 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
 
 from bridge.clock import Clock
-from bridge.core.lifecycle import case_allows, has_current_vetting
-from bridge.errors import NotPermitted
-from bridge.store.models import (
-    ACCESS_LIST_SQL,
-    WAITING_SQL,
-    WAITING_STATES,
-    CaseState,
-    Entry,
-    Staff,
+from bridge.core.lifecycle import (
+    OPEN,
+    OPEN_SQL,
+    Kind,
+    State,
+    case_allows,
+    has_current_vetting,
+    is_overdue,
+    local_date,
 )
+from bridge.errors import NotPermitted
+from bridge.services.views import QueueRow
+from bridge.store.models import ACCESS_LIST_SQL, CaseState, Entry, Staff
 
-__all__ = ["DUE_FILTERS", "KINDS", "STATES", "WAITING", "QueueFilters", "QueuePage", "queue_page"]
+__all__ = ["DUE_FILTERS", "KINDS", "STATES", "WAITING", "QueueFilters", "QueuePage", "QueueService"]
 
 Due = Literal["overdue", "today", "week"]
 DUE_FILTERS: tuple[Due, ...] = ("overdue", "today", "week")
 #: States in which an entry still waits for a proxy: the queue's default, and what can be overdue.
-WAITING = WAITING_STATES
+WAITING = tuple(s.value for s in State if s in OPEN)
 #: Every entry state (contract), in life-cycle order.
-STATES = (
-    "pending",
-    "claimed",
-    "approved",
-    "submitted",
-    "accepted",
-    "rejected",
-    "failed",
-    "superseded",
+STATES = tuple(
+    s.value
+    for s in (
+        State.PENDING,
+        State.CLAIMED,
+        State.APPROVED,
+        State.SUBMITTED,
+        State.ACCEPTED,
+        State.REJECTED,
+        State.FAILED,
+        State.SUPERSEDED,
+    )
 )
 #: Every entry kind (contract): the kind filter's choices need no query.
-KINDS = ("nominal-create", "nominal-update", "activity", "activity-withdrawn", "mappa-ended")
+KINDS = tuple(k.value for k in Kind)
 _EMPTY_LIST = "[]"  # how the JSON columns hold an empty access list on both databases
 
 _COLUMNS = (
@@ -83,7 +89,7 @@ class QueueFilters:
 
 @dataclass(frozen=True)
 class QueuePage:
-    rows: list[dict[str, Any]]  # entry_summary keys + overdue, owning_force, claimed_by
+    rows: list[QueueRow]
     total: int  # entries matching the filters that this proxy may see
     page: int
     per_page: int
@@ -93,10 +99,6 @@ class QueuePage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def hidden_crns(s: Session, staff: Staff) -> list[str]:
@@ -138,11 +140,11 @@ def hidden_crns(s: Session, staff: Staff) -> list[str]:
 def _filtered(filters: QueueFilters, today: date) -> list[ColumnElement[bool] | TextClause]:
     """The WHERE clause of the filters alone: every column is in the queue's indexes.
 
-    Waiting work is written as the partial index's own condition (`WAITING_SQL`), so SQLite
+    Waiting work is written as the partial index's own condition (`OPEN_SQL`), so SQLite
     and PostgreSQL both see that `ix_entry_waiting` holds every row that can match.
     """
     clauses: list[ColumnElement[bool] | TextClause] = [
-        col(Entry.status) == filters.state if filters.state else text(WAITING_SQL)
+        col(Entry.status) == filters.state if filters.state else text(OPEN_SQL)
     ]
     if filters.force:
         clauses.append(col(Entry.owning_force) == filters.force)
@@ -181,64 +183,81 @@ def force_choices(s: Session) -> list[str]:
     return [str(v) for v in rows if v is not None]
 
 
-def queue_page(
-    engine: Engine,
-    clock: Clock,
-    *,
-    actor: str,
-    filters: QueueFilters,
-    page: int = 1,
-    per_page: int = 25,
-) -> QueuePage:
-    """One page of the queue as `actor` (a currently vetted proxy) may see it."""
-    today = clock.now().date()
-    page, per_page = max(1, page), max(1, per_page)
-    with Session(engine) as s:
-        staff = s.get(Staff, actor)
-        if staff is None or not has_current_vetting(staff, today):
-            raise NotPermitted()
-        hidden = hidden_crns(s, staff)
-        where = _filtered(filters, today)
-        # Counted from the index alone, as "all that match, less the hidden ones that match":
-        # the second count probes the few hidden CRNs, where a NOT IN would test every row.
-        total = _count(s, where)
-        if hidden:
-            total -= _count(s, [*where, col(Entry.crn).in_(hidden)])
-        # The page's ids in due order from the same index; then only those rows are read.
-        ids = list(
-            s.execute(
-                select(col(Entry.id))
-                .where(*where, *([col(Entry.crn).not_in(hidden)] if hidden else []))
-                .order_by(col(Entry.due_date), col(Entry.id))
-                .limit(per_page)
-                .offset((page - 1) * per_page)
-            ).scalars()
+class QueueService:
+    """The queue's metadata: a proxy's page of it, and the operator's listing of every entry.
+
+    Both read the same columns by the same indexes (`ix_entry_waiting` for waiting work,
+    `ix_entry_status_queue` for one state) in the same due order; neither reads a record.
+    """
+
+    def __init__(self, *, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def page(
+        self, *, actor: str, filters: QueueFilters, page: int = 1, per_page: int = 25
+    ) -> QueuePage:
+        """One page of the queue as `actor` (a currently vetted proxy) may see it."""
+        today = local_date(self._clock.now())
+        page, per_page = max(1, page), max(1, per_page)
+        with Session(self._engine) as s:
+            staff = s.get(Staff, actor)
+            if staff is None or not has_current_vetting(staff, today):
+                raise NotPermitted()
+            hidden = hidden_crns(s, staff)
+            where = _filtered(filters, today)
+            # Counted from the index alone, as "all that match, less the hidden ones that
+            # match": the second count probes the few hidden CRNs, where a NOT IN would test
+            # every row.
+            total = _count(s, where)
+            if hidden:
+                total -= _count(s, [*where, col(Entry.crn).in_(hidden)])
+            # The page's ids in due order from the same index; then only those rows are read.
+            ids = list(
+                s.execute(
+                    select(col(Entry.id))
+                    .where(*where, *([col(Entry.crn).not_in(hidden)] if hidden else []))
+                    .order_by(col(Entry.due_date), col(Entry.id))
+                    .limit(per_page)
+                    .offset((page - 1) * per_page)
+                ).scalars()
+            )
+            by_id = {r.id: r for r in s.execute(select(*_COLUMNS).where(col(Entry.id).in_(ids)))}
+            found = [by_id[i] for i in ids if i in by_id]
+            forces = force_choices(s)
+        return QueuePage(
+            rows=[_row(r, today) for r in found],
+            total=total,
+            page=page,
+            per_page=per_page,
+            forces=forces,
+            kinds=list(KINDS),
         )
-        by_id = {r.id: r for r in s.execute(select(*_COLUMNS).where(col(Entry.id).in_(ids)))}
-        found = [by_id[i] for i in ids if i in by_id]
-        forces = force_choices(s)
-    rows = [
-        {
-            "id": r.id,
-            "crn": r.crn,
-            "kind": r.kind,
-            "section": r.section,
-            "status": r.status,
-            "on_behalf_of": r.on_behalf_of,
-            "created_at": _iso(r.created_at),
-            "due_date": _iso(r.due_date),
-            "issues": r.issues,
-            "overdue": r.status in WAITING and r.due_date < today,
-            "owning_force": r.owning_force,
-            "claimed_by": r.claimed_by,
-        }
-        for r in found
-    ]
-    return QueuePage(
-        rows=rows,
-        total=total,
-        page=page,
-        per_page=per_page,
-        forces=forces,
-        kinds=list(KINDS),
+
+    def listing(self, status: str | None = None) -> list[QueueRow]:
+        """Every entry (or every entry in `status`), earliest due first: `visor-bridge queue
+        list`, an operator's view of metadata that needs no `--as`."""
+        today = local_date(self._clock.now())
+        where = [col(Entry.status) == status] if status else []
+        with Session(self._engine) as s:
+            rows = s.execute(
+                select(*_COLUMNS).where(*where).order_by(col(Entry.due_date), col(Entry.id))
+            ).all()
+        return [_row(r, today) for r in rows]
+
+
+def _row(r: Any, today: date) -> QueueRow:
+    return QueueRow(
+        id=r.id,
+        crn=r.crn,
+        kind=r.kind,
+        section=r.section,
+        status=r.status,
+        on_behalf_of=r.on_behalf_of,
+        created_at=r.created_at,
+        due_date=r.due_date,
+        issues=r.issues,
+        overdue=is_overdue(r.status, r.due_date, today),
+        owning_force=r.owning_force,
+        claimed_by=r.claimed_by,
     )

@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -28,37 +27,26 @@ from bridge.core.audit_events import (
     entry_viewed,
 )
 from bridge.core.issues import has_blocking, issues_from_json
-from bridge.core.lifecycle import has_current_vetting, local_date, may_handle
+from bridge.core.lifecycle import (
+    REMOVALS,
+    Action,
+    State,
+    allows,
+    has_current_vetting,
+    local_date,
+    may_handle,
+    state_after,
+)
 from bridge.core.record import section_of, to_xml
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
+from bridge.services.views import EditableSection, EntryShown, EntrySummary, HistoryItem
 from bridge.store import entries as q
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Baseline, Entry, Staff
 
-__all__ = ["ReviewService", "entry_summary"]
+__all__ = ["ReviewService"]
 
-#: States in which an entry still waits for a proxy (and can be overdue).
-_WAITING = frozenset({"pending", "claimed", "approved", "failed"})
 _VISOR_REFERENCE = re.compile(r"[A-Z0-9][A-Z0-9/-]{3,31}")
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def entry_summary(entry: Entry) -> dict[str, Any]:
-    """Queue metadata (contract keys of `queue list`): never record content."""
-    return {
-        "id": entry.id,
-        "crn": entry.crn,
-        "kind": entry.kind,
-        "section": entry.section,
-        "status": entry.status,
-        "on_behalf_of": entry.on_behalf_of,
-        "created_at": _iso(entry.created_at),
-        "due_date": _iso(entry.due_date),
-        "issues": entry.issues,
-    }
 
 
 class ReviewService:
@@ -109,16 +97,7 @@ class ReviewService:
 
     # -- reading --------------------------------------------------------------------
 
-    def list_queue(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every entry's metadata, with `overdue` for work still waiting past its due date."""
-        today = self._clock.now().date()
-        with Session(self._engine) as s:
-            return [
-                {**entry_summary(e), "overdue": e.status in _WAITING and e.due_date < today}
-                for e in q.list_entries(s, status)
-            ]
-
-    def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> dict[str, Any]:
+    def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> EntryShown:
         """The entry with its record, diff, version and history; recorded as a consultation.
 
         The consultation records why, when the proxy says (configuration can require it).
@@ -134,38 +113,49 @@ class ReviewService:
                 .where(AuditEvent.entry_id == entry_id)
                 .order_by(col(AuditEvent.id))
             ).all()
-            return {
-                **entry_summary(entry),
-                "xml": entry.xml,
-                "diff": entry.diff,
-                "version": entry.version,
-                "reason": entry.reason,
-                "visor_reference": entry.visor_reference,
-                "entered_at": _iso(entry.entered_at),
-                "claimed_by": entry.claimed_by,
-                "owning_force": entry.owning_force,
-                "history": [
-                    {"at": _iso(h.at), "actor": h.actor, "action": h.action, "detail": h.detail}
-                    for h in history
-                ],
-            }
+            return EntryShown(
+                **vars(EntrySummary.of(entry)),
+                xml=entry.xml,
+                diff=list(entry.diff or []),
+                version=entry.version,
+                reason=entry.reason,
+                visor_reference=entry.visor_reference,
+                entered_at=entry.entered_at,
+                claimed_by=entry.claimed_by,
+                owning_force=entry.owning_force,
+                history=[HistoryItem(h.at, h.actor, h.action, h.detail) for h in history],
+            )
+
+    def check_access(self, entry_id: int, *, actor: str) -> None:
+        """NotPermitted (audited) unless `actor` may handle the entry; nothing is shown or
+        recorded as a view (the page asks why before it shows anything)."""
+        with self.guarded(actor, entry_id, "view"):
+            pass
+
+    def editable(self, entry_id: int, *, actor: str) -> EditableSection:
+        """The section an edit form is compared with, for a proxy who may handle the entry
+        (NotPermitted, audited, otherwise). Not a view: the edit it serves is audited."""
+        with self.guarded(actor, entry_id, "edit") as (_s, entry, _now):
+            return EditableSection(entry.section, entry.xml, list(entry.issues or []))
 
     # -- claiming ---------------------------------------------------------------------
 
-    def claim(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+    def claim(self, entry_id: int, *, actor: str) -> EntrySummary:
         with self.guarded(actor, entry_id, "claim") as (s, entry, now):
             if self.expire_claims(s, now):
                 s.refresh(entry)
-            if entry.status == "claimed" and entry.claimed_by == actor:
-                return entry_summary(entry)
-            if entry.status != "pending" or not q.claim_if(s, entry_id, staff=actor, now=now):
+            if entry.status == State.CLAIMED and entry.claimed_by == actor:
+                return EntrySummary.of(entry)
+            if not allows(entry.status, Action.CLAIM) or not q.claim_if(
+                s, entry_id, staff=actor, now=now
+            ):
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only a pending entry can be claimed."
                 )
             record(s, entry_claimed(actor, entry.crn, entry.id), at=now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
-    def claim_next(self, *, actor: str) -> dict[str, Any] | None:
+    def claim_next(self, *, actor: str) -> EntrySummary | None:
         """Claim the pending entry with the earliest due date that `actor` may take."""
         now = self._clock.now()
         with Session(self._engine) as s:
@@ -194,25 +184,25 @@ class ReviewService:
                         assert entry is not None
                         s.refresh(entry)
                         record(s, entry_claimed(actor, entry.crn, entry.id), at=now)
-                        return entry_summary(entry)
+                        return EntrySummary.of(entry)
             if len(batch) < self._claim_batch:
                 return None
             last = batch[-1]
             assert last.id is not None
             after = (last.due_date, last.id)
 
-    def release(self, entry_id: int, *, actor: str) -> dict[str, Any]:
+    def release(self, entry_id: int, *, actor: str) -> EntrySummary:
         with self.guarded(actor, entry_id, "release") as (s, entry, now):
             self.require_claimed_by(entry, actor, now)
             q.unclaim(entry, now=now)
             s.add(entry)
             record(s, entry_released(actor, entry.crn, entry.id), at=now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
     # -- deciding -----------------------------------------------------------------------
 
     def require_claimed_by(self, entry: Entry, actor: str, now: datetime) -> None:
-        if entry.status != "claimed" or entry.claimed_by != actor:
+        if entry.status != State.CLAIMED or entry.claimed_by != actor:
             raise WrongState(f"Entry {entry.id} is {entry.status}; claim it first.")
         if entry.claimed_at is not None and entry.claimed_at + self._claim_ttl < now:
             raise WrongState(f"Your claim on entry {entry.id} has expired; claim it again.")
@@ -224,7 +214,7 @@ class ReviewService:
                 f"Entry {entry.id} is at version {entry.version}, not {version}; reload it and try again."
             )
 
-    def approve(self, entry_id: int, *, actor: str, version: int | None = None) -> dict[str, Any]:
+    def approve(self, entry_id: int, *, actor: str, version: int | None = None) -> EntrySummary:
         with self.guarded(actor, entry_id, "approve") as (s, entry, now):
             self.require_claimed_by(entry, actor, now)
             self.require_version(entry, version)
@@ -232,16 +222,16 @@ class ReviewService:
                 raise WrongState(
                     f"Entry {entry_id} has blocking issues; edit the fields they name first."
                 )
-            entry.status, entry.updated_at = "approved", now
+            entry.status, entry.updated_at = state_after(entry.status, Action.APPROVE), now
             s.add(entry)
             assert entry.xml is not None
             section = section_of(entry.xml)
-            if entry.kind in ("activity-withdrawn", "mappa-ended"):  # ViSOR will no longer hold it
+            if entry.kind in REMOVALS:  # ViSOR will no longer hold it
                 gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
                 if gone is not None:
                     s.delete(gone)
                 record(s, entry_approved(actor, entry.crn, entry.id, version=entry.version), at=now)
-                return entry_summary(entry)
+                return EntrySummary.of(entry)
             s.merge(
                 Baseline(
                     crn=entry.crn,
@@ -254,21 +244,22 @@ class ReviewService:
                 )
             )
             record(s, entry_approved(actor, entry.crn, entry.id, version=entry.version), at=now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
-    def reject(self, entry_id: int, *, actor: str, reason: str | None) -> dict[str, Any]:
+    def reject(self, entry_id: int, *, actor: str, reason: str | None) -> EntrySummary:
         if not reason or not reason.strip():
             raise BadInput("A rejection needs a reason (--reason) for the offender manager.")
         with self.guarded(actor, entry_id, "reject") as (s, entry, now):
             self.require_claimed_by(entry, actor, now)
-            entry.status, entry.reason, entry.updated_at = "rejected", reason.strip()[:500], now
+            entry.status = state_after(entry.status, Action.REJECT)
+            entry.reason, entry.updated_at = reason.strip()[:500], now
             s.add(entry)
             record(s, entry_rejected(actor, entry.crn, entry.id), at=now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)
 
     def mark_entered(
         self, entry_id: int, *, actor: str, reference: str | None, on: date | None = None
-    ) -> dict[str, Any]:
+    ) -> EntrySummary:
         """The proxy keyed an approved entry into ViSOR: record the reference and date."""
         if not reference or not _VISOR_REFERENCE.fullmatch(reference.strip().upper()):
             raise BadInput(
@@ -276,16 +267,17 @@ class ReviewService:
             )
         with self.guarded(actor, entry_id, "mark-entered") as (s, entry, now):
             # `submitted`: handed over by the file-drop sink, waiting for its ViSOR reference.
-            if entry.status not in ("approved", "submitted"):
+            if not allows(entry.status, Action.ACCEPT):
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only an approved or submitted entry can be marked entered."
                 )
             entered = on or now.date()
             if entered > now.date():
                 raise BadInput("The date entered into ViSOR cannot be in the future.")
-            entry.status, entry.visor_reference = "accepted", reference.strip().upper()
+            entry.status = state_after(entry.status, Action.ACCEPT)
+            entry.visor_reference = reference.strip().upper()
             entry.entered_at, entry.updated_at = entered, now
             s.add(entry)
             event = entry_entered(actor, entry.crn, entry.id, reference=entry.visor_reference)
             record(s, event, at=now)
-            return entry_summary(entry)
+            return EntrySummary.of(entry)

@@ -1,7 +1,13 @@
-"""What an offender manager may see about their case: states, dates and reasons — never content.
+"""What an offender manager may see about their cases: states, dates and reasons — never content.
+
+One view of a case serves `visor-bridge status`, GET /api/cases/{crn}/status and the case
+page, with one rule: only the active offender manager who manages the case sees it (ARCHITECTURE
+§6, docs/data-handling.md "Who sees what"); proxies and administrators are refused like anyone
+else. Reasons are shown only for returned (`rejected`) and `superseded` entries: a `failed`
+entry's reason comes from the sink and stays with the proxies and administrators.
 
 The queries here select only metadata columns (never `xml`, `diff` or `issues`), so record
-content does not even leave the database for these views.
+content does not even leave the database for these views. Every view is audited.
 """
 
 from __future__ import annotations
@@ -13,192 +19,146 @@ from sqlalchemy import Integer, func
 from sqlalchemy import case as when
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.core.audit_events import cases_listed, status_viewed
-from bridge.core.lifecycle import is_admin, local_date, may_handle
+from bridge.core.lifecycle import Role, StaffFacts, State
 from bridge.errors import NotPermitted
+from bridge.services.views import CaseStatus, CaseSummary, StatusEntry
 from bridge.store import entries as q
 from bridge.store.db import session_scope
 from bridge.store.models import Entry, Staff
 
-__all__ = ["OFFICER_STATES", "case_status", "managed_case", "my_cases"]
+__all__ = ["REASONED", "StatusService"]
 
-#: Entry states in the officer's words (DOMAIN.md: pending / with a proxy / entered / returned).
-OFFICER_STATES = {
-    "pending": "Waiting",
-    "claimed": "With a proxy",
-    "approved": "Approved",
-    "submitted": "Sent to ViSOR",
-    "accepted": "Entered",
-    "rejected": "Returned",
-    "failed": "Failed",
-    "superseded": "Superseded",
-}
+#: The states whose reason an offender manager sees (a return, or why it was superseded).
+REASONED = frozenset({State.REJECTED, State.SUPERSEDED})
+_REFUSED = "Not permitted: no such case, or you may not see it."
 
 
-def case_status(engine: Engine, clock: Clock, *, crn: str, actor: str) -> dict[str, Any]:
-    """The status view of one case for its offender manager (or an admin or permitted proxy)."""
-    now = clock.now()
-    with session_scope(engine) as s:
-        staff = s.get(Staff, actor)
-        case = q.case_state(s, crn)
-        entries = q.entries_for_crn(s, crn)
-        manages = (
-            staff is not None
-            and staff.active
-            and (
-                (case is not None and case.on_behalf_of == actor)
-                or any(e.on_behalf_of == actor for e in entries)
-            )
-        )
-        proxy = may_handle(staff, case, local_date(now))
-        if (case is None and not entries) or not (manages or proxy or is_admin(staff)):
-            refused = True
-        else:
-            refused = False
-            record(s, status_viewed(actor, crn), at=now)
-            return {
-                "crn": crn,
-                "entries": [
-                    {
-                        "id": e.id,
-                        "section": e.section,
-                        "kind": e.kind,
-                        "status": e.status,
-                        "created_at": e.created_at.isoformat(),
-                        "due_date": e.due_date.isoformat(),
-                        "entered_at": e.entered_at.isoformat() if e.entered_at else None,
-                        "reason": e.reason,
-                    }
-                    for e in entries
-                ],
-            }
-    if refused:
-        record_refusal(engine, actor, "status", at=now)
-    raise NotPermitted("Not permitted: no such case, or you may not see it.")
+def _is_manager(staff: StaffFacts | None) -> bool:
+    return staff is not None and staff.active and Role.OFFENDER_MANAGER in staff.roles
 
 
-def _is_manager(staff: Staff | None) -> bool:
-    return staff is not None and staff.active and "offender_manager" in staff.roles
+class StatusService:
+    """The offender manager's views of their cases."""
 
+    def __init__(self, *, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
 
-def my_cases(engine: Engine, clock: Clock, *, actor: str) -> list[dict[str, Any]]:
-    """One row per CRN with entries on `actor`'s behalf: counts by state, last entry date.
-
-    Rows: crn, waiting, with_proxy, returned (counts), entered_on (latest date or None),
-    latest_reason (of the newest return, written by the proxy for the officer). The list is
-    a consultation of those cases, audited with their CRNs only.
-    """
-    now = clock.now()
-    with session_scope(engine) as s:
-        if _is_manager(s.get(Staff, actor)):
-            mine = col(Entry.on_behalf_of) == actor  # ix_entry_on_behalf_of
-
-            def count(status: str) -> Any:
-                return func.sum(when((col(Entry.status) == status, 1), else_=0), type_=Integer)
-
+    def case(self, crn: str, *, actor: str) -> CaseStatus:
+        """The case's entries (oldest first) for the officer who manages it, audited as a
+        consultation; anyone else, and a case with no entries, get one audited refusal."""
+        now = self._clock.now()
+        with session_scope(self._engine) as s:
+            staff = s.get(Staff, actor)
+            case_row = q.case_state(s, crn)
             rows = (
                 s.connection()
                 .execute(
                     sql_select(
-                        col(Entry.crn),
-                        count("pending"),
-                        count("claimed"),
-                        count("rejected"),
-                        func.max(col(Entry.entered_at)),
+                        col(Entry.id),
+                        col(Entry.section),
+                        col(Entry.kind),
+                        col(Entry.status),
+                        col(Entry.created_at),
+                        col(Entry.due_date),
+                        col(Entry.entered_at),
+                        col(Entry.reason),
+                        col(Entry.on_behalf_of),
                     )
-                    .where(mine)
-                    .group_by(col(Entry.crn))
-                    .order_by(col(Entry.crn))
+                    .where(col(Entry.crn) == crn)
+                    .order_by(col(Entry.id))
                 )
                 .all()
             )
-            reasons: dict[str, str | None] = {}
-            for crn, reason in s.exec(
-                select(Entry.crn, Entry.reason)
-                .where(mine, col(Entry.status) == "rejected")
-                .order_by(col(Entry.id))
-            ):
-                reasons[crn] = reason  # the newest return wins
-            out = [
-                {
-                    "crn": crn,
-                    "waiting": int(waiting or 0),
-                    "with_proxy": int(with_proxy or 0),
-                    "returned": int(returned or 0),
-                    "entered_on": _as_date(entered),
-                    "latest_reason": reasons.get(crn),
-                }
-                for crn, waiting, with_proxy, returned, entered in rows
-            ]
-            record(
-                s,
-                cases_listed(actor, crns=[row["crn"] for row in out]),
-                at=now,
+            manages = _is_manager(staff) and (
+                (case_row is not None and case_row.on_behalf_of == actor)
+                or any(row.on_behalf_of == actor for row in rows)
             )
-            return out
-    record_refusal(engine, actor, "cases", at=now)
-    raise NotPermitted("Not permitted: only an offender manager has a list of cases.")
-
-
-def managed_case(engine: Engine, clock: Clock, *, crn: str, actor: str) -> dict[str, Any]:
-    """A case's entries (newest first) for the officer who manages it; anyone else is refused.
-
-    Unlike `case_status`, a proxy or administrator who does not manage the case is refused
-    too: this is the officer's own view. Each entry: id, section, kind, status, state (the
-    officer's word), created_at, due_date, entered_at, and reason (for a return only).
-    """
-    now = clock.now()
-    with session_scope(engine) as s:
-        staff = s.get(Staff, actor)
-        case_row = q.case_state(s, crn)
-        rows = (
-            s.connection()
-            .execute(
-                sql_select(
-                    col(Entry.id),
-                    col(Entry.section),
-                    col(Entry.kind),
-                    col(Entry.status),
-                    col(Entry.created_at),
-                    col(Entry.due_date),
-                    col(Entry.entered_at),
-                    col(Entry.reason),
-                    col(Entry.on_behalf_of),
+            if manages and rows:
+                record(s, status_viewed(actor, crn), at=now)
+                return CaseStatus(
+                    crn=crn,
+                    entries=[
+                        StatusEntry(
+                            id=row.id,
+                            section=row.section,
+                            kind=row.kind,
+                            status=row.status,
+                            created_at=row.created_at,
+                            due_date=_as_date(row.due_date) or row.due_date,
+                            entered_at=_as_date(row.entered_at),
+                            reason=row.reason if row.status in REASONED else None,
+                        )
+                        for row in rows
+                    ],
                 )
-                .where(col(Entry.crn) == crn)
-                .order_by(col(Entry.id).desc())
+        record_refusal(self._engine, actor, "status", at=now)
+        raise NotPermitted(_REFUSED)
+
+    def my_cases(self, *, actor: str) -> list[CaseSummary]:
+        """One row per CRN with entries on `actor`'s behalf: counts by state, last entry date,
+        and the newest return's reason. The list is a consultation of those cases, audited
+        with their CRNs only."""
+        now = self._clock.now()
+        with session_scope(self._engine) as s:
+            if _is_manager(s.get(Staff, actor)):
+                out = _summaries(s, actor)
+                crns = [row.crn for row in out]
+                record(
+                    s,
+                    cases_listed(actor, crns=crns),
+                    at=now,
+                )
+                return out
+        record_refusal(self._engine, actor, "cases", at=now)
+        raise NotPermitted("Not permitted: only an offender manager has a list of cases.")
+
+
+def _summaries(s: Session, actor: str) -> list[CaseSummary]:
+    mine = col(Entry.on_behalf_of) == actor  # ix_entry_on_behalf_of
+
+    def count(status: State) -> Any:
+        return func.sum(when((col(Entry.status) == status, 1), else_=0), type_=Integer)
+
+    rows = (
+        s.connection()
+        .execute(
+            sql_select(
+                col(Entry.crn),
+                count(State.PENDING),
+                count(State.CLAIMED),
+                count(State.REJECTED),
+                func.max(col(Entry.entered_at)),
             )
-            .all()
+            .where(mine)
+            .group_by(col(Entry.crn))
+            .order_by(col(Entry.crn))
         )
-        manages = _is_manager(staff) and (
-            (case_row is not None and case_row.on_behalf_of == actor)
-            or any(row.on_behalf_of == actor for row in rows)
+        .all()
+    )
+    reasons: dict[str, str | None] = {}
+    for crn, reason in s.exec(
+        select(Entry.crn, Entry.reason)
+        .where(mine, col(Entry.status) == State.REJECTED)
+        .order_by(col(Entry.id))
+    ):
+        reasons[crn] = reason  # the newest return wins
+    return [
+        CaseSummary(
+            crn=crn,
+            waiting=int(waiting or 0),
+            with_proxy=int(with_proxy or 0),
+            returned=int(returned or 0),
+            entered_on=_as_date(entered),
+            latest_reason=reasons.get(crn),
         )
-        if manages and rows:
-            record(s, status_viewed(actor, crn), at=now)
-            return {
-                "crn": crn,
-                "entries": [
-                    {
-                        "id": row.id,
-                        "section": row.section,
-                        "kind": row.kind,
-                        "status": row.status,
-                        "state": OFFICER_STATES.get(row.status, row.status),
-                        "created_at": row.created_at,
-                        "due_date": _as_date(row.due_date),
-                        "entered_at": _as_date(row.entered_at),
-                        "reason": row.reason if row.status == "rejected" else None,
-                    }
-                    for row in rows
-                ],
-            }
-    record_refusal(engine, actor, "status", at=now)
-    raise NotPermitted("Not permitted: no such case, or you may not see it.")
+        for crn, waiting, with_proxy, returned, entered in rows
+    ]
 
 
 def _as_date(value: date | datetime | str | None) -> date | None:

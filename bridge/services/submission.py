@@ -34,9 +34,18 @@ from bridge.core.audit_events import (
     entry_requeued,
     entry_submitted,
 )
-from bridge.core.lifecycle import has_current_vetting, is_admin, local_date, may_handle
+from bridge.core.lifecycle import (
+    Action,
+    State,
+    allows,
+    has_current_vetting,
+    is_admin,
+    local_date,
+    may_handle,
+    state_after,
+)
 from bridge.errors import NotPermitted, SubmitRejected, SubmitUnavailable, WrongState
-from bridge.services.review import entry_summary
+from bridge.services.views import EntrySummary, RequeueAll
 from bridge.sinks import Delivery, Sink, idempotency_key
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.store import entries as q
@@ -44,7 +53,7 @@ from bridge.store.db import session_scope
 from bridge.store.locks import job_lock
 from bridge.store.models import Entry, Staff
 
-__all__ = ["SubmissionService", "SubmitResult", "requeue", "requeue_all_failed"]
+__all__ = ["Delivered", "RequeueService", "SubmissionService", "SubmitResult"]
 
 log = structlog.get_logger(__name__)
 ACTOR = SUBMIT
@@ -52,6 +61,20 @@ MANUAL_MESSAGE = (
     "The sink is manual: nothing is sent. A proxy keys each approved entry into ViSOR and "
     "records its reference with `visor-bridge entry mark-entered`."
 )
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One entry a submit run delivered or failed (metadata and the masked reason)."""
+
+    id: int
+    crn: str
+    section: str
+    kind: str
+    version: int
+    status: str
+    reference: str | None
+    reason: str | None
 
 
 @dataclass
@@ -66,8 +89,8 @@ class SubmitResult:
     skipped: int = 0  # left as they were for a later run (breaker open, sink down, stop)
     breaker: str | None = None
     message: str | None = None
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[Delivered] = field(default_factory=list)
+    failures: list[Delivered] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,7 +135,9 @@ class SubmissionService:
         if self._sink is None:
             with Session(self._engine) as s:
                 waiting = s.exec(
-                    select(func.count()).select_from(Entry).where(Entry.status == "approved")
+                    select(func.count())
+                    .select_from(Entry)
+                    .where(col(Entry.status) == State.APPROVED)
                 ).one()
             return SubmitResult(sink="manual", skipped=waiting, message=MANUAL_MESSAGE)
         with job_lock(self._engine, "submit") as got:
@@ -120,11 +145,11 @@ class SubmissionService:
                 return SubmitResult(sink=self.sink_name, message="another submit is running")
             return self._run(self._sink, stop)
 
-    def _states(self, sink: Sink) -> tuple[str, ...]:
+    def _states(self, sink: Sink) -> tuple[State, ...]:
         # We hold the job lock, so a `submitted` entry of an acknowledging sink is one whose
         # run died mid-request: send it again (same key). File-drop entries rest in
         # `submitted` until a proxy confirms them, so they are not picked up again.
-        return ("submitted", "approved") if sink.acknowledges else ("approved",)
+        return (State.SUBMITTED, State.APPROVED) if sink.acknowledges else (State.APPROVED,)
 
     def _run(self, sink: Sink, stop: Callable[[], bool] | None) -> SubmitResult:
         result = SubmitResult(sink=sink.name)
@@ -171,8 +196,8 @@ class SubmissionService:
             if entry is None or entry.status not in self._states(sink):
                 return "gone"  # changed since the list was read (e.g. marked entered)
             if sink.acknowledges:
-                resend = entry.status == "submitted"
-                entry.status, entry.updated_at = "submitted", now
+                resend = entry.status == State.SUBMITTED
+                entry.status, entry.updated_at = State.SUBMITTED, now
                 s.add(entry)
                 key = idempotency_key(entry)
                 event = entry_submitted(
@@ -202,14 +227,14 @@ class SubmissionService:
         self, sink: Sink, entry: Entry, delivery: Delivery, result: SubmitResult
     ) -> None:
         now = self._clock.now()
-        expected = "submitted" if sink.acknowledges else "approved"
+        expected = State.SUBMITTED if sink.acknowledges else State.APPROVED
         with session_scope(self._engine) as s:
             current = q.get_entry(s, entry.id) if entry.id is not None else None
             if current is None or current.status != expected:
                 log.warning("submit.entry_changed", entry_id=entry.id, crn=entry.crn)
                 return
             if delivery.reference is not None:
-                current.status, current.visor_reference = "accepted", delivery.reference
+                current.status, current.visor_reference = State.ACCEPTED, delivery.reference
                 current.entered_at = now.date()
                 event = entry_accepted(
                     ACTOR,
@@ -222,7 +247,7 @@ class SubmissionService:
                 )
                 result.accepted += 1
             else:
-                current.status = "submitted"
+                current.status = State.SUBMITTED
                 event = entry_submitted(
                     ACTOR,
                     current.crn,
@@ -241,9 +266,10 @@ class SubmissionService:
         now = self._clock.now()
         with session_scope(self._engine) as s:
             current = q.get_entry(s, entry.id) if entry.id is not None else None
-            if current is None or current.status not in ("approved", "submitted"):
+            if current is None or not allows(current.status, Action.FAIL):
                 return
-            current.status, current.reason, current.updated_at = "failed", reason[:500], now
+            current.status = state_after(current.status, Action.FAIL)
+            current.reason, current.updated_at = reason[:500], now
             s.add(current)
             record(s, entry_failed(ACTOR, current.crn, current.id, reason=current.reason), at=now)
             row = self._row(current)
@@ -253,67 +279,75 @@ class SubmissionService:
         result.failures.append(row)
 
     @staticmethod
-    def _row(entry: Entry) -> dict[str, Any]:
-        return {
-            "id": entry.id,
-            "crn": entry.crn,
-            "section": entry.section,
-            "kind": entry.kind,
-            "version": entry.version,
-            "status": entry.status,
-            "reference": entry.visor_reference,
-            "reason": entry.reason,
-        }
+    def _row(entry: Entry) -> Delivered:
+        assert entry.id is not None
+        return Delivered(
+            id=entry.id,
+            crn=entry.crn,
+            section=entry.section,
+            kind=entry.kind,
+            version=entry.version,
+            status=entry.status,
+            reference=entry.visor_reference,
+            reason=entry.reason,
+        )
 
 
 # -- requeueing -----------------------------------------------------------------------
 
 
+class RequeueService:
+    """The one way a failed entry goes back to approved (after a fix), for the CLI and the
+    administrators' page alike: an administrator, or a proxy with current vetting who may
+    handle the case. Metadata only; each requeue is audited."""
+
+    def __init__(self, *, engine: Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def requeue(self, entry_id: int, *, actor: str) -> EntrySummary:
+        """One failed entry back to approved, so the next submit sends it again."""
+        now = self._clock.now()
+        with session_scope(self._engine) as s:
+            entry = q.get_entry(s, entry_id)
+            if entry is not None and _may_requeue(s, actor, entry, now):
+                if not allows(entry.status, Action.REQUEUE):
+                    raise WrongState(
+                        f"Entry {entry_id} is {entry.status}; only a failed entry can be requeued."
+                    )
+                _requeue(s, entry, actor, now)
+                return EntrySummary.of(entry)
+        raise self._refused(actor, entry_id, now)
+
+    def requeue_all_failed(self, *, actor: str) -> RequeueAll:
+        """Every failed entry `actor` may act on back to approved."""
+        now = self._clock.now()
+        with session_scope(self._engine) as s:
+            staff = s.get(Staff, actor)
+            if is_admin(staff) or has_current_vetting(staff, local_date(now)):
+                done: list[int] = []
+                failed = list(q.list_entries(s, State.FAILED))
+                for entry in failed:
+                    if entry.id is not None and _may_requeue(s, actor, entry, now):
+                        _requeue(s, entry, actor, now)
+                        done.append(entry.id)
+                return RequeueAll(requeued=done, not_permitted=len(failed) - len(done))
+        raise self._refused(actor, None, now)
+
+    def _refused(self, actor: str, entry_id: int | None, now: datetime) -> NotPermitted:
+        record_refusal(self._engine, actor, "requeue", at=now, entry_id=entry_id)
+        return NotPermitted()
+
+
 def _may_requeue(s: Session, actor: str, entry: Entry, now: datetime) -> bool:
-    """An admin, or a proxy with current vetting who may handle the case (no content shown)."""
     staff = s.get(Staff, actor)
     if is_admin(staff):
         return True
     return may_handle(staff, q.case_state(s, entry.crn), local_date(now))
 
 
-def _refused(engine: Engine, actor: str, entry_id: int | None, now: datetime) -> NotPermitted:
-    record_refusal(engine, actor, "requeue", at=now, entry_id=entry_id)
-    return NotPermitted()
-
-
 def _requeue(s: Session, entry: Entry, actor: str, now: datetime) -> None:
-    entry.status, entry.reason, entry.updated_at = "approved", None, now
+    entry.status = state_after(entry.status, Action.REQUEUE)
+    entry.reason, entry.updated_at = None, now
     s.add(entry)
     record(s, entry_requeued(actor, entry.crn, entry.id, version=entry.version), at=now)
-
-
-def requeue(engine: Engine, clock: Clock, *, entry_id: int, actor: str) -> dict[str, Any]:
-    """A failed entry back to approved (after a fix), so the next submit sends it again."""
-    now = clock.now()
-    with session_scope(engine) as s:
-        entry = q.get_entry(s, entry_id)
-        if entry is not None and _may_requeue(s, actor, entry, now):
-            if entry.status != "failed":
-                raise WrongState(
-                    f"Entry {entry_id} is {entry.status}; only a failed entry can be requeued."
-                )
-            _requeue(s, entry, actor, now)
-            return entry_summary(entry)
-    raise _refused(engine, actor, entry_id, now)
-
-
-def requeue_all_failed(engine: Engine, clock: Clock, *, actor: str) -> dict[str, Any]:
-    """Every failed entry `actor` may act on back to approved: `{requeued, not_permitted}`."""
-    now = clock.now()
-    with session_scope(engine) as s:
-        staff = s.get(Staff, actor)
-        if is_admin(staff) or has_current_vetting(staff, local_date(now)):
-            done: list[int] = []
-            failed = list(q.list_entries(s, "failed"))
-            for entry in failed:
-                if entry.id is not None and _may_requeue(s, actor, entry, now):
-                    _requeue(s, entry, actor, now)
-                    done.append(entry.id)
-            return {"requeued": done, "not_permitted": len(failed) - len(done)}
-    raise _refused(engine, actor, None, now)

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bridge.store.models import OPEN_STATES, Baseline, CaseState, Entry, EntryVersion
+from bridge.core.lifecycle import UNAPPROVED, State
+from bridge.store.models import Baseline, CaseState, Entry, EntryVersion
 
 __all__ = [
     "baseline_for",
@@ -34,13 +35,13 @@ def open_entry(session: Session, crn: str, section: str, item_key: str = "") -> 
         Entry.crn == crn,
         Entry.section == section,
         Entry.item_key == item_key,
-        col(Entry.status).in_(OPEN_STATES),
+        col(Entry.status).in_(UNAPPROVED),
     )
     return session.exec(stmt.order_by(col(Entry.id).desc())).first()
 
 
 def open_entries_for_crn(session: Session, crn: str) -> Sequence[Entry]:
-    stmt = select(Entry).where(Entry.crn == crn, col(Entry.status).in_(OPEN_STATES))
+    stmt = select(Entry).where(Entry.crn == crn, col(Entry.status).in_(UNAPPROVED))
     return session.exec(stmt.order_by(col(Entry.id))).all()
 
 
@@ -75,7 +76,7 @@ def pending_candidates(
     session: Session, *, limit: int, after: tuple[object, int] | None
 ) -> Sequence[Entry]:
     """Pending entries in queue order (due date, then id), a page at a time."""
-    stmt = select(Entry).where(Entry.status == "pending")
+    stmt = select(Entry).where(col(Entry.status) == State.PENDING)
     if after is not None:
         due, last_id = after
         stmt = stmt.where(
@@ -88,8 +89,8 @@ def claim_if(session: Session, entry_id: int, *, staff: str, now: datetime) -> b
     """Atomically move one entry from pending to claimed; False if someone else got it first."""
     stmt = (
         update(Entry)
-        .where(col(Entry.id) == entry_id, col(Entry.status) == "pending")
-        .values(status="claimed", claimed_by=staff, claimed_at=now, updated_at=now)
+        .where(col(Entry.id) == entry_id, col(Entry.status) == State.PENDING)
+        .values(status=State.CLAIMED.value, claimed_by=staff, claimed_at=now, updated_at=now)
         .returning(col(Entry.id))
     )
     claimed = session.execute(stmt).scalar_one_or_none() is not None
@@ -113,7 +114,7 @@ def claim_first_of(
         return None
     pick = (
         select(col(Entry.id))
-        .where(col(Entry.id).in_(entry_ids), col(Entry.status) == "pending")
+        .where(col(Entry.id).in_(entry_ids), col(Entry.status) == State.PENDING)
         .order_by(col(Entry.due_date), col(Entry.id))
         .limit(1)
     )
@@ -122,7 +123,7 @@ def claim_first_of(
     stmt = (
         update(Entry)
         .where(col(Entry.id) == pick.scalar_subquery())
-        .values(status="claimed", claimed_by=staff, claimed_at=now, updated_at=now)
+        .values(status=State.CLAIMED.value, claimed_by=staff, claimed_at=now, updated_at=now)
         .returning(col(Entry.id))
     )
     return session.execute(stmt).scalar_one_or_none()
@@ -134,8 +135,8 @@ def expire_claims(
     """Claims taken before `before` go back to pending; returns (id, crn, former claimant)."""
     stmt = (
         update(Entry)
-        .where(col(Entry.status) == "claimed", col(Entry.claimed_at) < before)
-        .values(status="pending", claimed_by=None, claimed_at=None, updated_at=now)
+        .where(col(Entry.status) == State.CLAIMED, col(Entry.claimed_at) < before)
+        .values(status=State.PENDING.value, claimed_by=None, claimed_at=None, updated_at=now)
         .returning(col(Entry.id), col(Entry.crn), col(Entry.claimed_by))
     )
     # RETURNING gives the new values; the claimant is read first for the audit line.
@@ -143,7 +144,7 @@ def expire_claims(
     holders = dict(
         session.execute(
             select(col(Entry.id), col(Entry.claimed_by)).where(
-                col(Entry.status) == "claimed", col(Entry.claimed_at) < before
+                col(Entry.status) == State.CLAIMED, col(Entry.claimed_at) < before
             )
         ).all()
     )
@@ -159,4 +160,9 @@ def versions_of(session: Session, entry_id: int) -> Sequence[EntryVersion]:
 
 def unclaim(entry: Entry, *, now: datetime) -> None:
     """Back to the queue: pending, nobody's claim."""
-    entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = "pending", None, None, now
+    entry.status, entry.claimed_by, entry.claimed_at, entry.updated_at = (
+        State.PENDING,
+        None,
+        None,
+        now,
+    )

@@ -11,7 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from bridge.store.models import Staff
+from bridge.core.lifecycle import Role
+from bridge.services.views import Person
 from bridge.web.session import BrowserTokens
 from bridge.web.templating import Pages
 from bridge.wiring import Wiring
@@ -58,28 +59,28 @@ def get_pages(request: Request) -> Pages:
     return pages
 
 
-def current_staff(request: Request) -> Staff | None:
+def current_staff(request: Request) -> Person | None:
     """The signed-in staff member, resolved once per request."""
     if not hasattr(request.state, "staff"):
         token = getattr(request.state, "browser_token", None)
         request.state.staff = (
             get_wiring(request).accounts.session_staff(token) if token is not None else None
         )
-    staff: Staff | None = request.state.staff
+    staff: Person | None = request.state.staff
     return staff
 
 
-def signed_in(request: Request) -> Staff:
+def signed_in(request: Request) -> Person:
     staff = current_staff(request)
     if staff is None:
         raise SignInRequired()
     return staff
 
 
-def require_role(role: str) -> Callable[[Request], Staff]:
+def require_role(role: str) -> Callable[[Request], Person]:
     """A dependency: the signed-in staff member, who must hold `role`."""
 
-    def dependency(request: Request) -> Staff:
+    def dependency(request: Request) -> Person:
         staff = signed_in(request)
         if role not in staff.roles:
             raise Forbidden()
@@ -103,9 +104,9 @@ async def csrf_protect(request: Request) -> None:
         raise CsrfFailed()
 
 
-SignedIn = Annotated[Staff, Depends(signed_in)]
-Proxy = Annotated[Staff, Depends(require_role("proxy"))]
-OffenderManager = Annotated[Staff, Depends(require_role("offender_manager"))]
-Admin = Annotated[Staff, Depends(require_role("admin"))]
+SignedIn = Annotated[Person, Depends(signed_in)]
+Proxy = Annotated[Person, Depends(require_role(Role.PROXY))]
+OffenderManager = Annotated[Person, Depends(require_role(Role.OFFENDER_MANAGER))]
+Admin = Annotated[Person, Depends(require_role(Role.ADMIN))]
 WiringDep = Annotated[Wiring, Depends(get_wiring)]
 PagesDep = Annotated[Pages, Depends(get_pages)]

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bridge.core.lifecycle import REMOVALS, Action, State, allows, is_overdue
 from bridge.core.mapping.spec import MappingSpec, SectionSpec
-from bridge.core.prepared import ACTIVITY_WITHDRAWN, MAPPA_ENDED
 from bridge.core.record import section_of
 from bridge.services.review import ReviewService
+from bridge.services.views import EntryShown, jsonable
 from bridge.web.present import (
     FieldRow,
     RowGroup,
@@ -32,11 +33,8 @@ from bridge.web.present import (
     timeline,
 )
 
-__all__ = ["EntryPage", "ErrorLink", "changed_fields", "check_access", "entry_page"]
+__all__ = ["EntryPage", "ErrorLink", "changed_fields", "entry_page"]
 
-#: Kinds that ask ViSOR to remove something: there is nothing to correct.
-REMOVALS = frozenset({ACTIVITY_WITHDRAWN, MAPPA_ENDED})
-_WAITING = frozenset({"pending", "claimed", "approved", "failed"})
 #: The anchor of the record's heading, for issues about the section as a whole.
 RECORD_ANCHOR = "#record"
 
@@ -78,7 +76,7 @@ def _issue_link(issue: Mapping[str, Any], section: str, anchors: set[str]) -> Er
 
 
 def entry_page(
-    shown: Mapping[str, Any],
+    shown: EntryShown,
     spec: MappingSpec,
     *,
     actor: str,
@@ -98,14 +96,13 @@ def entry_page(
         submitted: values the proxy typed, kept in the form when an edit was refused.
         problems: (field path, message) of a refused edit.
     """
-    name = str(shown["section"])
+    name = shown.section
     sspec = _section_spec(spec, name)
-    xml = shown.get("xml")
-    section = section_of(xml) if xml else None
-    status = str(shown["status"])
-    removal = shown["kind"] in REMOVALS
-    claimed_by_me = status == "claimed" and shown.get("claimed_by") == actor
-    issues = list(shown.get("issues") or [])
+    section = section_of(shown.xml) if shown.xml else None
+    status = shown.status
+    removal = shown.kind in REMOVALS
+    claimed_by_me = status == State.CLAIMED and shown.claimed_by == actor
+    issues = list(shown.issues)
     can_edit = claimed_by_me and not removal and section is not None
     wanted = [p for i in issues if (p := issue_field(name, str(i.get("path", ""))))]
     fields: list[FieldRow] = []
@@ -122,7 +119,7 @@ def entry_page(
                 )
                 for f in fields
             ]
-    groups = section_rows(section, sspec, shown.get("diff") or [], wanted)
+    groups = section_rows(section, sspec, shown.diff, wanted)
     anchors = {f.id for f in fields} if can_edit else {r.id for g in groups for r in g.rows}
     field_errors: dict[str, str] = {}
     edit_errors: list[ErrorLink] = []
@@ -134,30 +131,22 @@ def entry_page(
             edit_errors.append({"text": text, "href": f"#{target}"})
         else:
             edit_errors.append({"text": text, "href": RECORD_ANCHOR})
-    due = shown.get("due_date")
     return EntryPage(
-        entry=dict(shown),
+        entry=jsonable(shown),
         section_title=section_title(name),
         groups=groups,
         fields=fields,
         blocking=edit_errors + [_issue_link(i, name, anchors) for i in issues if i.get("blocking")],
         warnings=[_issue_link(i, name, anchors) for i in issues if not i.get("blocking")],
-        history=timeline(shown.get("history") or []),
+        history=timeline(jsonable(shown.history)),
         claimed_by_me=claimed_by_me,
-        can_claim=status == "pending",
+        can_claim=allows(status, Action.CLAIM),
         can_edit=can_edit,
-        can_mark_entered=status == "submitted" or (status == "approved" and manual_sink),
+        can_mark_entered=status == State.SUBMITTED or (status == State.APPROVED and manual_sink),
         removal=removal,
-        overdue=status in _WAITING and due is not None and date.fromisoformat(str(due)) < today,
+        overdue=is_overdue(status, shown.due_date, today),
         field_errors=field_errors,
     )
-
-
-def check_access(review: ReviewService, entry_id: int, *, actor: str) -> None:
-    """NotPermitted (audited) unless `actor` may handle the entry; nothing is shown or recorded
-    as a view (the page asks why before it shows anything)."""
-    with review.guarded(actor, entry_id, "view"):
-        pass
 
 
 def changed_fields(
@@ -173,9 +162,9 @@ def changed_fields(
     The form sends every field; the edit service should only see (and audit) the ones the
     proxy changed, so that an untouched field is neither re-checked nor listed as edited.
     """
-    with review.guarded(actor, entry_id, "edit") as (_s, entry, _now):
-        xml, name, issues = entry.xml, entry.section, list(entry.issues or [])
-    section = section_of(xml) if xml else None
+    shown = review.editable(entry_id, actor=actor)
+    name, issues = shown.section, shown.issues
+    section = section_of(shown.xml) if shown.xml else None
     wanted = [p for i in issues if (p := issue_field(name, str(i.get("path", ""))))]
     current = editable_fields(section, _section_spec(spec, name), wanted)
     return {

@@ -17,7 +17,8 @@ from jinja2 import (
     select_autoescape,
 )
 
-from bridge.store.models import Staff
+from bridge.core.lifecycle import Role
+from bridge.services.views import Person
 from bridge.web.present import section_title
 
 __all__ = ["Pages", "nav_for"]
@@ -25,16 +26,16 @@ __all__ = ["Pages", "nav_for"]
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def nav_for(staff: Staff | None) -> list[dict[str, str]]:
+def nav_for(staff: Person | None) -> list[dict[str, str]]:
     """The service navigation a person sees: one item per area their roles open."""
     if staff is None:
         return []
     items = []
-    if "proxy" in staff.roles:
+    if Role.PROXY in staff.roles:
         items.append({"text": "Queue", "href": "/queue"})
-    if "offender_manager" in staff.roles:
+    if Role.OFFENDER_MANAGER in staff.roles:
         items.append({"text": "My cases", "href": "/cases"})
-    if "admin" in staff.roles:
+    if Role.ADMIN in staff.roles:
         items += [
             {"text": "Staff", "href": "/admin/staff"},
             {"text": "Sync", "href": "/admin/sync"},
@@ -64,7 +65,7 @@ class Pages:
         self._tokens = tokens
         self.assets_ready = assets_ready
 
-    def context(self, request: Request, staff: Staff | None) -> dict[str, Any]:
+    def context(self, request: Request, staff: Person | None) -> dict[str, Any]:
         path = request.url.path
         nav = [
             {**item, "active": path == item["href"] or path.startswith(item["href"] + "/")}
@@ -87,7 +88,7 @@ class Pages:
         name: str,
         values: dict[str, Any] | None = None,
         *,
-        staff: Staff | None = None,
+        staff: Person | None = None,
         status_code: int = 200,
     ) -> HTMLResponse:
         ctx = self.context(

@@ -227,7 +227,7 @@ def _facts(wiring: Any) -> dict[str, Any]:
     from sqlmodel import Session, col, select
 
     from bridge.core.lifecycle import case_allows
-    from bridge.services.queue_view import QueueFilters, queue_page
+    from bridge.services.queue_view import QueueFilters
     from bridge.store.models import CaseState, Entry, Staff
     from tests.bench.web_store import PROXY
 
@@ -244,9 +244,7 @@ def _facts(wiring: Any) -> dict[str, Any]:
             for i, crn in s.exec(select(Entry.id, Entry.crn).order_by(col(Entry.id)))
             if crn in allowed
         ]
-    first = queue_page(
-        wiring.engine, wiring.clock, actor=PROXY, filters=QueueFilters(), page=1, per_page=25
-    )
+    first = wiring.queue.page(actor=PROXY, filters=QueueFilters(), page=1, per_page=25)
     return {
         "crns": sorted(allowed),
         "visible_ids": ids,

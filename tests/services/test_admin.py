@@ -21,7 +21,7 @@ def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
 
 
 def _first(w: Wiring, crn: str) -> int:
-    return int(next(r["id"] for r in w.review.list_queue() if r["crn"] == crn))
+    return int(next(r.id for r in w.queue.listing() if r.crn == crn))
 
 
 def _set_vetting(w: Wiring, code: str, expires_in_days: int, clock: FixedClock) -> None:
@@ -39,13 +39,13 @@ def test_force_release_and_reassign(db_url: str, ndelius_url: str, make_wiring: 
     w.review.claim(entry, actor=PROXY)
     with pytest.raises(NotPermitted):
         w.admin.force_release(entry, actor=PROXY)  # proxies are not administrators
-    assert w.admin.force_release(entry, actor=ADMIN)["status"] == "pending"
+    assert w.admin.force_release(entry, actor=ADMIN).status == "pending"
     with pytest.raises(WrongState):
         w.admin.force_release(entry, actor=ADMIN)
 
     moved = w.admin.reassign(entry, to=PROXY_2, actor=ADMIN)
-    assert moved["status"] == "claimed"
-    assert w.review.approve(entry, actor=PROXY_2)["status"] == "approved"
+    assert moved.status == "claimed"
+    assert w.review.approve(entry, actor=PROXY_2).status == "approved"
     with pytest.raises(WrongState):
         w.admin.reassign(entry, to=PROXY, actor=ADMIN)  # approved: no longer open
 
@@ -63,11 +63,11 @@ def test_cases_no_current_proxy_may_take_are_listed_with_why(
     assert w.admin.untakeable(actor=ADMIN) == []
     _set_vetting(w, PROXY_2, -1, clock)  # only N07P004 is a current proxy now
 
-    rows = {r["crn"]: r for r in w.admin.untakeable(actor=ADMIN)}
+    rows = {r.crn: r for r in w.admin.untakeable(actor=ADMIN)}
     assert set(rows) == {"F600218", "N480937"}
-    assert rows["F600218"]["why"] == "limited access: every current proxy is excluded"
-    assert rows["N480937"]["why"].startswith("limited access: restricted")
-    assert rows["F600218"]["open_entries"] >= 1
+    assert rows["F600218"].why == "limited access: every current proxy is excluded"
+    assert rows["N480937"].why.startswith("limited access: restricted")
+    assert rows["F600218"].open_entries >= 1
     with pytest.raises(NotPermitted):
         w.admin.untakeable(actor=PROXY)
 
@@ -78,5 +78,5 @@ def test_vetting_that_lapses_within_30_days(
     w = _synced(make_wiring, sqlite_url, ndelius_url)
     _set_vetting(w, PROXY_2, 10, clock)
     rows = w.admin.expiring_vetting(actor=ADMIN)
-    assert [(r["code"], r["expired"]) for r in rows] == [(EXPIRED_PROXY, True), (PROXY_2, False)]
-    assert [r["code"] for r in w.admin.expiring_vetting(actor=ADMIN, days=400)][-1] == PROXY
+    assert [(r.code, r.expired) for r in rows] == [(EXPIRED_PROXY, True), (PROXY_2, False)]
+    assert [r.code for r in w.admin.expiring_vetting(actor=ADMIN, days=400)][-1] == PROXY

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
 from bridge.errors import WrongState
+from bridge.services.queue_view import QueueService
 from bridge.services.review import ReviewService
 from bridge.store.db import make_engine, session_scope
 from bridge.store.models import AuditEvent, Entry, Staff
@@ -69,7 +70,7 @@ def test_sixteen_concurrent_claimers_claim_each_of_1000_entries_exactly_once(
         try:
             start.wait()
             while (got := service.claim_next(actor=code)) is not None:
-                claimed[code].append(got["id"])
+                claimed[code].append(got.id)
         except BaseException as exc:
             errors.append(exc)
 
@@ -112,17 +113,17 @@ def test_a_claim_expires_and_a_colleague_may_take_it(sqlite_url: str) -> None:
         assert service.claim_next(actor="N07P101") is None
         clock.advance(2 * 60)  # 31 minutes after the claim
         with pytest.raises(WrongState, match="expired"):
-            service.approve(first["id"], actor="N07P100")
+            service.approve(first.id, actor="N07P100")
         again = service.claim_next(actor="N07P101")
         assert again is not None
-        assert again["id"] == first["id"]
+        assert again.id == first.id
         with pytest.raises(WrongState):
-            service.release(first["id"], actor="N07P100")  # no longer theirs
+            service.release(first.id, actor="N07P100")  # no longer theirs
         with Session(engine) as s:
             expired = s.exec(
                 select(AuditEvent).where(col(AuditEvent.action) == "entry.claim_expired")
             ).all()
-        assert [(e.entry_id, e.detail["was"]) for e in expired] == [(first["id"], "N07P100")]
+        assert [(e.entry_id, e.detail["was"]) for e in expired] == [(first.id, "N07P100")]
     finally:
         engine.dispose()
 
@@ -130,12 +131,12 @@ def test_a_claim_expires_and_a_colleague_may_take_it(sqlite_url: str) -> None:
 def test_waiting_entries_past_their_due_date_are_flagged_overdue(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     clock = FixedClock(NOW)
-    service = ReviewService(engine=engine, clock=clock)
+    queue = QueueService(engine=engine, clock=clock)
     try:
         with session_scope(engine) as s:
             s.add_all(_pending(2))  # due 2026-11-26 and 2026-11-27
-        assert [r["overdue"] for r in service.list_queue()] == [False, False]
+        assert [r.overdue for r in queue.listing()] == [False, False]
         clock.advance(4 * 24 * 3600)  # 2026-11-27: the first is past its due date
-        assert [r["overdue"] for r in service.list_queue()] == [True, False]
+        assert [r.overdue for r in queue.listing()] == [True, False]
     finally:
         engine.dispose()

@@ -45,7 +45,7 @@ def test_an_edit_fixes_a_blocking_issue_as_a_new_version(
 
     row = w.editing.edit(entry_id, actor=PROXY, version=1, changes={"PNC": GOOD_PNC})
 
-    assert row["version"] == 2
+    assert row.version == 2
     entry = _entry(w, "B219904", "identity")
     assert not any(i["blocking"] for i in entry.issues)
     assert entry.xml is not None
@@ -61,7 +61,7 @@ def test_an_edit_fixes_a_blocking_issue_as_a_new_version(
         [edited] = s.exec(select(AuditEvent).where(col(AuditEvent.action) == "entry.edited")).all()
         assert edited.detail == {"version": 2, "fields": ["PNC"]}
         assert GOOD_PNC not in str(edited.detail)
-    assert w.review.approve(entry_id, actor=PROXY, version=2)["status"] == "approved"
+    assert w.review.approve(entry_id, actor=PROXY, version=2).status == "approved"
 
 
 def test_a_missing_field_is_added_where_the_schema_wants_it(
@@ -76,7 +76,7 @@ def test_a_missing_field_is_added_where_the_schema_wants_it(
     assert entry.xml is not None
     names = [child.tag.split("}")[1] for child in section_of(entry.xml)]
     assert names.index("Level") == names.index("Category") + 1
-    assert w.review.approve(entry_id, actor=PROXY)["status"] == "approved"
+    assert w.review.approve(entry_id, actor=PROXY).status == "approved"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from bridge.audit import verify_chain
 from bridge.clock import FixedClock
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
 from bridge.services.review import ReviewService
-from bridge.services.status import case_status
+from bridge.services.views import EntrySummary, jsonable
 from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.builders import (
@@ -37,12 +37,12 @@ KEEP = {"B203456", "C318820", "F600218", "G719053", "N480937"}
 def _synced(make_wiring: MakeWiring, db_url: str, ndelius_url: str) -> Wiring:
     """A seeded wiring as after one real first sync over the KEEP cases (the template's)."""
     w = make_wiring(db_url, ndelius_url, synced=KEEP)
-    assert {r["crn"] for r in w.review.list_queue()} == KEEP
+    assert {r.crn for r in w.queue.listing()} == KEEP
     return w
 
 
 def _entry_id(w: Wiring, crn: str, section: str) -> int:
-    ids = [r["id"] for r in w.review.list_queue() if (r["crn"], r["section"]) == (crn, section)]
+    ids = [r.id for r in w.queue.listing() if (r.crn, r.section) == (crn, section)]
     assert len(ids) == 1, (crn, section, ids)
     return int(ids[0])
 
@@ -68,23 +68,23 @@ def test_claim_show_approve_and_mark_entered_then_the_manager_sees_it_accepted(
     entry_id = _entry_id(w, "G719053", "identity")  # managed by N07A001
 
     claimed = w.review.claim(entry_id, actor=PROXY)
-    assert (claimed["status"], claimed["id"]) == ("claimed", entry_id)
-    assert w.review.claim(entry_id, actor=PROXY)["status"] == "claimed"  # idempotent for the holder
+    assert (claimed.status, claimed.id) == ("claimed", entry_id)
+    assert w.review.claim(entry_id, actor=PROXY).status == "claimed"  # idempotent for the holder
 
     shown = w.review.show(entry_id, actor=PROXY)
-    assert shown["status"] == "claimed"
-    assert shown["version"] == 1
-    assert "Siobhán" in shown["xml"]
-    assert shown["issues"] == []
-    assert {d["path"] for d in shown["diff"]} >= {"Surname", "Forename", "DateOfBirth"}
-    assert [h["action"] for h in shown["history"]] == [
+    assert shown.status == "claimed"
+    assert shown.version == 1
+    assert "Siobhán" in (shown.xml or "")
+    assert shown.issues == []
+    assert {d["path"] for d in shown.diff} >= {"Surname", "Forename", "DateOfBirth"}
+    assert [h.action for h in shown.history] == [
         "entry.queued",
         "entry.claimed",
         "entry.viewed",
     ]
 
     approved = w.review.approve(entry_id, actor=PROXY, version=1)
-    assert approved["status"] == "approved"
+    assert approved.status == "approved"
     with pytest.raises(WrongState):
         w.review.approve(entry_id, actor=PROXY)  # no longer claimed
 
@@ -97,10 +97,10 @@ def test_claim_show_approve_and_mark_entered_then_the_manager_sees_it_accepted(
             entry_id, actor=PROXY, reference="VIS-000123", on=clock.now().date() + timedelta(days=1)
         )
     entered = w.review.mark_entered(entry_id, actor=PROXY, reference="VIS-000123")
-    assert entered["status"] == "accepted"
-    assert w.review.show(entry_id, actor=PROXY)["visor_reference"] == "VIS-000123"
+    assert entered.status == "accepted"
+    assert w.review.show(entry_id, actor=PROXY).visor_reference == "VIS-000123"
 
-    status = case_status(w.engine, clock, crn="G719053", actor=MANAGER)
+    status = jsonable(w.status.case("G719053", actor=MANAGER))
     row = next(e for e in status["entries"] if e["id"] == entry_id)
     assert row["status"] == "accepted"
     assert row["entered_at"] == clock.now().date().isoformat()
@@ -121,13 +121,13 @@ def test_approve_is_refused_while_a_blocking_issue_exists(
     w = _synced(make_wiring, db_url, ndelius_url)
     entry_id = _entry_id(w, "C318820", "mappa")  # MAPPA category X9
     w.review.claim(entry_id, actor=PROXY)
-    issues = w.review.show(entry_id, actor=PROXY)["issues"]
+    issues = w.review.show(entry_id, actor=PROXY).issues
     assert {(i["code"], i["path"], i["blocking"]) for i in issues} == {
         ("unknown-code", "mappa/Category", True)
     }
     with pytest.raises(WrongState, match="blocking issues"):
         w.review.approve(entry_id, actor=PROXY)
-    row = next(r for r in w.review.list_queue() if r["id"] == entry_id)
+    row = next(r for r in w.queue.listing() if r.id == entry_id).listed()
     assert row["status"] == "claimed"
     assert _events(w, "entry.approved") == []
 
@@ -141,11 +141,11 @@ def test_reject_needs_a_reason_and_the_manager_sees_it(
     for reason in (None, "", "   "):
         with pytest.raises(BadInput):
             w.review.reject(entry_id, actor=PROXY, reason=reason)
-    assert next(r for r in w.review.list_queue() if r["id"] == entry_id)["status"] == "claimed"
+    assert next(r for r in w.queue.listing() if r.id == entry_id).status == "claimed"
 
     reason = "MAPPA category is X9 in nDelius; please screen the case and set 1-4."
-    assert w.review.reject(entry_id, actor=PROXY, reason=f"  {reason} ")["status"] == "rejected"
-    status = case_status(w.engine, clock, crn="C318820", actor="N07A002")
+    assert w.review.reject(entry_id, actor=PROXY, reason=f"  {reason} ").status == "rejected"
+    status = jsonable(w.status.case("C318820", actor="N07A002"))
     row = next(e for e in status["entries"] if e["id"] == entry_id)
     assert (row["status"], row["reason"]) == ("rejected", reason)
     with pytest.raises(WrongState):
@@ -160,7 +160,7 @@ REFUSED_ACTORS = {
 }
 
 
-def _act(w: Wiring, action: str, entry_id: int, actor: str) -> dict[str, Any] | None:
+def _act(w: Wiring, action: str, entry_id: int, actor: str) -> EntrySummary | None:
     if action == "show":
         return w.review.show(entry_id, actor=actor)
     if action == "claim":
@@ -205,7 +205,7 @@ def test_permission_matrix_only_a_currently_vetted_proxy_may_act(
                 _act(w, action, entry_id, actor)
             assert str(refused.value) == NotPermitted.MESSAGE
     # the refusals changed nothing and were each audited
-    assert next(r for r in w.review.list_queue() if r["id"] == entry_id)["status"] == (
+    assert next(r for r in w.queue.listing() if r.id == entry_id).status == (
         "pending" if action in ("show", "claim") else "claimed"
     )
     assert len(_events(w, "access.refused")) == refusals_before + len(REFUSED_ACTORS)
@@ -213,7 +213,7 @@ def test_permission_matrix_only_a_currently_vetted_proxy_may_act(
     with subtests.test(actor="current proxy"):
         result = _act(w, action, entry_id, PROXY)
         assert result is not None
-        assert result["status"] == _AFTER[action]
+        assert result.status == _AFTER[action]
 
 
 @pytest.mark.parametrize("action", ["show", "claim"])
@@ -253,7 +253,7 @@ def test_vetting_that_expires_between_claim_and_approve_stops_the_approval(
         w.review.approve(entry_id, actor=PROXY)
     with pytest.raises(NotPermitted):
         w.review.claim_next(actor=PROXY)
-    assert next(r for r in w.review.list_queue() if r["id"] == entry_id)["status"] == "claimed"
+    assert next(r for r in w.queue.listing() if r.id == entry_id).status == "claimed"
     assert _events(w, "entry.approved") == []
     refused = _events(w, "access.refused")[-1]
     assert (refused.actor, refused.entry_id, refused.detail) == (
@@ -277,21 +277,23 @@ def test_claim_next_takes_the_earliest_due_entry_the_proxy_may_take(
 
     def queue_order(allowed: set[str] | None) -> list[dict[str, Any]]:
         rows = [
-            r for r in w.review.list_queue("pending") if allowed is None or r["crn"] not in allowed
+            r.listed()
+            for r in w.queue.listing("pending")
+            if allowed is None or r.crn not in allowed
         ]
         return sorted(rows, key=lambda r: (r["due_date"], r["id"]))
 
     expected = queue_order(urgent)[0]  # N07P004 may take neither urgent case
     got = w.review.claim_next(actor=PROXY)
     assert got is not None
-    assert got["crn"] not in urgent
-    assert (got["id"], got["status"]) == (expected["id"], "claimed")
+    assert got.crn not in urgent
+    assert (got.id, got.status) == (expected["id"], "claimed")
 
     expected_2 = queue_order(None)[0]
     assert expected_2["crn"] in urgent
     got_2 = w.review.claim_next(actor=PROXY_2)
     assert got_2 is not None
-    assert got_2["id"] == expected_2["id"]
+    assert got_2.id == expected_2["id"]
 
     with pytest.raises(NotPermitted):
         w.review.claim_next(actor=EXPIRED_PROXY)
@@ -311,7 +313,7 @@ def test_claim_next_pages_past_many_entries_it_may_not_take(
     tiny_batches = ReviewService(engine=w.engine, clock=clock, claim_batch=1)
     got = tiny_batches.claim_next(actor=PROXY)
     assert got is not None
-    assert got["crn"] != "F600218"
+    assert got.crn != "F600218"
 
 
 def test_two_proxies_cannot_both_claim_one_entry(
@@ -326,11 +328,11 @@ def test_two_proxies_cannot_both_claim_one_entry(
         w.review.approve(entry_id, actor=PROXY_2)
     with pytest.raises(WrongState):
         w.review.release(entry_id, actor=PROXY_2)
-    assert w.review.show(entry_id, actor=PROXY_2)["status"] == "claimed"  # viewing needs no claim
+    assert w.review.show(entry_id, actor=PROXY_2).status == "claimed"  # viewing needs no claim
     assert len(_events(w, "entry.claimed")) == 1
     # released, the other proxy may take it
-    assert w.review.release(entry_id, actor=PROXY)["status"] == "pending"
-    assert w.review.claim(entry_id, actor=PROXY_2)["status"] == "claimed"
+    assert w.review.release(entry_id, actor=PROXY).status == "pending"
+    assert w.review.claim(entry_id, actor=PROXY_2).status == "claimed"
 
 
 def test_a_stale_version_is_a_conflict(
@@ -341,8 +343,8 @@ def test_a_stale_version_is_a_conflict(
     w.review.claim(entry_id, actor=PROXY)
     with pytest.raises(VersionConflict):
         w.review.approve(entry_id, actor=PROXY, version=99)
-    assert w.review.show(entry_id, actor=PROXY)["status"] == "claimed"
-    assert w.review.approve(entry_id, actor=PROXY, version=1)["status"] == "approved"
+    assert w.review.show(entry_id, actor=PROXY).status == "claimed"
+    assert w.review.approve(entry_id, actor=PROXY, version=1).status == "approved"
 
 
 def test_views_and_refusals_are_audited_and_the_chain_verifies(

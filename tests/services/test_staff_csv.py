@@ -7,16 +7,17 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
-from bridge.services.staff import (
+from bridge.core.staff_input import (
     CSV_COLUMNS,
     StaffCsvInvalid,
     StaffInput,
     check_staff,
     decode_staff_csv,
-    import_staff,
     parse_staff_csv,
     vetting_state,
 )
+from bridge.services.staff import import_staff
+from bridge.services.views import ImportResult
 from bridge.store.db import session_scope
 from bridge.store.models import Entry, Staff
 from tests.builders import PROXY_2, MakeWiring
@@ -162,10 +163,10 @@ def test_an_inactive_row_releases_the_persons_claims(
     )
     with session_scope(w.engine) as s:
         result = import_staff(s, [row], now=w.clock.now(), actor="ADM0001")
-    assert dict(result) == {"added": 0, "updated": 1, "deactivated": 1, "released": 1}
+    assert result == ImportResult(added=0, updated=1, deactivated=1, released=1)
     with Session(w.engine) as s:
         person = s.get(Staff, PROXY_2)
-        entry = s.get(Entry, claimed["id"])
+        entry = s.get(Entry, claimed.id)
         assert person is not None
         assert entry is not None
         assert person.active is False

@@ -8,10 +8,12 @@ import pytest
 from sqlmodel import Session, select
 
 from bridge.clock import FixedClock
+from bridge.core.lifecycle import State
 from bridge.core.record import NS
 from bridge.core.xmltext import parse_untrusted
 from bridge.errors import NotPermitted
-from bridge.services.status import case_status
+from bridge.services.views import jsonable
+from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.builders import (
@@ -50,10 +52,10 @@ def test_the_managers_status_never_contains_record_values(
 ) -> None:
     w = _synced(make_wiring, db_url, ndelius_url)
     # move one entry along so the view holds more than pending rows
-    entry_id = next(r["id"] for r in w.review.list_queue() if r["crn"] == "G719053")
+    entry_id = next(r.id for r in w.queue.listing() if r.crn == "G719053")
     w.review.claim(entry_id, actor=PROXY)
 
-    status = case_status(w.engine, clock, crn="G719053", actor=MANAGER)
+    status = jsonable(w.status.case("G719053", actor=MANAGER))
     assert set(status) == {"crn", "entries"}
     assert status["crn"] == "G719053"
     assert len(status["entries"]) == len(expected_sections("G719053"))
@@ -84,14 +86,38 @@ def test_unrelated_manager_and_unknown_case_get_the_same_refusal(
         ("Z999999", MANAGER),  # no such case
         ("G719053", "NOBODY1"),  # not in the registry
         ("B203456", MANAGER),  # a real CRN the bridge never read (removed before the sync)
+        ("G719053", PROXY),  # a proxy who may handle the case: this is the officer's view
+        ("G719053", "ADM0001"),  # an administrator: the same
     ]:
         with pytest.raises(NotPermitted) as refused:
-            case_status(w.engine, clock, crn=crn, actor=actor)
+            w.status.case(crn, actor=actor)
         messages.add(str(refused.value))
     assert len(messages) == 1
     with Session(w.engine) as s:
         refusals = s.exec(select(AuditEvent).where(AuditEvent.action == "access.refused")).all()
-    assert len(refusals) == 5
+    assert len(refusals) == 7
     assert all(e.crn is None and e.detail == {"action": "status"} for e in refusals)
     # the case's own manager still sees it
-    assert case_status(w.engine, clock, crn="K134872", actor=MANAGER)["entries"]
+    assert w.status.case("K134872", actor=MANAGER).entries
+
+
+def test_reasons_are_shown_for_returned_and_superseded_entries_only(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring
+) -> None:
+    w = _synced(make_wiring, db_url, ndelius_url)
+    rejected, failed, superseded, *_ = [r.id for r in w.queue.listing() if r.crn == "G719053"]
+    w.review.claim(rejected, actor=PROXY)
+    w.review.reject(rejected, actor=PROXY, reason="Screen the MAPPA category first.")
+    with session_scope(w.engine) as s:  # a sink's refusal and a newer change, as stored
+        for entry_id, state, reason in [
+            (failed, State.FAILED, "HTTP 422: line 4: Element 'Surname': too long"),
+            (superseded, State.SUPERSEDED, "newer change"),
+        ]:
+            entry = s.get(Entry, entry_id)
+            assert entry is not None
+            entry.status, entry.reason = state, reason
+            s.add(entry)
+    shown = {e.id: (e.status, e.reason) for e in w.status.case("G719053", actor=MANAGER).entries}
+    assert shown[rejected] == ("rejected", "Screen the MAPPA category first.")
+    assert shown[superseded] == ("superseded", "newer change")
+    assert shown[failed] == ("failed", None)

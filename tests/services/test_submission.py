@@ -21,7 +21,7 @@ from bridge.clock import FixedClock
 from bridge.config import default_mappings_dir
 from bridge.errors import NotPermitted, WrongState
 from bridge.scheduler import build_scheduler, submit_job
-from bridge.services.submission import SubmitResult, requeue
+from bridge.services.submission import SubmitResult
 from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
 from bridge.sinks.file_drop import MANIFEST, drop_name
@@ -38,11 +38,11 @@ def approve_all(wiring: Wiring, ndelius_url: str, crns: set[str]) -> list[int]:
     only_cases(ndelius_url, crns)
     sync_json(wiring)
     ids = []
-    for row in wiring.review.list_queue("pending"):
-        if not any(issue["blocking"] for issue in row["issues"]):
-            wiring.review.claim(row["id"], actor=PROXY)
-            wiring.review.approve(row["id"], actor=PROXY)
-            ids.append(int(row["id"]))
+    for row in wiring.queue.listing("pending"):
+        if not any(issue["blocking"] for issue in row.issues):
+            wiring.review.claim(row.id, actor=PROXY)
+            wiring.review.approve(row.id, actor=PROXY)
+            ids.append(row.id)
     assert ids
     return ids
 
@@ -186,22 +186,22 @@ def test_a_422_fails_the_entry_with_the_reason_and_requeue_delivers_it(
     assert (result.attempted, result.accepted, result.failed) == (len(ids), len(ids) - 1, 1)
     assert result.breaker == "closed"  # a refused record says ViSOR is up
     [failed] = result.failures
-    assert failed["id"] == ids[0]
-    assert "HTTP 422" in failed["reason"]
-    assert "Surname': [facet 'maxLength']" in failed["reason"]
-    assert "Confidential Surname" not in failed["reason"]
-    [row] = w.review.list_queue("failed")
-    assert row["id"] == ids[0]
-    assert entries(w, [ids[0]])[0].reason == failed["reason"]
+    assert failed.id == ids[0]
+    assert "HTTP 422" in failed.reason
+    assert "Surname': [facet 'maxLength']" in failed.reason
+    assert "Confidential Surname" not in failed.reason
+    [row] = w.queue.listing("failed")
+    assert row.id == ids[0]
+    assert entries(w, [ids[0]])[0].reason == failed.reason
     assert [a.category for a in audit(w, "entry.failed")] == ["alteration"]
 
     with pytest.raises(NotPermitted):
-        requeue(w.engine, w.clock, entry_id=ids[0], actor=MANAGER)
+        w.requeue.requeue(ids[0], actor=MANAGER)
     with pytest.raises(WrongState):
-        requeue(w.engine, w.clock, entry_id=ids[1], actor=PROXY)  # accepted, not failed
+        w.requeue.requeue(ids[1], actor=PROXY)  # accepted, not failed
     assert submit(w).attempted == 0  # a failed entry is not retried on its own
-    back = requeue(w.engine, w.clock, entry_id=ids[0], actor=PROXY)
-    assert back["status"] == "approved"
+    back = w.requeue.requeue(ids[0], actor=PROXY)
+    assert back.status == "approved"
 
     again = submit(w)
     assert (again.attempted, again.accepted) == (1, 1)
@@ -329,7 +329,7 @@ def test_file_drop_writes_each_entry_version_once_atomically(
 
     # A proxy confirms what ViSOR imported by recording its reference.
     done = w.review.mark_entered(ids[0], actor=PROXY, reference="VIS-00000042")
-    assert done["status"] == "accepted"
+    assert done.status == "accepted"
 
 
 def test_file_drop_refuses_to_overwrite_a_different_file(
@@ -343,5 +343,5 @@ def test_file_drop_refuses_to_overwrite_a_different_file(
     (drop / drop_name(first)).write_text("<something-else/>", encoding="utf-8")
     result = submit(w)
     assert (result.failed, result.submitted) == (1, len(ids) - 1)
-    assert "already exists" in result.failures[0]["reason"]
+    assert "already exists" in (result.failures[0].reason or "")
     assert (drop / drop_name(first)).read_text(encoding="utf-8") == "<something-else/>"

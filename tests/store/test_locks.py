@@ -43,4 +43,4 @@ def test_sync_while_another_runs_is_skipped(
         assert held
         assert run(["sync", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"skipped": "another sync is running"}
-    assert wiring.review.list_queue() == []
+    assert wiring.queue.listing() == []

@@ -330,7 +330,7 @@ def test_making_a_proxy_inactive_releases_their_claims(
     assert response.status_code == 303
     assert _staff(synced_wiring, PROXY_2).active is False  # type: ignore[union-attr]
     with Session(synced_wiring.engine) as s:
-        entry = s.get(Entry, claimed["id"])
+        entry = s.get(Entry, claimed.id)
         assert entry is not None
         assert (entry.status, entry.claimed_by) == ("pending", None)
 
@@ -529,11 +529,11 @@ def test_requeueing_failed_submissions(
     only_cases(ndelius_url, {"B219904"})
     sync_json(wiring)
     ids = []
-    for row in wiring.review.list_queue("pending"):
-        if not any(issue["blocking"] for issue in row["issues"]):
-            wiring.review.claim(row["id"], actor=PROXY)
-            wiring.review.approve(row["id"], actor=PROXY)
-            ids.append(int(row["id"]))
+    for row in wiring.queue.listing("pending"):
+        if not any(issue["blocking"] for issue in row.issues):
+            wiring.review.claim(row.id, actor=PROXY)
+            wiring.review.approve(row.id, actor=PROXY)
+            ids.append(row.id)
     assert len(ids) >= 3
     httpx.post(
         f"{visor_url}/__admin/faults",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from bridge.services.queue_view import QueueFilters, queue_page
+from bridge.services.queue_view import QueueFilters
 from bridge.wiring import Wiring
 from tests.builders import MakeWiring
 
@@ -26,8 +26,11 @@ def synced_sqlite(make_wiring: MakeWiring, sqlite_url: str, ndelius_url: str) ->
     return wiring
 
 
-def _plans(wiring: Wiring, filters: QueueFilters) -> dict[str, str]:
-    """Each SELECT on `entry` the queue sent, with SQLite's plan for it."""
+def _plans(
+    wiring: Wiring, filters: QueueFilters | None = None, *, listing: str = ""
+) -> dict[str, str]:
+    """Each SELECT on `entry` the queue page (or, with `listing`, `queue list --status
+    listing`) sent, with SQLite's plan for it."""
     sent: list[tuple[str, Any]] = []
 
     def capture(
@@ -38,7 +41,10 @@ def _plans(wiring: Wiring, filters: QueueFilters) -> dict[str, str]:
 
     event.listen(wiring.engine, "before_cursor_execute", capture)
     try:
-        queue_page(wiring.engine, wiring.clock, actor="N07P005", filters=filters)
+        if listing:
+            wiring.queue.listing(listing)
+        else:
+            wiring.queue.page(actor="N07P005", filters=filters or QueueFilters())
     finally:
         event.remove(wiring.engine, "before_cursor_execute", capture)
     with wiring.engine.connect() as conn:
@@ -74,3 +80,17 @@ def test_one_state_reads_the_state_index_in_due_order(synced_sqlite: Wiring) -> 
     paging = [p for s, p in plans.items() if "ORDER BY" in s and "LIMIT" in s]
     assert paging, plans
     assert all("COVERING INDEX" in p and "TEMP B-TREE" not in p for p in paging), plans
+
+
+def test_queue_list_reads_the_pages_state_index_and_no_record(synced_sqlite: Wiring) -> None:
+    plans = _plans(synced_sqlite, listing="pending")
+    assert len(plans) == 1, plans
+    [(statement, plan)] = plans.items()
+    assert "ix_entry_status_queue" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
+    selected = statement.split("FROM entry")[0]
+    assert "xml" not in selected, statement
+    assert "diff" not in selected, statement
+    rows = synced_sqlite.queue.listing("pending")
+    assert rows
+    assert [(r.due_date, r.id) for r in rows] == sorted((r.due_date, r.id) for r in rows)

@@ -8,8 +8,9 @@ list by that key — nothing typed into the address bar is ever shown.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
@@ -90,7 +91,7 @@ def retry_now(
 def submissions_page(
     request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep
 ) -> Response:
-    failed: list[dict[str, Any]] = wiring.admin.failed_submissions(actor=staff.code)
+    failed = wiring.admin.failed_submissions(actor=staff.code)
     return pages.render(
         request,
         "admin/submissions.html",
@@ -98,7 +99,7 @@ def submissions_page(
             "title": "Failed submissions",
             "done": _done(request, SUBMISSIONS_DONE),
             "sink": wiring.settings.sink,
-            "failed": [{**f, "failed": long_time(f["updated_at"])} for f in failed],
+            "failed": [{**asdict(f), "failed": long_time(f.updated_at)} for f in failed],
         },
         staff=staff,
     )
@@ -106,13 +107,13 @@ def submissions_page(
 
 @router.post("/submissions/requeue-all")
 def requeue_all(staff: Admin, wiring: WiringDep) -> Response:
-    wiring.admin.requeue_all_failed(actor=staff.code)
+    wiring.requeue.requeue_all_failed(actor=staff.code)
     return RedirectResponse("/admin/submissions?done=requeued-all", status_code=303)
 
 
 @router.post("/submissions/{entry_id}/requeue")
 def requeue_one(staff: Admin, wiring: WiringDep, entry_id: int) -> Response:
-    wiring.admin.requeue(entry_id, actor=staff.code)
+    wiring.requeue.requeue(entry_id, actor=staff.code)
     return RedirectResponse("/admin/submissions?done=requeued", status_code=303)
 
 

@@ -8,6 +8,7 @@ redirect after every change (Post/Redirect/Get) to a page with a fixed success b
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
+from bridge.core.lifecycle import Role
 from bridge.errors import BadInput
 from bridge.services.staff import (
     CSV_COLUMNS,
@@ -25,7 +27,7 @@ from bridge.services.staff import (
     StaffInput,
     StaffInvalid,
 )
-from bridge.store.models import Staff
+from bridge.services.views import Person, StaffRecord, jsonable
 from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
 from bridge.web.present import long_date
 
@@ -34,7 +36,11 @@ __all__ = ["router"]
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 Code = Annotated[str, Path(max_length=16)]
-ROLE_NAMES = {"proxy": "Proxy", "offender_manager": "Offender manager", "admin": "Administrator"}
+ROLE_NAMES: dict[str, str] = {
+    Role.PROXY: "Proxy",
+    Role.OFFENDER_MANAGER: "Offender manager",
+    Role.ADMIN: "Administrator",
+}
 DATE_FIELDS = ("vetting_expires", "needs_proxy_since", "needs_proxy_until")
 #: The largest staff CSV taken (a registry of a few thousand people is well under this).
 MAX_CSV_BYTES = 2_000_000
@@ -67,20 +73,20 @@ def _form_values(form: FormData) -> dict[str, Any]:
     }
 
 
-def _stored_values(person: dict[str, Any]) -> dict[str, Any]:
+def _stored_values(person: StaffRecord) -> dict[str, Any]:
     def parts(value: date | None) -> dict[str, str]:
         if value is None:
             return {"day": "", "month": "", "year": ""}
         return {"day": str(value.day), "month": str(value.month), "year": str(value.year)}
 
     return {
-        "code": person["code"],
-        "name": person["name"],
-        "roles": person["roles"],
-        "team": person["team"] or "",
-        "vetting_level": person["vetting_level"] or "",
-        "active": person["active"],
-        **{field: parts(person[field]) for field in DATE_FIELDS},
+        "code": person.code,
+        "name": person.name,
+        "roles": person.roles,
+        "team": person.team or "",
+        "vetting_level": person.vetting_level or "",
+        "active": person.active,
+        **{field: parts(getattr(person, field)) for field in DATE_FIELDS},
     }
 
 
@@ -117,16 +123,16 @@ def _problems(problems: list[tuple[str, str]]) -> tuple[list[dict[str, str]], di
 def _form_page(
     request: Request,
     pages: PagesDep,
-    staff: Staff,
+    staff: Person,
     *,
     values: dict[str, Any],
-    editing: dict[str, Any] | None,
+    editing: StaffRecord | None,
     errors: list[dict[str, str]] | None = None,
     inline: dict[str, str] | None = None,
     password_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    title = f"Edit {editing['code']}" if editing else "Add a member of staff"
+    title = f"Edit {editing.code}" if editing else "Add a member of staff"
     return pages.render(
         request,
         "admin/staff_form.html",
@@ -172,11 +178,11 @@ def staff_registry(request: Request, staff: Admin, wiring: WiringDep, pages: Pag
     people = wiring.admin.staff_registry(actor=staff.code)
     rows = [
         {
-            **p,
-            "role_names": ", ".join(ROLE_NAMES.get(r, r) for r in p["roles"]),
-            "expires": long_date(p["vetting_expires"]),
-            "since": long_date(p["needs_proxy_since"]),
-            "until": long_date(p["needs_proxy_until"]),
+            **asdict(p),
+            "role_names": ", ".join(ROLE_NAMES.get(r, r) for r in p.roles),
+            "expires": long_date(p.vetting_expires),
+            "since": long_date(p.needs_proxy_since),
+            "until": long_date(p.needs_proxy_until),
         }
         for p in people
     ]
@@ -203,15 +209,15 @@ async def add_staff(request: Request, staff: Admin, wiring: WiringDep, pages: Pa
         added = wiring.admin.add_staff(_staff_input(values), actor=staff.code)
     except StaffInvalid as exc:
         return _refused_form(request, pages, staff, values, None, exc)
-    return RedirectResponse(f"/admin/staff/{added['code']}?done=added", status_code=303)
+    return RedirectResponse(f"/admin/staff/{added.code}?done=added", status_code=303)
 
 
 def _refused_form(
     request: Request,
     pages: PagesDep,
-    staff: Staff,
+    staff: Person,
     values: dict[str, Any],
-    editing: dict[str, Any] | None,
+    editing: StaffRecord | None,
     exc: StaffInvalid,
 ) -> Response:
     """The staff form again (400) with the service's problems as summary and inline errors."""
@@ -234,7 +240,7 @@ def _refused_form(
 def _import_page(
     request: Request,
     pages: PagesDep,
-    staff: Staff,
+    staff: Person,
     *,
     errors: list[str] | None = None,
     replace: bool = False,
@@ -282,7 +288,7 @@ async def import_csv(
         except StaffCsvInvalid as exc:
             problems = exc.problems
         else:
-            counts = "&".join(f"{k}={v}" for k, v in sorted(result.items()))
+            counts = "&".join(f"{k}={v}" for k, v in sorted(jsonable(result).items()))
             return RedirectResponse(f"/admin/staff?done=imported&{counts}", status_code=303)
     return _import_page(request, pages, staff, errors=problems, replace=replace, status_code=400)
 
@@ -290,7 +296,7 @@ async def import_csv(
 # -- one person (after /staff/new and /staff/import, which {code} would otherwise take) --
 
 
-def _person_or_404(wiring: WiringDep, code: str, actor: str) -> dict[str, Any]:
+def _person_or_404(wiring: WiringDep, code: str, actor: str) -> StaffRecord:
     person = wiring.admin.staff_member(code.upper(), actor=actor)
     if person is None:
         raise HTTPException(status_code=404)
@@ -310,12 +316,12 @@ async def edit_staff(
     request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep, code: Code
 ) -> Response:
     person = _person_or_404(wiring, code, staff.code)
-    values = {**_form_values(await request.form()), "code": person["code"]}
+    values = {**_form_values(await request.form()), "code": person.code}
     try:
-        wiring.admin.edit_staff(person["code"], _staff_input(values), actor=staff.code)
+        wiring.admin.edit_staff(person.code, _staff_input(values), actor=staff.code)
     except StaffInvalid as exc:
         return _refused_form(request, pages, staff, values, person, exc)
-    return RedirectResponse(f"/admin/staff/{person['code']}?done=updated", status_code=303)
+    return RedirectResponse(f"/admin/staff/{person.code}?done=updated", status_code=303)
 
 
 @router.post("/staff/{code}/password")
@@ -332,7 +338,7 @@ async def set_password(
         problems.append(("password_confirm", "The passwords do not match"))
     else:
         try:
-            wiring.accounts.set_password(person["code"], password, actor=staff.code)
+            wiring.accounts.set_password(person.code, password, actor=staff.code)
         except BadInput as exc:
             problems.append(("password", str(exc)))
     if problems:
@@ -347,4 +353,4 @@ async def set_password(
             password_errors=inline,
             status_code=400,
         )
-    return RedirectResponse(f"/admin/staff/{person['code']}?done=password", status_code=303)
+    return RedirectResponse(f"/admin/staff/{person.code}?done=password", status_code=303)

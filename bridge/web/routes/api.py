@@ -31,15 +31,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from bridge.services.queue_view import QueueFilters, queue_page
-from bridge.services.status import case_status
+from bridge.core.lifecycle import State
+from bridge.services.queue_view import QueueFilters
+from bridge.services.views import jsonable
 from bridge.web.deps import Proxy, SignedIn, WiringDep
 
 __all__ = ["router"]
 
-EntryState = Literal[
-    "pending", "claimed", "approved", "submitted", "accepted", "rejected", "failed", "superseded"
-]
+EntryState = State
 
 
 # -- response models (they are the OpenAPI document) -----------------------------------------
@@ -179,9 +178,7 @@ def api_queue(
 ) -> dict[str, Any]:
     """Entries you may handle (cases you are excluded from, restricted away from or manage
     yourself are left out), earliest due first. Needs current proxy vetting."""
-    result = queue_page(
-        wiring.engine,
-        wiring.clock,
+    result = wiring.queue.page(
         actor=staff.code,
         filters=QueueFilters(
             state=state,
@@ -194,7 +191,7 @@ def api_queue(
         per_page=per_page,
     )
     return {
-        "rows": result.rows,
+        "rows": jsonable(result.rows),
         "total": result.total,
         "page": result.page,
         "per_page": result.per_page,
@@ -217,7 +214,10 @@ def api_entry(
 ) -> dict[str, Any]:
     """The entry with its record, diff, issues, version and history. Recorded in the audit log
     as a consultation, exactly like opening the entry page."""
-    return wiring.review.show(entry_id, actor=staff.code, purpose=purpose)
+    shown: dict[str, Any] = jsonable(
+        wiring.review.show(entry_id, actor=staff.code, purpose=purpose)
+    )
+    return shown
 
 
 @router.get(
@@ -228,6 +228,7 @@ def api_case_status(
     staff: SignedIn,
     wiring: WiringDep,
 ) -> dict[str, Any]:
-    """For the offender manager who manages the case, a proxy who may handle it, or an admin;
-    anyone else gets the same 403 whether or not the case exists."""
-    return case_status(wiring.engine, wiring.clock, crn=crn.strip().upper(), actor=staff.code)
+    """For the offender manager who manages the case, and nobody else: anyone else gets the
+    same 403 whether or not the case exists. Reasons only for returned and superseded entries."""
+    shown: dict[str, Any] = jsonable(wiring.status.case(crn.strip().upper(), actor=staff.code))
+    return shown

@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
-from bridge.services.status import managed_case, my_cases
+from bridge.core.lifecycle import State
+from bridge.services.views import jsonable
 from bridge.web.deps import OffenderManager, PagesDep, WiringDep, csrf_protect
 from bridge.web.present import long_date
 
@@ -20,15 +21,26 @@ __all__ = ["router"]
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 #: Tag colours for the officer's states (GOV.UK tag modifier classes).
+#: Entry states in the officer's words (DOMAIN.md: pending / with a proxy / entered / returned).
+OFFICER_STATES = {
+    State.PENDING: "Waiting",
+    State.CLAIMED: "With a proxy",
+    State.APPROVED: "Approved",
+    State.SUBMITTED: "Sent to ViSOR",
+    State.ACCEPTED: "Entered",
+    State.REJECTED: "Returned",
+    State.FAILED: "Failed",
+    State.SUPERSEDED: "Superseded",
+}
 STATE_TAGS = {
-    "pending": "govuk-tag--grey",
-    "claimed": "govuk-tag--blue",
-    "approved": "govuk-tag--turquoise",
-    "submitted": "govuk-tag--purple",
-    "accepted": "govuk-tag--green",
-    "rejected": "govuk-tag--orange",
-    "failed": "govuk-tag--red",
-    "superseded": "govuk-tag--grey",
+    State.PENDING: "govuk-tag--grey",
+    State.CLAIMED: "govuk-tag--blue",
+    State.APPROVED: "govuk-tag--turquoise",
+    State.SUBMITTED: "govuk-tag--purple",
+    State.ACCEPTED: "govuk-tag--green",
+    State.REJECTED: "govuk-tag--orange",
+    State.FAILED: "govuk-tag--red",
+    State.SUPERSEDED: "govuk-tag--grey",
 }
 
 
@@ -36,13 +48,13 @@ STATE_TAGS = {
 def cases_page(
     request: Request, staff: OffenderManager, wiring: WiringDep, pages: PagesDep
 ) -> Response:
-    rows = my_cases(wiring.engine, wiring.clock, actor=staff.code)
+    rows = wiring.status.my_cases(actor=staff.code)
     return pages.render(
         request,
         "cases.html",
         {
             "title": "My cases",
-            "cases": [{**row, "entered": long_date(row["entered_on"])} for row in rows],
+            "cases": [{**jsonable(row), "entered": long_date(row.entered_on)} for row in rows],
         },
         staff=staff,
     )
@@ -56,20 +68,21 @@ def case_page(
     pages: PagesDep,
     crn: Annotated[str, Path(max_length=16)],
 ) -> Response:
-    case = managed_case(wiring.engine, wiring.clock, crn=crn.upper(), actor=staff.code)
+    case = wiring.status.case(crn.strip().upper(), actor=staff.code)
     entries = [
         {
-            **e,
-            "tag": STATE_TAGS.get(e["status"], "govuk-tag--grey"),
-            "created": long_date(e["created_at"]),
-            "due": long_date(e["due_date"]),
-            "entered": long_date(e["entered_at"]),
+            **jsonable(e),
+            "state": OFFICER_STATES.get(State(e.status), e.status),
+            "tag": STATE_TAGS.get(State(e.status), "govuk-tag--grey"),
+            "created": long_date(e.created_at),
+            "due": long_date(e.due_date),
+            "entered": long_date(e.entered_at),
         }
-        for e in case["entries"]
+        for e in reversed(case.entries)  # newest first
     ]
     return pages.render(
         request,
         "case.html",
-        {"title": f"Case {case['crn']}", "crn": case["crn"], "entries": entries},
+        {"title": f"Case {case.crn}", "crn": case.crn, "entries": entries},
         staff=staff,
     )

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from bridge.core.lifecycle import State
 from bridge.errors import BadInput
 from bridge.services.editing import EditRefused
-from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters, queue_page
-from bridge.store.models import Staff
+from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters
+from bridge.services.views import Person, jsonable
 from bridge.web import entry_view
 from bridge.web.deps import PagesDep, Proxy, WiringDep, csrf_protect
 from bridge.web.present import long_date, section_title
@@ -35,11 +36,11 @@ PER_PAGE = 25
 
 #: What just happened, by the `done` code an action redirects with (never request text).
 DONE: dict[str, tuple[str, bool]] = {
-    "claimed": ("Entry claimed", True),
+    State.CLAIMED: ("Entry claimed", True),
     "saved": ("Changes saved", True),
     "unchanged": ("Nothing was changed", False),
-    "approved": ("Entry approved", True),
-    "rejected": ("Entry rejected", True),
+    State.APPROVED: ("Entry approved", True),
+    State.REJECTED: ("Entry rejected", True),
     "entered": ("Marked as entered in ViSOR", True),
     "released": ("Entry released", True),
     "nothing": ("There is nothing in the queue you can take", False),
@@ -128,9 +129,7 @@ def queue(
         kind=_choice(kind, KINDS, "kind"),
         crn=(crn or "").strip().upper() or None,
     )
-    result = queue_page(
-        wiring.engine, wiring.clock, actor=staff.code, filters=filters, page=page, per_page=PER_PAGE
-    )
+    result = wiring.queue.page(actor=staff.code, filters=filters, page=page, per_page=PER_PAGE)
     query = {
         k: v
         for k, v in (
@@ -156,9 +155,9 @@ def queue(
             "result": result,
             "rows": [
                 {
-                    **row,
-                    "section_title": section_title(row["section"]),
-                    "due_text": long_date(row["due_date"]),
+                    **jsonable(row),
+                    "section_title": section_title(row.section),
+                    "due_text": long_date(row.due_date),
                 }
                 for row in result.rows
             ],
@@ -183,7 +182,7 @@ def claim_next(request: Request, staff: Proxy, wiring: WiringDep) -> Response:
     claimed = wiring.review.claim_next(actor=staff.code)
     if claimed is None:
         return _see(request, "/queue", "nothing")
-    return _see(request, f"/entries/{claimed['id']}", "claimed")
+    return _see(request, f"/entries/{claimed.id}", State.CLAIMED)
 
 
 # -- one entry ------------------------------------------------------------------------------
@@ -191,7 +190,7 @@ def claim_next(request: Request, staff: Proxy, wiring: WiringDep) -> Response:
 
 def _render_entry(
     request: Request,
-    staff: Staff,
+    staff: Person,
     wiring: Wiring,
     pages: Pages,
     entry_id: int,
@@ -246,7 +245,7 @@ def entry(
     wiring: WiringDep,
 ) -> Response:
     if wiring.settings.view_purpose_required:
-        entry_view.check_access(wiring.review, entry_id, actor=staff.code)
+        wiring.review.check_access(entry_id, actor=staff.code)
         asked = pages.render(
             request,
             "proxy/purpose.html",
@@ -268,7 +267,7 @@ def entry_with_purpose(
 ) -> Response:
     """The entry, after the proxy said why they are opening it (recorded with the view)."""
     if not purpose.strip():
-        entry_view.check_access(wiring.review, entry_id, actor=staff.code)
+        wiring.review.check_access(entry_id, actor=staff.code)
         message = "Enter why you are viewing this entry"
         return pages.render(
             request,
@@ -288,7 +287,7 @@ def entry_with_purpose(
 @router.post("/entries/{entry_id}/claim")
 def claim(request: Request, entry_id: EntryId, staff: Proxy, wiring: WiringDep) -> Response:
     wiring.review.claim(entry_id, actor=staff.code)
-    return _see(request, f"/entries/{entry_id}", "claimed")
+    return _see(request, f"/entries/{entry_id}", State.CLAIMED)
 
 
 @router.post("/entries/{entry_id}/edit")
@@ -342,7 +341,7 @@ def approve(
     version: Annotated[int, Form(ge=1)],
 ) -> Response:
     wiring.review.approve(entry_id, actor=staff.code, version=version)
-    return _see(request, f"/entries/{entry_id}", "approved")
+    return _see(request, f"/entries/{entry_id}", State.APPROVED)
 
 
 @router.post("/entries/{entry_id}/reject")
@@ -367,7 +366,7 @@ def reject(
             values={"reason": reason},
             status_code=400,
         )
-    return _see(request, "/queue", "rejected")
+    return _see(request, "/queue", State.REJECTED)
 
 
 @router.post("/entries/{entry_id}/entered")
