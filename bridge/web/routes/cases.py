@@ -20,7 +20,6 @@ __all__ = ["router"]
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-#: Tag colours for the officer's states (GOV.UK tag modifier classes).
 #: Entry states in the officer's words (DOMAIN.md: pending / with a proxy / entered / returned).
 OFFICER_STATES = {
     State.PENDING: "Waiting",
@@ -32,6 +31,7 @@ OFFICER_STATES = {
     State.FAILED: "Failed",
     State.SUPERSEDED: "Superseded",
 }
+#: Tag colours for the officer's states (GOV.UK tag modifier classes).
 STATE_TAGS = {
     State.PENDING: "govuk-tag--grey",
     State.CLAIMED: "govuk-tag--blue",
