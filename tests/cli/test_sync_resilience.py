@@ -227,6 +227,12 @@ def _env(db_url: str, ndelius_url: str, **extra: str) -> dict[str, str]:
     return {**base, **env_for(db_url, ndelius_url), **extra}
 
 
+def _unmeasured(env: dict[str, str]) -> dict[str, str]:
+    """`env` without coverage (`make test` measures every process it can): for a process that
+    is to be killed, which could never write its data, and whose start-up must match theirs."""
+    return {k: v for k, v in env.items() if k != "COVERAGE_PROCESS_START"}
+
+
 def _sync(env: dict[str, str], folder: Path) -> tuple[int, str, str, float]:
     """`visor-bridge sync --json` to the end: (exit code, stdout, stderr, seconds)."""
     started = time.monotonic()
@@ -363,7 +369,7 @@ def reference(
         try:
             with job_lock(engine, "sync") as got:
                 assert got
-                code, out, err, startup_seconds = _sync(env, folder)
+                code, out, err, startup_seconds = _sync(_unmeasured(env), folder)
         finally:
             engine.dispose()
         assert code == 0, err
@@ -541,7 +547,7 @@ def _kill_chain(phase: str, chain: int, reference: Reference, folder: Path) -> l
             while len(kills) < KILLS_PER_CHAIN:
                 point = _kill_point(rng, reference.startup_seconds, max(1, remaining))
                 last_run = max((r[0] for r in _runs(url)), default=0)
-                proc, out = _launch(env, folder, f"{name}-{trial}-{len(kills)}")
+                proc, out = _launch(_unmeasured(env), folder, f"{name}-{trial}-{len(kills)}")
                 killed, served = _run_until(proc, point, admin)
                 if not killed:
                     # It finished before the kill point: that run is this trial's completion.
