@@ -40,9 +40,12 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Tests run on two xdist workers (WORKERS=0 runs them in this process, e.g. to use a debugger).
+# Tests run on two xdist workers (WORKERS=0 runs them in this process, e.g. to use a debugger),
+# a module at a time, so a module-scoped fixture (the resilience tests' reference runs) is
+# built once. (`--dist loadgroup` would do it per group, but xdist 3.8 cannot name a group
+# under pytest 9.)
 WORKERS ?= 2
-XDIST := -n $(WORKERS) --dist loadgroup
+XDIST := -n $(WORKERS) --dist loadscope
 
 # Coverage starts in every Python process of the run (pytest, its workers and the processes
 # tests start) through this .pth hook, which does nothing unless COVERAGE_PROCESS_START is set.

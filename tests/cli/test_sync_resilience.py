@@ -56,9 +56,9 @@ START_UP_SHARE = 0.25
 SKIPPED = {"skipped": "another sync is running"}
 #: A case the incremental changes erase (GDPR deletion in nDelius).
 ERASED = "P527104"
-#: Real processes are the point here (SIGKILL, two at once): not in `make test-fast`. One
-#: xdist worker runs them all, so the module's reference runs are made once.
-pytestmark = [pytest.mark.subprocess, pytest.mark.xdist_group("sync-resilience")]
+#: Real processes are the point here (SIGKILL, two at once): not in `make test-fast`.
+#: (`make test` gives each xdist worker whole modules, so the reference runs are made once.)
+pytestmark = pytest.mark.subprocess
 
 
 # -- helpers ---------------------------------------------------------------------------------
