@@ -64,11 +64,11 @@ class Registration:
         return as_str(self.raw.get("startDate")) or ""
 
     @property
-    def sort_key(self) -> tuple[str, str, str]:
-        # "Latest" as nDelius means it: created last; start date, then id break ties.
-        created = as_str(self.raw.get("createdDateTime")) or ""
+    def sort_key(self) -> tuple[str, str]:
+        # nDelius means "created last", but the published Registration carries no creation
+        # time: the start date decides, then the id (an Oracle sequence, so creation order).
         reg_id = as_str(self.raw.get("registrationId")) or ""
-        return (self.start_date, created, reg_id.zfill(20))
+        return (self.start_date, reg_id.zfill(20))
 
     def code_of(self, key: str) -> str | None:
         return as_str(as_dict(self.raw.get(key)).get("code"))
