@@ -18,7 +18,7 @@ from lxml import etree
 from bridge.core.record import NS, canonical_hash
 from bridge.core.snapshot import content_hash
 
-_ORDER = {"M": 0, "O": 1, "P": 2}
+_ORDER = {"M": 0, "m": 0, "S": 1, "s": 1, "O": 2, "o": 2, "P": 3, "p": 3}
 
 
 class Floor:
