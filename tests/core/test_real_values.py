@@ -90,3 +90,54 @@ def test_an_unknown_address_status_is_still_a_blocking_issue() -> None:
     assert [(i.code, i.blocking) for i in issues if i.code == "unknown-code"] == [
         ("unknown-code", True)
     ]
+
+
+# -- previous surname and preferred name -----------------------------------------------------------
+
+
+def _aliases(document: dict[str, Any], crn: str = "A104212") -> list[tuple[str, ...]]:
+    element, issues = _section(document, "aliases", crn)
+    assert not issues
+    return [tuple(child.text or "" for child in alias) for alias in element.findall("v:Alias", NS)]
+
+
+def test_a_previous_surname_becomes_an_alias_with_the_persons_forenames() -> None:
+    doc = case_doc("A104212")  # Daniel Roy Prescott, no ALIAS rows
+    doc["offender"]["previousSurname"] = " Whitlock "
+    assert _aliases(doc) == [("Whitlock", "Daniel", "Roy", "1979-04-12", "Male")]
+
+
+def test_a_preferred_name_becomes_an_alias_with_the_current_surname() -> None:
+    doc = case_doc("A104212")
+    doc["offender"]["preferredName"] = "Danny"
+    assert _aliases(doc) == [("Prescott", "Danny", "1979-04-12", "Male")]
+
+
+def test_both_come_after_the_alias_rows_previous_surname_first() -> None:
+    doc = case_doc("G719053")  # two ALIAS rows, previous surname Kavanagh
+    doc["offender"]["preferredName"] = "Shiv"
+    names = [(a[0], a[1]) for a in _aliases(doc, "G719053")]
+    assert names[2:] == [("Kavanagh", "Siobhán"), ("O'Neil", "Shiv")]
+    assert len(names) == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("previousSurname", "prescott"),  # the same name as now, whatever the case
+        ("previousSurname", "  "),
+        ("previousSurname", None),
+        ("preferredName", "Daniel"),  # A104212's fixture says so: no alias
+        ("preferredName", " DANIEL "),
+        ("preferredName", ""),
+    ],
+)
+def test_no_alias_repeats_the_current_name_or_comes_from_nothing(key: str, value: Any) -> None:
+    doc = case_doc("A104212")
+    doc["offender"][key] = value
+    assert _aliases(doc) == []
+
+
+def test_a_fixture_with_a_previous_surname_and_no_alias_rows_gets_one_alias() -> None:
+    element, _ = _section(case_doc("P527104"), "aliases", "P527104")
+    assert _texts(element, "v:Alias/v:Surname") == ["Fletcher"]

@@ -306,6 +306,9 @@ class Mapper:
             return any(self._holds(c, context) for c in clause.any_of)
         assert clause.path is not None
         value = clause.path.first(context)
+        if clause.differs_from is not None:
+            mine = _same_name(value)
+            return mine != "" and mine != _same_name(clause.differs_from.first(context))
         if clause.present is not None:
             return (value is not MISSING) is clause.present
         text = text_of(value) if value is not MISSING else None
@@ -368,6 +371,11 @@ class Mapper:
         for node in nodes:
             run.emit(node, root, context, "")
         return MappedSection(section.name, key, root, tuple(run.issues))
+
+
+def _same_name(value: Any) -> str:
+    """A value as a name compares: trimmed, spaces collapsed, case ignored ("" if not text)."""
+    return " ".join(value.split()).casefold() if isinstance(value, str) else ""
 
 
 def _compile_sort(keys: tuple[SortKey, ...]) -> tuple[tuple[SortFn, bool], ...]:

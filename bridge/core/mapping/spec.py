@@ -56,7 +56,8 @@ Required = Literal["no", "warn", "block"]
 
 @dataclass(frozen=True, slots=True)
 class Clause:
-    """One condition on an item: `path` against allowed values, a code table, or presence.
+    """One condition on an item: `path` against allowed values, a code table, presence, or
+    another path (`differs_from`: the value is text that is not the same name as the other's).
 
     `any_of` holds alternatives instead (the clause holds when one of them does).
     """
@@ -67,6 +68,7 @@ class Clause:
     negate: bool = False
     present: bool | None = None
     any_of: tuple[Clause, ...] = ()
+    differs_from: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

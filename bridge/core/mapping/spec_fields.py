@@ -88,7 +88,7 @@ class SectionParser:
         if "any" in raw:
             alternatives = self.clauses(raw["any"], f"{where}.any")
             return Clause(any_of=alternatives) if alternatives else None
-        known = {"path", "in", "not_in", "in_table", "present"}
+        known = {"path", "in", "not_in", "in_table", "present", "differs_from"}
         for key in set(raw) - known:
             self.problems.add(
                 where, f"'{key}' is not a condition key (use {', '.join(sorted(known))} or any)"
@@ -96,11 +96,16 @@ class SectionParser:
         path = parse_path_at(raw.get("path"), f"{where}.path", self.problems)
         if path is None:
             return None
-        kinds = [k for k in ("in", "not_in", "in_table", "present") if k in raw]
+        kinds = [k for k in ("in", "not_in", "in_table", "present", "differs_from") if k in raw]
         if len(kinds) != 1:
-            self.problems.add(where, "needs exactly one of in, not_in, in_table or present")
+            self.problems.add(
+                where, "needs exactly one of in, not_in, in_table, present or differs_from"
+            )
             return None
         kind = kinds[0]
+        if kind == "differs_from":
+            other = parse_path_at(raw["differs_from"], f"{where}.differs_from", self.problems)
+            return Clause(path=path, differs_from=other) if other is not None else None
         if kind == "present":
             if not isinstance(raw["present"], bool):
                 self.problems.add(where, "present must be true or false")
