@@ -12,6 +12,7 @@ from lxml import etree
 from bridge.config import default_mappings_dir
 from bridge.core.issues import Issue
 from bridge.core.mapping.engine import Mapper
+from bridge.core.scope import ScopeRules, decide_scope
 from bridge.core.snapshot import CaseSnapshot
 from bridge.core.xmltext import parse_untrusted
 from bridge.mapping_files import MappingBundle, load_mapping
@@ -141,3 +142,60 @@ def test_no_alias_repeats_the_current_name_or_comes_from_nothing(key: str, value
 def test_a_fixture_with_a_previous_surname_and_no_alias_rows_gets_one_alias() -> None:
     element, _ = _section(case_doc("P527104"), "aliases", "P527104")
     assert _texts(element, "v:Alias/v:Surname") == ["Fletcher"]
+
+
+# -- the current offender manager ------------------------------------------------------------------
+
+
+def _managers(*rows: dict[str, Any]) -> CaseSnapshot:
+    doc = case_doc("A117839")
+    doc["offender"]["offenderManagers"] = list(rows)
+    return CaseSnapshot.from_document("A117839", doc)
+
+
+def _om(code: str, **fields: Any) -> dict[str, Any]:
+    return {"staff": {"code": code}, "team": {"code": "N07CHT"}, **fields}
+
+
+def test_the_manager_marked_active_is_current_whatever_the_dates() -> None:
+    snap = _managers(_om("N07A010", fromDate="2020-01-01"), _om("N07A002", active=True))
+    assert snap.manager_code == "N07A002"
+
+
+def test_without_an_active_flag_the_one_with_no_to_date_is_current() -> None:
+    snap = _managers(
+        _om("N07A010", fromDate="2023-01-09", toDate="2026-09-30"),
+        _om("N07A002", fromDate="2026-10-01"),
+    )
+    assert snap.manager_code == "N07A002"
+
+
+def test_an_allocation_marked_inactive_or_deleted_is_never_current() -> None:
+    assert _managers(_om("N07A002", active=False)).manager_code is None
+    assert _managers(_om("N07A002", softDeleted=True)).manager_code is None
+    ended_flagged = _managers(_om("N07A010", active=False), _om("N07A002"))
+    assert ended_flagged.manager_code == "N07A002"
+
+
+def test_several_open_allocations_and_no_flag_leave_the_manager_undetermined() -> None:
+    snap = _managers(_om("N07A010"), _om("N07A002", toDate=""))
+    assert snap.manager_code is None
+    assert snap.current_manager() == {}
+
+
+def test_a_manager_without_the_flag_is_mapped_and_keeps_the_case_in_scope() -> None:
+    """M361024's only row has no `active` flag (fixture): in scope, its officer mapped."""
+    snap = CaseSnapshot.from_document("M361024", case_doc("M361024"))
+    decision = decide_scope(
+        snap, needs_proxy={"N07A002"}, rules=ScopeRules(), tables=_bundle().spec.tables
+    )
+    assert (decision.in_scope, decision.on_behalf_of) == (True, "N07A002")
+    element, issues = _section(case_doc("M361024"), "managing-officer", "M361024")
+    assert _texts(element, "v:StaffCode") == ["N07A002"]
+    assert not [i for i in issues if i.blocking]
+
+
+def test_a_transfer_without_flags_goes_to_the_new_officer() -> None:
+    """L246013 (fixture): ended N02A003 (toDate), current N02A011, no flags on either row."""
+    snap = CaseSnapshot.from_document("L246013", case_doc("L246013"))
+    assert snap.manager_code == "N02A011"
