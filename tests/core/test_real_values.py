@@ -144,6 +144,17 @@ def test_a_fixture_with_a_previous_surname_and_no_alias_rows_gets_one_alias() ->
     assert _texts(element, "v:Alias/v:Surname") == ["Fletcher"]
 
 
+def test_an_alias_row_that_already_says_the_same_is_not_repeated() -> None:
+    """L258390 (fixture): preferred name Tony, and an ALIAS row Tony McGowan with the same
+    date of birth and gender: one alias, not two (`distinct = true`)."""
+    names = [(a[0], a[1]) for a in _aliases(case_doc("L258390"), "L258390")]
+    assert names.count(("McGowan", "Tony")) == 1
+    doc = case_doc("L258390")
+    doc["offender"]["offenderAliases"][0]["dateOfBirth"] = "1968-10-11"  # no longer the same
+    names = [(a[0], a[1]) for a in _aliases(doc, "L258390")]
+    assert names.count(("McGowan", "Tony")) == 2
+
+
 # -- the current offender manager ------------------------------------------------------------------
 
 

@@ -467,6 +467,16 @@ GROUP_MISTAKES = [
         id="bad-limit",
     ),
     pytest.param(
+        GROUP + 'distinct = "yes"' + CHILD,
+        "{w} distinct: must be true or false",
+        id="distinct-not-boolean",
+    ),
+    pytest.param(
+        'element = "Address"\nsource = "offender.surname"\ndistinct = true',
+        "{w}: 'distinct' applies to a group of fields, not to a value",
+        id="distinct-on-a-value",
+    ),
+    pytest.param(
         GROUP + 'transform = "upper"' + CHILD,
         "{w}: 'transform' applies to a value, not to a group of fields",
         id="leaf-setting-on-group",

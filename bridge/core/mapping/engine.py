@@ -153,6 +153,8 @@ class _Run:
                 element = etree.SubElement(parent, node.tag)
                 for child in node.children:
                     self.emit(child, element, item, f"{path}[{n}]/")
+                if spec.distinct and _repeats_a_sibling(element):
+                    parent.remove(element)
             if not items:
                 self.missing(spec, path, context)
             return
@@ -371,6 +373,15 @@ class Mapper:
         for node in nodes:
             run.emit(node, root, context, "")
         return MappedSection(section.name, key, root, tuple(run.issues))
+
+
+def _repeats_a_sibling(element: etree._Element) -> bool:
+    """True when an earlier sibling has the same tag and the same content (`distinct`)."""
+    mine = etree.tostring(element, method="c14n")
+    return any(
+        etree.tostring(other, method="c14n") == mine
+        for other in element.itersiblings(element.tag, preceding=True)
+    )
 
 
 def _same_name(value: Any) -> str:

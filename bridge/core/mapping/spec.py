@@ -47,7 +47,7 @@ FIELD_KEYS = frozenset(
     {
         "element", "label", "source", "sources", "separator", "value", "default", "transform",
         "table", "required", "required_when", "max_length", "repeat", "fields", "each", "where",
-        "sort", "limit",
+        "sort", "limit", "distinct",
     }
 )  # fmt: skip
 SECTION_KEYS = frozenset({"name", "element", "each", "key", "where", "sort", "attributes"})
@@ -101,6 +101,8 @@ class FieldSpec:
     where_: tuple[Clause, ...] = ()
     sort: tuple[SortKey, ...] = ()
     limit: int | None = None
+    #: For a group: not written when an earlier sibling element has the same name and content.
+    distinct: bool = False
 
     @property
     def is_group(self) -> bool:

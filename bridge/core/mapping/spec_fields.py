@@ -239,8 +239,13 @@ class SectionParser:
         else:
             if each is not None:
                 self.problems.add(here, "each needs fields to repeat")
+            if "distinct" in raw:
+                self.problems.add(here, "'distinct' applies to a group of fields, not to a value")
             if sum(k in raw for k in ("source", "sources", "value")) != 1:
                 self.problems.add(here, "needs exactly one of source, sources or value")
+        distinct = raw.get("distinct", False)
+        if not isinstance(distinct, bool):
+            self.problems.add(f"{here} distinct", "must be true or false")
         transform = raw.get("transform", "text")
         if not isinstance(transform, str) or transform not in TRANSFORMS:
             self.problems.add(
@@ -273,6 +278,7 @@ class SectionParser:
             where_=self.clauses(raw.get("where"), f"{here} where"),
             sort=self.sort_keys(raw.get("sort"), f"{here} sort"),
             limit=limit,
+            distinct=distinct is True,
         )
 
 
