@@ -16,7 +16,7 @@ from lxml import etree
 from bridge.core.mapping.engine import Mapper
 from bridge.core.mapping.spec import MappingSpec
 from bridge.core.mapping.spec_parse import parse_spec
-from bridge.core.scope import ScopeRules
+from bridge.core.scope import CATEGORY_TABLE, LEVEL_TABLE, ScopeRules
 from bridge.core.xmltext import UnsafeXML, parse_untrusted
 from bridge.errors import MappingSpecError
 
@@ -113,6 +113,10 @@ def load_mapping(folder: Path) -> MappingBundle:
         head or "", _texts(folder / "sections", problems), _texts(folder / "codes", problems)
     )
     problems.extend(found if head is not None else [])
+    tables = spec.tables if spec is not None else {}
+    for table in (CATEGORY_TABLE, LEVEL_TABLE) if spec is not None else ():
+        if table not in tables:
+            problems.append(f"codes/{table}.toml: file is missing (the scope rule reads it)")
     scope = _scope(folder, problems)
     schema = _schema(folder / (spec.schema if spec else "visor-record.xsd"), problems, folder)
     if problems or spec is None or schema is None:

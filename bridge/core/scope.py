@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from bridge.core.mapping.codes import CodeTable
 from bridge.core.snapshot import CaseSnapshot
 
-__all__ = ["NO_PROXY", "ScopeDecision", "ScopeRules", "decide_scope"]
+__all__ = [
+    "CATEGORY_TABLE",
+    "LEVEL_TABLE",
+    "NO_PROXY",
+    "ScopeDecision",
+    "ScopeRules",
+    "decide_scope",
+]
 
 #: The reason given when the offender manager does not (or no longer) need a proxy.
 NO_PROXY = "offender manager does not need a proxy"
 
-# Delius stores MAPPA category/level as ref-data codes; X9 / M0 mean "unknown".
-CATEGORY_CODES = {"M1": 1, "M2": 2, "M3": 3, "M4": 4}
-LEVEL_CODES = {"M1": 1, "M2": 2, "M3": 3}
+#: The mapping's code tables scope reads (codes/<name>.toml): nDelius ref-data code -> number.
+CATEGORY_TABLE = "mappa-categories"
+LEVEL_TABLE = "mappa-levels"
+
+
+def _number(tables: Mapping[str, CodeTable], table: str, code: str | None) -> int | None:
+    """The MAPPA number a code stands for in the mapping's table; None when unknown or absent."""
+    found = tables.get(table)
+    value = found.lookup(code).value if found is not None and code is not None else None
+    return int(value) if value is not None and value.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +55,11 @@ class ScopeDecision:
 
 
 def decide_scope(
-    snapshot: CaseSnapshot, *, needs_proxy: Collection[str], rules: ScopeRules
+    snapshot: CaseSnapshot,
+    *,
+    needs_proxy: Collection[str],
+    rules: ScopeRules,
+    tables: Mapping[str, CodeTable],
 ) -> ScopeDecision:
     """Apply the scope rule.
 
@@ -51,6 +70,8 @@ def decide_scope(
         snapshot: the case as read.
         needs_proxy: staff codes of offender managers who need a proxy now.
         rules: the configured policy.
+        tables: the mapping's code tables; `mappa-categories` and `mappa-levels` say which
+            nDelius codes are which MAPPA category and level (the same tables the mapping uses).
 
     Returns:
         The decision; `on_behalf_of` is the offender manager when in scope.
@@ -60,8 +81,8 @@ def decide_scope(
     mappa = snapshot.latest_mappa()
     if mappa is None:
         return ScopeDecision(False, "no active MAPPA registration")
-    category = CATEGORY_CODES.get(mappa.code_of("registerCategory") or "")
-    level = LEVEL_CODES.get(mappa.code_of("registerLevel") or "")
+    category = _number(tables, CATEGORY_TABLE, mappa.code_of("registerCategory"))
+    level = _number(tables, LEVEL_TABLE, mappa.code_of("registerLevel"))
     if category is None or level is None:
         if not rules.include_unknown:
             return ScopeDecision(False, "MAPPA category or level unknown")

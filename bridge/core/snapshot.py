@@ -64,11 +64,11 @@ class Registration:
         return as_str(self.raw.get("startDate")) or ""
 
     @property
-    def sort_key(self) -> tuple[str, str, str]:
-        # "Latest" as nDelius means it: created last; start date, then id break ties.
-        created = as_str(self.raw.get("createdDateTime")) or ""
+    def sort_key(self) -> tuple[str, str]:
+        # nDelius means "created last", but the published Registration carries no creation
+        # time: the start date decides, then the id (an Oracle sequence, so creation order).
         reg_id = as_str(self.raw.get("registrationId")) or ""
-        return (self.start_date, created, reg_id.zfill(20))
+        return (self.start_date, reg_id.zfill(20))
 
     def code_of(self, key: str) -> str | None:
         return as_str(as_dict(self.raw.get(key)).get("code"))
@@ -138,13 +138,26 @@ class CaseSnapshot:
         return [r for r in self.registrations if r.type_code == type_code and r.is_active]
 
     def current_manager(self) -> dict[str, Any]:
-        """The active offender manager (the last one flagged active), or an empty object."""
+        """The current offender manager, or an empty object when it cannot be told.
+
+        The row marked `active` (the last, if several are); when no row says `active: true`,
+        the one open allocation: no `toDate`, not marked `active: false`, not soft-deleted.
+        Several open allocations and no flag: undetermined (empty).
+        """
         managers = [
-            m
-            for m in as_list(self.offender.get("offenderManagers"))
-            if isinstance(m, dict) and m.get("active") is True
+            m for m in as_list(self.offender.get("offenderManagers")) if isinstance(m, dict)
         ]
-        return managers[-1] if managers else {}
+        active = [m for m in managers if m.get("active") is True]
+        if active:
+            return active[-1]
+        open_ = [
+            m
+            for m in managers
+            if m.get("active") is not False
+            and m.get("softDeleted") is not True
+            and as_str(m.get("toDate")) is None
+        ]
+        return open_[0] if len(open_) == 1 else {}
 
     @property
     def has_visor_record(self) -> bool:

@@ -132,14 +132,17 @@ def _addresses(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:
 
 
 def _active_manager(doc: dict[str, Any] | None) -> str | None:
-    for manager in _list(_offender(doc).get("offenderManagers")):
-        record = _dict(manager)
-        if record.get("active") is True:
-            code = _dict(record.get("staff")).get("code")
-            if code is not None and not isinstance(code, str):
-                raise Unclassifiable
-            return code
-    return None
+    """The current manager's staff code: the row marked active, else the one open allocation."""
+    records = [_dict(m) for m in _list(_offender(doc).get("offenderManagers"))]
+    current = [r for r in records if r.get("active") is True][:1] or [
+        r for r in records if r.get("active") is not False and not r.get("toDate")
+    ]
+    if len(current) != 1:
+        return None
+    code = _dict(current[0].get("staff")).get("code")
+    if code is not None and not isinstance(code, str):
+        raise Unclassifiable
+    return code
 
 
 def _manager(old: dict[str, Any] | None, new: dict[str, Any]) -> list[Change]:

@@ -130,8 +130,8 @@ def _address(rng: random.Random, address_id: int, status: str) -> dict[str, Any]
         "postcode": f"{outward}{_between(rng, 1, 30)} {inward}{_pick(rng, _LETTERS)}"
         f"{_pick(rng, _LETTERS)}",
         "status": _STATUS[status],
-        "createdDateTime": f"{_DATES[start]}T10:{_below(rng, 60):02d}:00",
-        "lastUpdatedDateTime": f"{_DATES[start]}T10:{_below(rng, 60):02d}:00",
+        "createdDatetime": f"{_DATES[start]}T10:{_below(rng, 60):02d}:00",
+        "lastUpdatedDatetime": f"{_DATES[start]}T10:{_below(rng, 60):02d}:00",
     }
     if status == "P":
         address["to"] = _DATES[start + _between(rng, 30, 90)]
@@ -238,7 +238,6 @@ def _contacts(rng: random.Random, index: int, crn: str) -> list[dict[str, Any]]:
                 },
                 "visorContact": n < 2 or rng.random() < 0.5,
                 "visorExported": False,
-                "sensitive": False,
             }
         )
     return contacts

@@ -18,7 +18,7 @@ from lxml import etree
 from bridge.core.record import NS, canonical_hash
 from bridge.core.snapshot import content_hash
 
-_ORDER = {"M": 0, "O": 1, "P": 2}
+_ORDER = {"M": 0, "m": 0, "S": 1, "s": 1, "O": 2, "o": 2, "P": 3, "p": 3}
 
 
 class Floor:
@@ -117,7 +117,6 @@ class Floor:
             active,
             key=lambda r: (
                 r["startDate"],
-                r.get("createdDateTime") or "",
                 str(r["registrationId"]).zfill(20),
             ),
         )
@@ -135,7 +134,7 @@ class Floor:
         active = [r for r in regs if r.get("active") and not r.get("softDeleted")]
         rosh = [r for r in active if r["type"]["code"] in self.t["rosh-levels"]]
         if rosh:
-            rosh.sort(key=lambda r: r.get("createdDateTime") or "", reverse=True)
+            rosh.sort(key=lambda r: str(r.get("registrationId") or ""), reverse=True)
             rosh.sort(key=lambda r: r["startDate"], reverse=True)
             top = rosh[0]
             overall = self._el(el, "OverallRoSH")
@@ -183,7 +182,7 @@ class Floor:
         self._code_description(el, "Team", manager["team"])
         self._code_description(el, "Area", manager["probationArea"])
         self._sub(el, "Telephone", manager["team"].get("telephone"))
-        self._sub(el, "Email", manager["team"].get("email"))
+        self._sub(el, "Email", manager["team"].get("emailAddress"))
         return el
 
     def activity(self, contact: dict[str, Any]) -> etree._Element:

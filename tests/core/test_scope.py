@@ -3,6 +3,9 @@ case is in scope, and when it is not, the exact reason people are shown."""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,12 +13,15 @@ import pytest
 from bridge.config import default_mappings_dir
 from bridge.core.scope import NO_PROXY, ScopeRules, decide_scope
 from bridge.core.snapshot import CaseSnapshot
+from bridge.errors import MappingSpecError
 from bridge.mapping_files import load_mapping
 from tests.builders import CASES, IN_SCOPE, OUT_OF_SCOPE, case_doc
 
 #: Offender managers whose needsProxy is current on 2026-11-23 (fixtures/staff.json).
 NEEDS_PROXY = frozenset({"N07A001", "N07A002", "N02A003"})
 ALL = ScopeRules()
+#: The mapping's code tables: scope reads MAPPA categories and levels from them.
+TABLES = load_mapping(default_mappings_dir()).spec.tables
 
 
 def _snap(crn: str, document: dict[str, Any] | None = None) -> CaseSnapshot:
@@ -45,7 +51,7 @@ def test_the_reasons_cover_exactly_the_out_of_scope_fixtures() -> None:
 @pytest.mark.parametrize("crn", sorted(p.stem for p in CASES.glob("*.json")))
 def test_fixture_scope_and_reason_match_the_readme(crn: str) -> None:
     rules = load_mapping(default_mappings_dir()).scope
-    decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY, rules=rules)
+    decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY, rules=rules, tables=TABLES)
     if crn in IN_SCOPE:
         assert (decision.in_scope, decision.reason) == (True, "in scope")
         assert decision.on_behalf_of in NEEDS_PROXY
@@ -55,17 +61,21 @@ def test_fixture_scope_and_reason_match_the_readme(crn: str) -> None:
 
 
 def test_soft_deleted_case_is_out_of_scope() -> None:
-    decision = decide_scope(_snap("F613745"), needs_proxy=NEEDS_PROXY, rules=ALL)
+    decision = decide_scope(_snap("F613745"), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES)
     assert (decision.in_scope, decision.reason) == (False, "case deleted in nDelius")
     doc = case_doc("F613745")
     doc["offender"]["softDeleted"] = False
-    assert decide_scope(_snap("F613745", doc), needs_proxy=NEEDS_PROXY, rules=ALL).in_scope
+    assert decide_scope(
+        _snap("F613745", doc), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES
+    ).in_scope
 
 
 @pytest.mark.parametrize("crn", ["J903381", "D415066"])
 def test_no_active_mappa_registration_is_out_of_scope(crn: str) -> None:
     """J903381 never had MAPPA; D415066's only MAPP registration is deregistered."""
-    decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY | {"N07A010"}, rules=ALL)
+    decision = decide_scope(
+        _snap(crn), needs_proxy=NEEDS_PROXY | {"N07A010"}, rules=ALL, tables=TABLES
+    )
     assert (decision.in_scope, decision.reason) == (False, NO_MAPPA)
 
 
@@ -74,7 +84,9 @@ def test_soft_deleted_registration_does_not_count() -> None:
     for reg in doc["registrations"]:
         if reg["type"]["code"] == "MAPP":
             reg["softDeleted"] = True
-    decision = decide_scope(_snap("B203456", doc), needs_proxy=NEEDS_PROXY, rules=ALL)
+    decision = decide_scope(
+        _snap("B203456", doc), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES
+    )
     assert decision.reason == "no active MAPPA registration"
 
 
@@ -87,9 +99,9 @@ def test_latest_of_two_active_mappa_registrations_counts() -> None:
     cat1 = ScopeRules(categories=frozenset({1}))
     cat2 = ScopeRules(categories=frozenset({2}))
     level1 = ScopeRules(levels=frozenset({1}))
-    assert decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=cat1).in_scope
+    assert decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=cat1, tables=TABLES).in_scope
     for rules in (cat2, level1):
-        decision = decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=rules)
+        decision = decide_scope(snap, needs_proxy=NEEDS_PROXY, rules=rules, tables=TABLES)
         assert (decision.in_scope, decision.reason) == (False, NOT_IN_SCOPE)
 
 
@@ -103,18 +115,20 @@ def test_registration_order_in_the_document_does_not_matter() -> None:
 
 def test_manager_must_need_a_proxy() -> None:
     """J917642 is managed by N07A010, who needs no proxy."""
-    out = decide_scope(_snap("J917642"), needs_proxy=NEEDS_PROXY, rules=ALL)
+    out = decide_scope(_snap("J917642"), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES)
     assert (out.in_scope, out.reason) == (False, NO_PROXY)
-    inside = decide_scope(_snap("J917642"), needs_proxy=NEEDS_PROXY | {"N07A010"}, rules=ALL)
+    inside = decide_scope(
+        _snap("J917642"), needs_proxy=NEEDS_PROXY | {"N07A010"}, rules=ALL, tables=TABLES
+    )
     assert (inside.in_scope, inside.on_behalf_of) == (True, "N07A010")
 
 
 def test_only_the_current_manager_counts() -> None:
     """E521390: unallocated now; the ended N07A001 allocation does not count."""
-    e = decide_scope(_snap("E521390"), needs_proxy=NEEDS_PROXY, rules=ALL)
+    e = decide_scope(_snap("E521390"), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES)
     assert (e.in_scope, e.reason) == (False, NO_PROXY)  # N07A001 would need one: not counted
     # K134872: transferred in from N07A010 to N07A001
-    k = decide_scope(_snap("K134872"), needs_proxy=NEEDS_PROXY, rules=ALL)
+    k = decide_scope(_snap("K134872"), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES)
     assert (k.in_scope, k.on_behalf_of) == (True, "N07A001")
 
 
@@ -122,7 +136,9 @@ def test_no_current_manager_is_out_of_scope() -> None:
     doc = case_doc("B203456")
     for manager in doc["offender"]["offenderManagers"]:
         manager["active"] = False
-    decision = decide_scope(_snap("B203456", doc), needs_proxy=NEEDS_PROXY, rules=ALL)
+    decision = decide_scope(
+        _snap("B203456", doc), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES
+    )
     assert (decision.in_scope, decision.reason) == (False, "no current offender manager")
 
 
@@ -143,7 +159,7 @@ def test_no_current_manager_is_out_of_scope() -> None:
 )
 def test_category_and_level_filters(crn: str, rules: ScopeRules, reason: str | None) -> None:
     """`reason` None: in scope; otherwise the reason it is out."""
-    decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY, rules=rules)
+    decision = decide_scope(_snap(crn), needs_proxy=NEEDS_PROXY, rules=rules, tables=TABLES)
     expected = (True, "in scope") if reason is None else (False, reason)
     assert (decision.in_scope, decision.reason) == expected
 
@@ -153,8 +169,8 @@ def test_access_limitations_are_read_from_the_case() -> None:
     assert "N07P004" in excluded.excluded_from
     restricted = _snap("N480937")
     assert set(restricted.restricted_to) == {"N07A001", "N07P005", "N07A050"}
-    assert decide_scope(excluded, needs_proxy=NEEDS_PROXY, rules=ALL).in_scope
-    assert decide_scope(restricted, needs_proxy=NEEDS_PROXY, rules=ALL).in_scope
+    assert decide_scope(excluded, needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES).in_scope
+    assert decide_scope(restricted, needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES).in_scope
 
 
 @pytest.mark.parametrize(
@@ -167,5 +183,50 @@ def test_access_limitations_are_read_from_the_case() -> None:
     ],
 )
 def test_malformed_documents_are_out_of_scope_not_errors(document: dict[str, Any]) -> None:
-    decision = decide_scope(_snap("Z000001", document), needs_proxy=NEEDS_PROXY, rules=ALL)
+    decision = decide_scope(
+        _snap("Z000001", document), needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES
+    )
     assert (decision.in_scope, decision.reason) == (False, NO_MAPPA)
+
+
+def test_scope_reads_mappa_codes_from_the_mappings_code_tables() -> None:
+    """One place for codes: a category the table lacks is unknown to scope as to the mapping."""
+    doc = case_doc("B219904")  # M4/M2
+    rules = ScopeRules(include_unknown=False)
+    assert decide_scope(
+        _snap("B219904", doc), needs_proxy=NEEDS_PROXY, rules=rules, tables=TABLES
+    ).in_scope
+    categories = TABLES["mappa-categories"]
+    without_m4 = replace(categories, codes={k: v for k, v in categories.codes.items() if k != "M4"})
+    tables = {**TABLES, "mappa-categories": without_m4}
+    decision = decide_scope(
+        _snap("B219904", doc), needs_proxy=NEEDS_PROXY, rules=rules, tables=tables
+    )
+    assert (decision.in_scope, decision.reason) == (False, UNKNOWN)
+    renamed = replace(categories, codes={**categories.codes, "C4": "4"})  # a new code for cat 4
+    mappa = next(r for r in doc["registrations"] if r["type"]["code"] == "MAPP")
+    mappa["registerCategory"]["code"] = "C4"
+    four_only = ScopeRules(categories=frozenset({4}), include_unknown=False)
+    tables = {**TABLES, "mappa-categories": renamed}
+    assert decide_scope(
+        _snap("B219904", doc), needs_proxy=NEEDS_PROXY, rules=four_only, tables=tables
+    ).in_scope
+
+
+def test_without_the_tables_every_mappa_code_is_unknown() -> None:
+    decision = decide_scope(
+        _snap("A117839"),
+        needs_proxy=NEEDS_PROXY,
+        rules=ScopeRules(include_unknown=False),
+        tables={},
+    )
+    assert (decision.in_scope, decision.reason) == (False, UNKNOWN)
+
+
+def test_a_mapping_without_the_mappa_tables_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "visor-v1"
+    shutil.copytree(default_mappings_dir(), folder)
+    (folder / "codes" / "mappa-levels.toml").unlink()
+    with pytest.raises(MappingSpecError) as caught:
+        load_mapping(folder)
+    assert any("mappa-levels" in p for p in caught.value.problems), caught.value.problems

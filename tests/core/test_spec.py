@@ -351,7 +351,7 @@ FIELD_MISTAKES = [
     ),
     pytest.param(
         SURNAME + 'required_when = [{ path = "offender.x" }]',
-        "{w} required_when[1]: needs exactly one of in, not_in, in_table or present",
+        "{w} required_when[1]: needs exactly one of in, not_in, in_table, present or differs_from",
         id="condition-without-kind",
     ),
     pytest.param(
@@ -361,14 +361,19 @@ FIELD_MISTAKES = [
     ),
     pytest.param(
         SURNAME + 'required_when = [{ path = "offender.x", in = ["M"], not_in = ["P"] }]',
-        "{w} required_when[1]: needs exactly one of in, not_in, in_table or present",
+        "{w} required_when[1]: needs exactly one of in, not_in, in_table, present or differs_from",
         id="condition-two-kinds",
     ),
     pytest.param(
         SURNAME + 'required_when = [{ path = "offender.x", equals = "M", in = ["M"] }]',
-        "{w} required_when[1]: 'equals' is not a condition key (use in, in_table, not_in, "
-        "path, present or any)",
+        "{w} required_when[1]: 'equals' is not a condition key (use differs_from, in, in_table, "
+        "not_in, path, present or any)",
         id="condition-unknown-key",
+    ),
+    pytest.param(
+        SURNAME + 'required_when = [{ path = "offender.x", differs_from = "a..b" }]',
+        "{w} required_when[1].differs_from: 'a..b' has an empty segment or unbalanced brackets",
+        id="condition-differs-from-bad-path",
     ),
     pytest.param(
         SURNAME + 'required_when = [{ path = "offender.x", in_table = "colours" }]',
@@ -460,6 +465,16 @@ GROUP_MISTAKES = [
         GROUP + "limit = 0" + CHILD,
         "{w} limit: must be a whole number of at least 1",
         id="bad-limit",
+    ),
+    pytest.param(
+        GROUP + 'distinct = "yes"' + CHILD,
+        "{w} distinct: must be true or false",
+        id="distinct-not-boolean",
+    ),
+    pytest.param(
+        'element = "Address"\nsource = "offender.surname"\ndistinct = true',
+        "{w}: 'distinct' applies to a group of fields, not to a value",
+        id="distinct-on-a-value",
     ),
     pytest.param(
         GROUP + 'transform = "upper"' + CHILD,

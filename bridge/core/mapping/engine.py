@@ -153,6 +153,8 @@ class _Run:
                 element = etree.SubElement(parent, node.tag)
                 for child in node.children:
                     self.emit(child, element, item, f"{path}[{n}]/")
+                if spec.distinct and _repeats_a_sibling(element):
+                    parent.remove(element)
             if not items:
                 self.missing(spec, path, context)
             return
@@ -306,6 +308,9 @@ class Mapper:
             return any(self._holds(c, context) for c in clause.any_of)
         assert clause.path is not None
         value = clause.path.first(context)
+        if clause.differs_from is not None:
+            mine = _same_name(value)
+            return mine != "" and mine != _same_name(clause.differs_from.first(context))
         if clause.present is not None:
             return (value is not MISSING) is clause.present
         text = text_of(value) if value is not MISSING else None
@@ -368,6 +373,20 @@ class Mapper:
         for node in nodes:
             run.emit(node, root, context, "")
         return MappedSection(section.name, key, root, tuple(run.issues))
+
+
+def _repeats_a_sibling(element: etree._Element) -> bool:
+    """True when an earlier sibling has the same tag and the same content (`distinct`)."""
+    mine = etree.tostring(element, method="c14n")
+    return any(
+        etree.tostring(other, method="c14n") == mine
+        for other in element.itersiblings(element.tag, preceding=True)
+    )
+
+
+def _same_name(value: Any) -> str:
+    """A value as a name compares: trimmed, spaces collapsed, case ignored ("" if not text)."""
+    return " ".join(value.split()).casefold() if isinstance(value, str) else ""
 
 
 def _compile_sort(keys: tuple[SortKey, ...]) -> tuple[tuple[SortFn, bool], ...]:

@@ -47,7 +47,7 @@ FIELD_KEYS = frozenset(
     {
         "element", "label", "source", "sources", "separator", "value", "default", "transform",
         "table", "required", "required_when", "max_length", "repeat", "fields", "each", "where",
-        "sort", "limit",
+        "sort", "limit", "distinct",
     }
 )  # fmt: skip
 SECTION_KEYS = frozenset({"name", "element", "each", "key", "where", "sort", "attributes"})
@@ -56,7 +56,8 @@ Required = Literal["no", "warn", "block"]
 
 @dataclass(frozen=True, slots=True)
 class Clause:
-    """One condition on an item: `path` against allowed values, a code table, or presence.
+    """One condition on an item: `path` against allowed values, a code table, presence, or
+    another path (`differs_from`: the value is text that is not the same name as the other's).
 
     `any_of` holds alternatives instead (the clause holds when one of them does).
     """
@@ -67,6 +68,7 @@ class Clause:
     negate: bool = False
     present: bool | None = None
     any_of: tuple[Clause, ...] = ()
+    differs_from: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class FieldSpec:
     where_: tuple[Clause, ...] = ()
     sort: tuple[SortKey, ...] = ()
     limit: int | None = None
+    #: For a group: not written when an earlier sibling element has the same name and content.
+    distinct: bool = False
 
     @property
     def is_group(self) -> bool:

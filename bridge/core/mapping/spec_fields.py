@@ -88,7 +88,7 @@ class SectionParser:
         if "any" in raw:
             alternatives = self.clauses(raw["any"], f"{where}.any")
             return Clause(any_of=alternatives) if alternatives else None
-        known = {"path", "in", "not_in", "in_table", "present"}
+        known = {"path", "in", "not_in", "in_table", "present", "differs_from"}
         for key in set(raw) - known:
             self.problems.add(
                 where, f"'{key}' is not a condition key (use {', '.join(sorted(known))} or any)"
@@ -96,11 +96,16 @@ class SectionParser:
         path = parse_path_at(raw.get("path"), f"{where}.path", self.problems)
         if path is None:
             return None
-        kinds = [k for k in ("in", "not_in", "in_table", "present") if k in raw]
+        kinds = [k for k in ("in", "not_in", "in_table", "present", "differs_from") if k in raw]
         if len(kinds) != 1:
-            self.problems.add(where, "needs exactly one of in, not_in, in_table or present")
+            self.problems.add(
+                where, "needs exactly one of in, not_in, in_table, present or differs_from"
+            )
             return None
         kind = kinds[0]
+        if kind == "differs_from":
+            other = parse_path_at(raw["differs_from"], f"{where}.differs_from", self.problems)
+            return Clause(path=path, differs_from=other) if other is not None else None
         if kind == "present":
             if not isinstance(raw["present"], bool):
                 self.problems.add(where, "present must be true or false")
@@ -234,8 +239,13 @@ class SectionParser:
         else:
             if each is not None:
                 self.problems.add(here, "each needs fields to repeat")
+            if "distinct" in raw:
+                self.problems.add(here, "'distinct' applies to a group of fields, not to a value")
             if sum(k in raw for k in ("source", "sources", "value")) != 1:
                 self.problems.add(here, "needs exactly one of source, sources or value")
+        distinct = raw.get("distinct", False)
+        if not isinstance(distinct, bool):
+            self.problems.add(f"{here} distinct", "must be true or false")
         transform = raw.get("transform", "text")
         if not isinstance(transform, str) or transform not in TRANSFORMS:
             self.problems.add(
@@ -268,6 +278,7 @@ class SectionParser:
             where_=self.clauses(raw.get("where"), f"{here} where"),
             sort=self.sort_keys(raw.get("sort"), f"{here} sort"),
             limit=limit,
+            distinct=distinct is True,
         )
 
 

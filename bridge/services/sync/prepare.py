@@ -27,7 +27,9 @@ def prepare_case(
     snapshot: CaseSnapshot, *, needs_proxy: Collection[str], bundle: MappingBundle
 ) -> PreparedCase:
     """Scope and map a case (no database)."""
-    scope = decide_scope(snapshot, needs_proxy=needs_proxy, rules=bundle.scope)
+    scope = decide_scope(
+        snapshot, needs_proxy=needs_proxy, rules=bundle.scope, tables=bundle.spec.tables
+    )
     sections: tuple[PreparedSection, ...] = ()
     owning_force: str | None = None
     routing_issues: tuple[Issue, ...] = ()
