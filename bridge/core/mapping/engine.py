@@ -377,11 +377,14 @@ class Mapper:
 
 def _repeats_a_sibling(element: etree._Element) -> bool:
     """True when an earlier sibling has the same tag and the same content (`distinct`)."""
-    mine = etree.tostring(element, method="c14n")
-    return any(
-        etree.tostring(other, method="c14n") == mine
-        for other in element.itersiblings(element.tag, preceding=True)
-    )
+    return any(_same_tree(element, other) for other in element.itersiblings(preceding=True))
+
+
+def _same_tree(a: etree._Element, b: etree._Element) -> bool:
+    """The same element: tag, attributes, text and children, compared without serialising."""
+    if a.tag != b.tag or a.text != b.text or len(a) != len(b) or dict(a.attrib) != dict(b.attrib):
+        return False
+    return all(x.tail == y.tail and _same_tree(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _same_name(value: Any) -> str:
