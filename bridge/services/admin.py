@@ -37,13 +37,14 @@ from bridge.core.lifecycle import (
 )
 from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
-from bridge.services.sync.retries import RetrySet
+from bridge.services.sync.retries import RetryRow, RetrySet
 from bridge.services.views import (
     EntrySummary,
     ExpiringVetting,
     FailedSubmission,
     Setting,
     StaffRecord,
+    SyncRunRow,
     Untakeable,
 )
 from bridge.store import entries as q
@@ -211,21 +212,19 @@ class AdminService:
 
     # -- sync runs and the retry set ------------------------------------------------------
 
-    def sync_runs(self, *, actor: str, limit: int = 50) -> list[dict[str, Any]]:
+    def sync_runs(self, *, actor: str, limit: int = 50) -> list[SyncRunRow]:
         """The newest sync runs and what each did."""
         self._require_admin(actor, "sync-runs")
         with Session(self._engine) as s:
             runs = s.exec(select(SyncRun).order_by(col(SyncRun.id).desc()).limit(limit)).all()
-            return [run.model_dump() for run in runs]
+            return [SyncRunRow(**run.model_dump()) for run in runs]
 
-    def retry_set(self, *, actor: str, alert_attempts: int) -> list[dict[str, Any]]:
+    def retry_set(self, *, actor: str, alert_attempts: int) -> list[RetryRow]:
         """CRNs whose read failed, the most-failed first; `needs_attention` at `alert_attempts`."""
         self._require_admin(actor, "retry-set")
-        return [
-            row.to_dict() for row in RetrySet(self._engine, alert_attempts=alert_attempts).all()
-        ]
+        return RetrySet(self._engine, alert_attempts=alert_attempts).all()
 
-    def retry_now(self, crn: str, *, actor: str) -> dict[str, Any]:
+    def retry_now(self, crn: str, *, actor: str) -> None:
         """Make a CRN in the retry set due now, so the next sync run reads it again."""
         now = self._clock.now()
         self._require_admin(actor, "retry-now")
@@ -241,7 +240,6 @@ class AdminService:
                 retry_scheduled(actor, crn, was=was, attempts=item.attempts),
                 at=now,
             )
-            return item.model_dump()
 
     # -- failed submissions ---------------------------------------------------------------
 

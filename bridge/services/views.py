@@ -249,6 +249,24 @@ class StaffRecord:
 
 
 @dataclass(frozen=True)
+class SyncRunRow:
+    """One sync run and what it did (the administrators' sync page)."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    full: bool
+    status: str
+    events_read: int
+    cases_fetched: int
+    entries_created: int
+    entries_superseded: int
+    cases_failed: int
+    cursor: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class Untakeable:
     """A case with open entries that no current proxy may take, and why."""
 

@@ -59,18 +59,18 @@ def sync_page(request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep
             "done": _done(request, SYNC_DONE),
             "runs": [
                 {
-                    **r,
-                    "started": long_time(r["started_at"]),
-                    "finished": long_time(r["finished_at"]),
-                    "tag": RUN_TAGS.get(r["status"], "govuk-tag--grey"),
+                    **asdict(r),
+                    "started": long_time(r.started_at),
+                    "finished": long_time(r.finished_at),
+                    "tag": RUN_TAGS.get(r.status, "govuk-tag--grey"),
                 }
                 for r in runs
             ],
             "retries": [
                 {
-                    **i,
-                    "first_failed": long_time(i["first_failed_at"]),
-                    "next_attempt": long_time(i["next_attempt_at"]),
+                    **asdict(i),
+                    "first_failed": long_time(i.first_failed_at),
+                    "next_attempt": long_time(i.next_attempt_at),
                 }
                 for i in retries
             ],
