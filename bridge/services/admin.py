@@ -145,7 +145,7 @@ class AdminService:
 
     def expiring_vetting(self, *, actor: str, days: int = 30) -> list[ExpiringVetting]:
         """Proxies whose vetting lapses within `days` (or has lapsed): renew before it stops them."""
-        today = self._clock.now().date()
+        today = local_date(self._clock.now())
         horizon = today + timedelta(days=days)
         self._require_admin(actor, "expiring-vetting")
         with Session(self._engine) as s:
@@ -171,14 +171,14 @@ class AdminService:
 
     def staff_registry(self, *, actor: str) -> list[StaffRecord]:
         """Everyone in the registry (active first), with their vetting state as of today."""
-        today = self._clock.now().date()
+        today = local_date(self._clock.now())
         self._require_admin(actor, "staff-registry")
         with Session(self._engine) as s:
             people = s.exec(select(Staff).order_by(col(Staff.active).desc(), col(Staff.code))).all()
             return [_person(p, today) for p in people]
 
     def staff_member(self, code: str, *, actor: str) -> StaffRecord | None:
-        today = self._clock.now().date()
+        today = local_date(self._clock.now())
         self._require_admin(actor, "staff-member")
         with Session(self._engine) as s:
             person = s.get(Staff, code)
@@ -189,13 +189,15 @@ class AdminService:
         now = self._clock.now()
         self._require_admin(actor, "staff-add")
         with session_scope(self._engine) as s:
-            return _person(registry.add_staff(s, value, now=now, actor=actor), now.date())
+            return _person(registry.add_staff(s, value, now=now, actor=actor), local_date(now))
 
     def edit_staff(self, code: str, value: registry.StaffInput, *, actor: str) -> StaffRecord:
         now = self._clock.now()
         self._require_admin(actor, "staff-edit")
         with session_scope(self._engine) as s:
-            return _person(registry.edit_staff(s, code, value, now=now, actor=actor), now.date())
+            return _person(
+                registry.edit_staff(s, code, value, now=now, actor=actor), local_date(now)
+            )
 
     def import_staff_csv(
         self, data: bytes, *, actor: str, replace: bool = False

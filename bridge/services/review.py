@@ -271,8 +271,8 @@ class ReviewService:
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only an approved or submitted entry can be marked entered."
                 )
-            entered = on or now.date()
-            if entered > now.date():
+            entered = on or local_date(now)
+            if entered > local_date(now):
                 raise BadInput("The date entered into ViSOR cannot be in the future.")
             entry.status = state_after(entry.status, Action.ACCEPT)
             entry.visor_reference = reference.strip().upper()

@@ -235,7 +235,7 @@ class SubmissionService:
                 return
             if delivery.reference is not None:
                 current.status, current.visor_reference = State.ACCEPTED, delivery.reference
-                current.entered_at = now.date()
+                current.entered_at = local_date(now)
                 event = entry_accepted(
                     ACTOR,
                     current.crn,

@@ -101,3 +101,45 @@ def test_the_scan_catches_what_it_should(tmp_path: Path, source: str, caught: bo
     probe.write_text(source + "\n")
     found = bare_words(probe, tmp_path)
     assert bool(found) is caught, found
+
+
+def utc_days(path: Path, root: Path = ROOT) -> list[str]:
+    """`….now().date()` or `now.date()`: a UTC day where the rules mean the London day."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if (
+            isinstance(node, ast.Call)
+            and not node.args
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "date"
+        ):
+            target = node.func.value
+            if (isinstance(target, ast.Name) and target.id == "now") or (
+                isinstance(target, ast.Call)
+                and isinstance(target.func, ast.Attribute)
+                and target.func.attr == "now"
+            ):
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_today_is_the_london_day_everywhere() -> None:
+    """Overdue, vetting, "needs a proxy" and entered dates are days in England and Wales:
+    `lifecycle.local_date(now)`, never the UTC date of a UTC clock."""
+    found = [f for p in _sources() for f in utc_days(p)]
+    assert not found, "use bridge.core.lifecycle.local_date:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("source", "caught"),
+    [
+        ("d = clock.now().date()", True),
+        ("d = now.date()", True),
+        ("d = local_date(now)", False),
+        ("d = row.created_at.date()", False),
+    ],
+)
+def test_the_day_scan_catches_what_it_should(tmp_path: Path, source: str, caught: bool) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(source + "\n")
+    assert bool(utc_days(probe, tmp_path)) is caught

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -375,3 +375,24 @@ def test_views_and_refusals_are_audited_and_the_chain_verifies(
     assert all(e.crn is None for e in refused)  # a refusal does not reveal the case
     assert len(_events(w, "entry.viewed")) == 3  # a refused view is not a view
     assert _chain_is_intact(w)
+
+
+def test_entered_dates_are_the_london_day_after_midnight_in_summer(
+    db_url: str, ndelius_url: str, make_wiring: MakeWiring, clock: FixedClock
+) -> None:
+    """00:30 on 1 July in London is 23:30 on 30 June in UTC: the proxy entered it on 1 July."""
+    w = _synced(make_wiring, db_url, ndelius_url)
+    ids = [r.id for r in w.queue.listing() if r.crn == "G719053" and not r.issues][:2]
+    assert len(ids) == 2
+    for entry_id in ids:
+        w.review.claim(entry_id, actor=PROXY)
+        w.review.approve(entry_id, actor=PROXY, version=1)
+    clock.current = datetime(2027, 6, 30, 23, 30, tzinfo=UTC)
+    london_day = date(2027, 7, 1)
+
+    explicit = w.review.mark_entered(ids[0], actor=PROXY, reference="VIS-000201", on=london_day)
+    default = w.review.mark_entered(ids[1], actor=PROXY, reference="VIS-000202")
+
+    assert (explicit.status, default.status) == ("accepted", "accepted")
+    entered = {e.id: e.entered_at for e in w.status.case("G719053", actor=MANAGER).entries}
+    assert entered[ids[0]] == entered[ids[1]] == london_day

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.clock import Clock
-from bridge.core.lifecycle import RunStatus
+from bridge.core.lifecycle import RunStatus, local_date
 from bridge.core.prepared import PreparedCase
 from bridge.core.queue_plan import Counts
 from bridge.core.scope import NO_PROXY
@@ -227,7 +227,7 @@ class SyncService:
             result = SyncResult(run_id=run.id)
             cursor_row = s.get(SyncCursor, CURSOR)
             cursor = cursor_row.sequence if cursor_row else None
-            self._needs_proxy = needs_proxy_codes(s, today=now.date())
+            self._needs_proxy = needs_proxy_codes(s, today=local_date(now))
         self._attempted: set[str] = set()
         self._cursor_written: int | None = None
         try:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from bridge.core.lifecycle import State
+from bridge.core.lifecycle import State, local_date
 from bridge.errors import BadInput
 from bridge.services.editing import EditRefused
 from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters
@@ -211,7 +211,7 @@ def _render_entry(
         wiring.bundle.spec,
         actor=staff.code,
         manual_sink=wiring.settings.sink == "manual",
-        today=wiring.clock.now().date(),
+        today=local_date(wiring.clock.now()),
         submitted=submitted,
         problems=problems,
     )
