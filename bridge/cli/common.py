@@ -8,12 +8,18 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
 
 from bridge.config import Settings
 from bridge.errors import BadInput, ConfigError
 from bridge.wiring import Wiring
 
 __all__ = ["emit_json", "info", "wiring"]
+
+
+#: Columns for a table written to a pipe or file.
+_PIPE_WIDTH = 200
 
 
 def wiring(ctx: typer.Context) -> Wiring:
@@ -40,6 +46,13 @@ def emit_json(value: Any) -> None:
     """Exactly one JSON document on stdout (UTF-8, non-ASCII written literally)."""
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def print_table(table: Table, *, stderr: bool = False) -> None:
+    """A Rich table: as wide as the terminal, or wide enough to lose nothing in a pipe or file
+    (Rich would otherwise cut cells to 80 columns with an ellipsis)."""
+    stream = sys.stderr if stderr else sys.stdout
+    Console(file=stream, width=None if stream.isatty() else _PIPE_WIDTH).print(table)
 
 
 def info(message: str) -> None:

@@ -6,10 +6,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from bridge.cli.common import emit_json, info, parse_entry_id, wiring
+from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiring
 from bridge.core.edit import parse_assignments
 from bridge.errors import BadInput
 from bridge.services.views import EntrySummary, QueueRow, jsonable
@@ -41,7 +40,7 @@ def _print_entries(rows: list[QueueRow]) -> None:
             f"{due} OVERDUE" if r.overdue else due,
             f"{len(r.issues)} ({blocking} blocking)",
         )
-    Console(stderr=False).print(table)
+    print_table(table)
 
 
 @queue_app.command("list")
@@ -227,7 +226,7 @@ def status(
             e.entered_at.isoformat() if e.entered_at else "",
             e.reason or "",
         )
-    Console().print(table)
+    print_table(table)
 
 
 admin_app = typer.Typer(

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bridge.cli.common import emit_json, info, wiring
+from bridge.cli.common import emit_json, info, print_table, wiring
 from bridge.ndelius import NdeliusClient
 from bridge.services.sync.service import SyncResult
 
@@ -120,4 +120,4 @@ def retries(
             str(row["next_attempt_at"])[:19],
             str(row["last_error"]),
         )
-    Console(stderr=True).print(table)
+    print_table(table, stderr=True)

@@ -11,7 +11,7 @@ import structlog
 
 from bridge.cli import run
 from bridge.clock import FixedClock
-from tests.builders import FIXTURE_TODAY, Cli, env_for, staff_file
+from tests.builders import FIXTURE_TODAY, Cli, MakeWiring, env_for, expected_entry_count, staff_file
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +71,27 @@ def db_cli(
     """The same, on SQLite and on PostgreSQL."""
     cli_setup(db_url, ndelius_url, monkeypatch, tmp_path, clock)
     return Cli(capsys, clock)
+
+
+SYNCED = {"G719053", "F600218"}
+
+
+@pytest.fixture
+def synced_cli(
+    make_wiring: MakeWiring,
+    sqlite_url: str,
+    ndelius_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clock: FixedClock,
+) -> Cli:
+    """The CLI over a store as after one `visor-bridge sync` of two cases (the template's):
+    G719053 (Unicode) and F600218 (excludes N07P004); the other cases are not in the simulator.
+
+    `test_end_to_end_sync_review_and_status` runs the sync command itself.
+    """
+    make_wiring(sqlite_url, ndelius_url, synced=SYNCED)
+    cli_env(sqlite_url, ndelius_url, monkeypatch)
+    cli = Cli(capsys, clock)
+    assert len(cli.json("queue", "list")) == expected_entry_count(SYNCED)
+    return cli

@@ -22,11 +22,10 @@ from tests.builders import (
     ON_VISOR,
     PROXY,
     Cli,
-    MakeWiring,
     env_for,
     expected_entry_count,
 )
-from tests.cli.conftest import cli_env, cli_setup, today
+from tests.cli.conftest import cli_setup, today
 
 SYNC_KEYS = {
     "run_id",
@@ -59,30 +58,6 @@ STATUS_ENTRY_KEYS = {
     "reason",
 }
 REFUSAL = f"visor-bridge: {NotPermitted.MESSAGE}"
-
-
-SYNCED = {"G719053", "F600218"}
-
-
-@pytest.fixture
-def synced_cli(
-    make_wiring: MakeWiring,
-    sqlite_url: str,
-    ndelius_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    clock: FixedClock,
-) -> Cli:
-    """The CLI over a store as after one `visor-bridge sync` of two cases (the template's):
-    G719053 (Unicode) and F600218 (excludes N07P004); the other cases are not in the simulator.
-
-    `test_end_to_end_sync_review_and_status` runs the sync command itself.
-    """
-    make_wiring(sqlite_url, ndelius_url, synced=SYNCED)
-    cli_env(sqlite_url, ndelius_url, monkeypatch)
-    cli = Cli(capsys, clock)
-    assert len(cli.json("queue", "list")) == expected_entry_count(SYNCED)
-    return cli
 
 
 def _identity_ids(cli: Cli) -> dict[str, str]:
