@@ -230,7 +230,7 @@ def status(
 
 
 admin_app = typer.Typer(
-    help="Administrators: move claims; find cases nobody can take; vetting about to lapse.",
+    help="Administrators: move claims; cases to look at or nobody can take; vetting about to lapse.",
     no_args_is_help=True,
 )
 
@@ -266,6 +266,22 @@ def admin_untakeable(ctx: typer.Context, as_: As, json_: Json = False) -> None:
         info("Every open entry can be taken by at least one current proxy.")
     for r in rows:
         info(f"{r.crn}: {r.open_entries} open entries — {r.why}")
+
+
+@admin_app.command("attention")
+def admin_attention(ctx: typer.Context, as_: As, json_: Json = False) -> None:
+    """Cases a person must look at, and why (reason codes; docs/operations.md says what to do)."""
+    rows = wiring(ctx).admin.attention(actor=as_)
+    if json_:
+        emit_json(jsonable(rows))
+        return
+    if not rows:
+        info("No case needs a person's attention.")
+        return
+    table = Table("crn", "reason", "since")
+    for r in rows:
+        table.add_row(r.crn, r.reason, r.since.isoformat(timespec="seconds"))
+    Console(stderr=False).print(table)
 
 
 @admin_app.command("expiring")

@@ -43,6 +43,8 @@ __all__ = [
     "access_refused",
     "account_password_set",
     "case_adopted",
+    "case_attention",
+    "case_attention_cleared",
     "case_erased",
     "case_merged",
     "case_read_failed",
@@ -151,6 +153,8 @@ class AuditAction(StrEnum):
     ENTRY_ENTERED = "entry.entered"
     CASE_MERGED = "case.merged"
     CASE_ERASED = "case.erased"
+    CASE_ATTENTION = "case.attention"
+    CASE_ATTENTION_CLEARED = "case.attention_cleared"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,8 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_QUEUED, _C.COLLECTION, "section item kind mapping_version"),
         (_A.CASE_ADOPTED, _C.COLLECTION, "sections"),
         (_A.CASE_READ_FAILED, _C.COLLECTION, "attempts error"),
+        (_A.CASE_ATTENTION, _C.COLLECTION, "reason"),
+        (_A.CASE_ATTENTION_CLEARED, _C.COLLECTION, "reason"),
         (_A.STAFF_ADDED, _C.COLLECTION, "staff"),
         (_A.STAFF_IMPORTED, _C.COLLECTION, "added updated deactivated released"),
         (_A.ENTRY_SUPERSEDED, _C.ALTERATION, "reason by"),
@@ -254,6 +260,16 @@ def case_adopted(actor: str, crn: str, *, sections: Sequence[str]) -> AuditEvent
 def case_read_failed(actor: str, crn: str, *, attempts: int, error: str) -> AuditEvent:
     """Reading a case from nDelius failed; it is in the retry set (`error`: the error class)."""
     return _event(_A.CASE_READ_FAILED, actor, crn, None, attempts=attempts, error=error)
+
+
+def case_attention(actor: str, crn: str, *, reason: str) -> AuditEvent:
+    """A sync read put the case on the attention list (`reason`: a code, see core.attention)."""
+    return _event(_A.CASE_ATTENTION, actor, crn, None, reason=reason)
+
+
+def case_attention_cleared(actor: str, crn: str, *, reason: str) -> AuditEvent:
+    """A later read resolved it: the case left the attention list (`reason`: the one it had)."""
+    return _event(_A.CASE_ATTENTION_CLEARED, actor, crn, None, reason=reason)
 
 
 def staff_added(actor: str, *, staff: str) -> AuditEvent:
@@ -441,17 +457,8 @@ def entry_accepted(
     replayed: bool | None = None,
 ) -> AuditEvent:
     """ViSOR acknowledged an entry with its reference (`replayed`: it had it already)."""
-    detail = _given(replayed=replayed)
-    return _event(
-        _A.ENTRY_ACCEPTED,
-        actor,
-        crn,
-        entry_id,
-        sink=sink,
-        version=version,
-        reference=reference,
-        **detail,
-    )
+    detail = _given(sink=sink, version=version, reference=reference, replayed=replayed)
+    return _event(_A.ENTRY_ACCEPTED, actor, crn, entry_id, **detail)
 
 
 def entry_entered(actor: str, crn: str, entry_id: int | None, *, reference: str) -> AuditEvent:

@@ -11,6 +11,7 @@ from bridge.core.snapshot import CaseSnapshot
 __all__ = [
     "CATEGORY_TABLE",
     "LEVEL_TABLE",
+    "NO_MANAGER",
     "NO_PROXY",
     "ScopeDecision",
     "ScopeRules",
@@ -19,6 +20,8 @@ __all__ = [
 
 #: The reason given when the offender manager does not (or no longer) need a proxy.
 NO_PROXY = "offender manager does not need a proxy"
+#: The reason given when the current offender manager cannot be told (the attention list's).
+NO_MANAGER = "no current offender manager"
 
 #: The mapping's code tables scope reads (codes/<name>.toml): nDelius ref-data code -> number.
 CATEGORY_TABLE = "mappa-categories"
@@ -90,7 +93,7 @@ def decide_scope(
         return ScopeDecision(False, "MAPPA category or level not in scope")
     manager = snapshot.manager_code
     if manager is None:
-        return ScopeDecision(False, "no current offender manager")
+        return ScopeDecision(False, NO_MANAGER)
     if manager not in needs_proxy:
         return ScopeDecision(False, NO_PROXY)
     return ScopeDecision(True, "in scope", on_behalf_of=manager)

@@ -8,7 +8,7 @@ returns metadata only and is audited; every call checks the actor is an administ
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.config import Settings
+from bridge.core.attention import AttentionReason
 from bridge.core.audit_events import entry_reassigned, entry_released, retry_scheduled
 from bridge.core.lifecycle import (
     UNAPPROVED,
@@ -39,6 +40,7 @@ from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
 from bridge.services.sync.retries import RetryRow, RetrySet
 from bridge.services.views import (
+    AttentionRow,
     EntrySummary,
     ExpiringVetting,
     FailedSubmission,
@@ -49,7 +51,7 @@ from bridge.services.views import (
 )
 from bridge.store import entries as q
 from bridge.store.db import session_scope
-from bridge.store.models import CaseState, Entry, RetryItem, Staff, SyncRun
+from bridge.store.models import Attention, CaseState, Entry, RetryItem, Staff, SyncRun
 
 __all__ = ["AdminService", "masked_configuration"]
 
@@ -124,24 +126,46 @@ class AdminService:
 
     def untakeable(self, *, actor: str) -> list[Untakeable]:
         """Cases with open entries that no current proxy may take (so someone acts on them)."""
-        today = local_date(self._clock.now())
         self._require_admin(actor, "untakeable")
         with Session(self._engine) as s:
-            proxies = [p for p in s.exec(select(Staff)).all() if has_current_vetting(p, today)]
-            # Each CRN with open work, its count and its case state, in one query.
-            rows = s.exec(
-                select(Entry.crn, func.count(), CaseState)
-                .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
-                .where(col(Entry.status).in_(UNAPPROVED))
-                .group_by(col(Entry.crn), col(CaseState.crn))
-                .order_by(col(Entry.crn))
-            ).all()
-            out = []
-            for crn, count, case in rows:
-                if any(may_handle(p, case, today) for p in proxies):
-                    continue
-                out.append(Untakeable(crn=crn, open_entries=count, why=_why(case, proxies)))
-            return out
+            return [row for row, _since in self._untakeable(s)]
+
+    def _untakeable(self, s: Session) -> list[tuple[Untakeable, datetime]]:
+        """Each untakeable case, with when its oldest open entry was queued."""
+        today = local_date(self._clock.now())
+        proxies = [p for p in s.exec(select(Staff)).all() if has_current_vetting(p, today)]
+        # Each CRN with open work, its count, its oldest and its case state, in one query.
+        rows = s.exec(
+            select(Entry.crn, func.count(), func.min(Entry.created_at), CaseState)
+            .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
+            .where(col(Entry.status).in_(UNAPPROVED))
+            .group_by(col(Entry.crn), col(CaseState.crn))
+            .order_by(col(Entry.crn))
+        ).all()
+        out = []
+        for crn, count, oldest, case in rows:
+            if any(may_handle(p, case, today) for p in proxies):
+                continue
+            why = _why(case, proxies)
+            out.append((Untakeable(crn=crn, open_entries=count, why=why), _utc(oldest)))
+        return out
+
+    def attention(self, *, actor: str) -> list[AttentionRow]:
+        """Cases a person must look at, the longest-waiting first (reason codes, no content).
+
+        The sync keeps the list (`bridge.core.attention`); untakeable cases join it here, as
+        `untakeable` since their oldest open entry was queued. A case on the list for another
+        reason is shown once, with that reason (it is the one to fix first).
+        """
+        self._require_admin(actor, "attention")
+        with Session(self._engine) as s:
+            kept = s.exec(select(Attention)).all()
+            rows = {a.crn: AttentionRow(a.crn, a.reason, _utc(a.since)) for a in kept}
+            for row, since in self._untakeable(s):
+                rows.setdefault(
+                    row.crn, AttentionRow(row.crn, AttentionReason.UNTAKEABLE.value, since)
+                )
+        return sorted(rows.values(), key=lambda r: (r.since, r.crn))
 
     def expiring_vetting(self, *, actor: str, days: int = 30) -> list[ExpiringVetting]:
         """Proxies whose vetting lapses within `days` (or has lapsed): renew before it stops them."""
@@ -336,6 +360,11 @@ def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     return str(value)
+
+
+def _utc(value: datetime) -> datetime:
+    """A stored time as aware UTC (SQLite hands an aggregate back without its zone)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _iso(value: date | None) -> str | None:

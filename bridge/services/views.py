@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "AttentionRow",
     "CaseStatus",
     "CaseSummary",
     "EditableSection",
@@ -273,6 +274,16 @@ class Untakeable:
     crn: str
     open_entries: int
     why: str
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """A case a person must look at (`admin attention`, **contract** keys): its CRN, the reason
+    code (`bridge.core.attention.AttentionReason`) and since when (a UTC datetime)."""
+
+    crn: str
+    reason: str
+    since: datetime
 
 
 @dataclass(frozen=True)

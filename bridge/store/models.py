@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from bridge.core.lifecycle import BASELINE, OPEN, OPEN_SQL, UNAPPROVED, RunStatus, State
 
 __all__ = [
+    "Attention",
     "AuditEvent",
     "Baseline",
     "CaseState",
@@ -193,6 +194,15 @@ class RetryItem(SQLModel, table=True):
     first_failed_at: datetime
     next_attempt_at: datetime
     occurred_at: datetime  # the change time the eventual entries are due from
+
+
+class Attention(SQLModel, table=True):
+    """A case a person must look at, and why (a reason code, never content); the sync adds a
+    row when a read finds it and deletes the row when a later read resolves it."""
+
+    crn: str = Field(primary_key=True, max_length=16)
+    reason: str = Field(max_length=32)
+    since: datetime
 
 
 class JobLock(SQLModel, table=True):

@@ -23,6 +23,10 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     ),
     "case.adopted": lambda: ev.case_adopted(ev.SYNC, CRN, sections=["nominal", "mappa"]),
     "case.read_failed": lambda: ev.case_read_failed(ev.SYNC, CRN, attempts=2, error="ReadTimeout"),
+    "case.attention": lambda: ev.case_attention(ev.SYNC, CRN, reason="officer_undetermined"),
+    "case.attention_cleared": lambda: ev.case_attention_cleared(
+        ev.SYNC, CRN, reason="officer_undetermined"
+    ),
     "staff.added": lambda: ev.staff_added(STAFF, staff="N07P009"),
     "staff.imported": lambda: ev.staff_imported(
         ev.CLI, added=1, updated=2, deactivated=0, released=0

@@ -141,7 +141,8 @@ def test_a_failed_read_is_an_outcome_and_the_pages_come_back_in_order(ndelius_ur
     assert all(prepared is not None and err is None for _, prepared, err in [*found, *second])
     assert missing is None
     assert error is not None
-    assert "404" in error
+    assert "404" in error.error
+    assert error.attention == "not_found"  # the reason crosses from the reading process
     assert process.stats is not None
     assert process.stats.cases == 7
 

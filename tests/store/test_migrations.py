@@ -66,10 +66,10 @@ def test_the_comparison_sees_a_model_change(sqlite_url: str) -> None:
     assert [(d[0], d[3].name) for d in diffs] == [("add_column", "extra_note")]
 
 
-def test_one_baseline_is_the_whole_history() -> None:
-    """0001 to 0007 were squashed before the first release: one migration, the baseline."""
+def test_the_history_starts_at_one_baseline() -> None:
+    """0001 to 0007 were squashed before the first release: the baseline, then what followed."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    assert [s.revision for s in script.walk_revisions()] == ["0001_baseline"]
+    assert [s.revision for s in script.walk_revisions()] == ["0002_attention", "0001_baseline"]
     assert PRE_RELEASE_REVISIONS.isdisjoint({"0001_baseline"})
 
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from bridge.audit import record
 from bridge.core.audit_events import case_erased
-from bridge.store.models import Baseline, CaseState, Entry, EntryVersion, RetryItem
+from bridge.store.models import Attention, Baseline, CaseState, Entry, EntryVersion, RetryItem
 
 __all__ = ["CONTENT_TABLES", "erase_case", "scrub"]
 
@@ -46,6 +46,7 @@ def erase_case(session: Session, crn: str, *, now: datetime, actor: str) -> dict
         "case_state": _delete(session, CaseState, col(CaseState.crn) == crn),
         "retry": _delete(session, RetryItem, col(RetryItem.crn) == crn),
     }
+    _delete(session, Attention, col(Attention.crn) == crn)  # a reason code: nothing to count
     event = case_erased(actor, crn, **counts)
     record(session, event, at=now)
     log.info(event.action, crn=crn, entries=counts["entries"])

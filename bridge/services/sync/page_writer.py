@@ -39,7 +39,7 @@ from bridge.core.record import Envelope, build_record, schema_issues, to_xml
 from bridge.mapping_files import MappingBundle
 from bridge.store import batch_queries as bq
 from bridge.store import entries as q
-from bridge.store.models import CaseState, Entry, RetryItem
+from bridge.store.models import Attention, CaseState, Entry, RetryItem
 
 __all__ = ["SYNC_ACTOR", "PageWriter", "merge_away"]
 
@@ -313,9 +313,9 @@ def merge_away(session: Session, source: str, target: str, *, now: datetime) -> 
     state.scope_reason = f"merged into {target}"
     state.last_read_at = now
     session.add(state)
-    item = session.get(RetryItem, source)
-    if item is not None:
-        session.delete(item)
+    for gone in (session.get(RetryItem, source), session.get(Attention, source)):
+        if gone is not None:
+            session.delete(gone)  # the target is read again: what it needs is found there
     record(
         session,
         case_merged(SYNC_ACTOR, source, into=target),

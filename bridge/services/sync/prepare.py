@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from bridge.core.attention import ReadFailure, read_failure
 from bridge.core.issues import Issue
 from bridge.core.prepared import PreparedCase, PreparedSection
 from bridge.core.record import canonical_hash
@@ -19,8 +20,8 @@ from bridge.ndelius import NdeliusClient
 
 __all__ = ["CaseRead", "prepare_case", "read_case"]
 
-#: One CRN's outcome: the prepared case, or the error that made its read fail.
-CaseRead = tuple[str, PreparedCase | None, str | None]
+#: One CRN's outcome: the prepared case, or why its read failed (with any attention reason).
+CaseRead = tuple[str, PreparedCase | None, ReadFailure | None]
 
 
 def prepare_case(
@@ -67,5 +68,5 @@ def read_case(
     try:
         snapshot = source.case(crn)
     except SourceError as exc:
-        return crn, None, str(exc)[:500]
+        return crn, None, read_failure(exc)
     return crn, prepare_case(snapshot, needs_proxy=needs_proxy, bundle=bundle), None

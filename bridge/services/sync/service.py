@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.clock import Clock
+from bridge.core.attention import ReadFailure, case_reason
 from bridge.core.lifecycle import RunStatus, local_date
 from bridge.core.prepared import PreparedCase
 from bridge.core.queue_plan import Counts
@@ -34,6 +35,7 @@ from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
 from bridge.ndelius import ChangeEvent, NdeliusClient
 from bridge.services.staff import needs_proxy_codes
+from bridge.services.sync.attention import PageAttention
 from bridge.services.sync.erasure import erase_case, scrub
 from bridge.services.sync.page_writer import SYNC_ACTOR, PageWriter, merge_away
 from bridge.services.sync.reader import ProcessReads, ReaderSpec, Reads, ThreadReads, WorkerStats
@@ -108,7 +110,7 @@ class _Outcome:
     crn: str
     occurred_at: datetime
     prepared: PreparedCase | None = None
-    error: str | None = None
+    failure: ReadFailure | None = None
 
 
 def _parse_time(value: str | None, fallback: datetime) -> datetime:
@@ -379,7 +381,8 @@ class SyncService:
             return list
         collect = self._reads.start(list(batch.reads), self._needs_proxy)
         return lambda: [
-            _Outcome(crn, batch.reads[crn], prepared, error) for crn, prepared, error in collect()
+            _Outcome(crn, batch.reads[crn], prepared, failure)
+            for crn, prepared, failure in collect()
         ]
 
     def _write(
@@ -411,14 +414,16 @@ class SyncService:
                 due_days=self._opts.due_working_days,
                 adopt_existing=self._opts.adopt_existing,
             )
+            attention = PageAttention(s, crns, now=now, audit=page.audit)
             recovered: list[str] = []
             for out in outcomes:
                 if out.prepared is None:
+                    why = out.failure or ReadFailure("unknown error")
                     failure = self.retries.remember_failure(
                         s,
                         retrying.get(out.crn),
                         crn=out.crn,
-                        error=out.error or "unknown error",
+                        error=why.error,
                         occurred_at=out.occurred_at,
                         actor=SYNC_ACTOR,
                         now=now,
@@ -427,11 +432,14 @@ class SyncService:
                         "sync.case_failed", crn=out.crn, attempts=failure.detail["attempts"]
                     )
                     page.audit(failure)
+                    if why.attention is not None:  # a transient fault leaves the list as it is
+                        attention.note(out.crn, why.attention)
                     result.cases_failed += 1
                     result.failed_crns.append(out.crn)
                     continue
                 result.cases_fetched += 1
                 counts.add(page.case(out.prepared, occurred_at=out.occurred_at))
+                attention.note(out.crn, case_reason(out.prepared))
                 if out.crn in retrying:
                     recovered.append(out.crn)
             page.finish()
