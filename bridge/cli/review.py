@@ -281,7 +281,7 @@ def admin_attention(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     table = Table("crn", "reason", "since")
     for r in rows:
         table.add_row(r.crn, r.reason, r.since.isoformat(timespec="seconds"))
-    Console(stderr=False).print(table)
+    print_table(table)
 
 
 @admin_app.command("expiring")
