@@ -217,6 +217,17 @@ class NdeliusClient:
     def _get(
         self, path: str, params: dict[str, Any] | None = None, *, crn: str | None = None
     ) -> Any:
+        try:  # most reads succeed at once: no retry machinery for them
+            return self._once(path, params, crn)
+        except Retryable as exc:
+            first = exc
+        replay = [first]
+
+        def attempt_once() -> Any:
+            if replay:  # the retries start from the failure just seen, as its first attempt
+                raise replay.pop()
+            return self._once(path, params, crn)
+
         try:
             for attempt in Retrying(
                 retry=retry_if_exception_type(Retryable),
@@ -226,7 +237,7 @@ class NdeliusClient:
                 reraise=True,
             ):
                 with attempt:
-                    return self._once(path, params, crn)
+                    return attempt_once()
         except Retryable as exc:
             what = f"case {crn}" if crn else path
             if str(exc) == "body was not valid JSON":
