@@ -75,6 +75,8 @@ _MESSAGES = {
 #: Internal distinctions that share one contract issue code.
 _PUBLIC_CODES = {"missing-warn": "missing-field", "unknown-value": "unknown-code"}
 
+_SubElement = etree.SubElement
+
 
 def case_context(snapshot: CaseSnapshot) -> dict[str, Any]:
     """The roots a case-level path starts from (docs/mapping.md, "Where values come from")."""
@@ -96,7 +98,17 @@ SortFn = Callable[[dict[str, Any]], Any]
 class _Node:
     """A field spec compiled for speed: qualified tag, transform function, table, sort keys."""
 
-    __slots__ = ("apply", "children", "single", "sorts", "spec", "table", "tag")
+    __slots__ = (
+        "apply",
+        "children",
+        "limit",
+        "single",
+        "sorts",
+        "spec",
+        "table",
+        "tag",
+        "visit",
+    )
 
     def __init__(self, spec: FieldSpec, namespace: str, tables: Mapping[str, CodeTable]) -> None:
         self.spec = spec
@@ -108,6 +120,11 @@ class _Node:
         # The common leaf: one source path, one value.
         plain = spec.source is not None and spec.repeat is None and not spec.children
         self.single = spec.source if plain else None
+        self.limit = spec.max_length
+        #: How `_Run` writes this field, chosen once: `visit(run, node, parent, context, prefix)`.
+        self.visit: Callable[[_Run, _Node, etree._Element, Any, str], None] = (
+            _Run.group if self.children else _Run.single if plain else _Run.leaf
+        )
 
 
 class _Run:
@@ -135,12 +152,7 @@ class _Run:
             self.issue("missing-warn", path, spec.label, blocking=False)
 
     def emit(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
-        if node.children:
-            self.group(node, parent, context, prefix)
-        elif node.single is not None:
-            self.single(node, parent, context, prefix)
-        else:
-            self.leaf(node, parent, context, prefix)
+        node.visit(self, node, parent, context, prefix)
 
     def group(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
         spec = node.spec
@@ -151,8 +163,9 @@ class _Run:
                 self.trace.hits.add(spec.where)
             for n, item in enumerate(items, start=1):
                 element = etree.SubElement(parent, node.tag)
+                inner_prefix = f"{path}[{n}]/"
                 for child in node.children:
-                    self.emit(child, element, item, f"{path}[{n}]/")
+                    child.visit(self, child, element, item, inner_prefix)
                 if spec.distinct and _repeats_a_sibling(element):
                     parent.remove(element)
             if not items:
@@ -170,27 +183,28 @@ class _Run:
             if self.trace is not None:
                 self.trace.hits.add(spec.where)
         element = etree.SubElement(parent, node.tag)
+        inner_prefix = path + "/"
         for child in node.children:
-            self.emit(child, element, inner, f"{path}/")
+            child.visit(self, child, element, inner, inner_prefix)
         if len(element) == 0:
             parent.remove(element)
 
     def single(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
         """The common leaf (one source, one value), without the general case's lists."""
-        spec = node.spec
         assert node.single is not None
         raw = node.single.first(context)
         if type(raw) is str and raw.isascii() and raw.isprintable():
             # Fast path: clean text that the transform accepts as it is (most fields, most cases).
             cleaned = raw.strip()
             result = node.apply(cleaned, node.table) if cleaned else None
-            if type(result) is str and (spec.max_length is None or len(result) <= spec.max_length):
+            if type(result) is str and (node.limit is None or len(result) <= node.limit):
                 if self.trace is not None:
-                    self.trace.hits.add(spec.where)
+                    self.trace.hits.add(node.spec.where)
                     if node.table is not None:
                         self.trace.codes.add((node.table.name, cleaned, True))
-                etree.SubElement(parent, node.tag).text = result
+                _SubElement(parent, node.tag).text = result
                 return
+        spec = node.spec
         if raw is MISSING or (isinstance(raw, str) and not raw.strip()):
             if spec.default is None:
                 self.missing(spec, prefix + spec.element, context)
@@ -371,7 +385,7 @@ class Mapper:
             root.set(name, value)
         run = _Run(self, section.name, trace)
         for node in nodes:
-            run.emit(node, root, context, "")
+            node.visit(run, node, root, context, "")
         return MappedSection(section.name, key, root, tuple(run.issues))
 
 
