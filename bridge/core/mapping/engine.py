@@ -101,6 +101,7 @@ class _Node:
     __slots__ = (
         "apply",
         "children",
+        "get",
         "limit",
         "single",
         "sorts",
@@ -120,6 +121,7 @@ class _Node:
         # The common leaf: one source path, one value.
         plain = spec.source is not None and spec.repeat is None and not spec.children
         self.single = spec.source if plain else None
+        self.get = _first_of(spec.source) if spec.source is not None else None
         self.limit = spec.max_length
         #: How `_Run` writes this field, chosen once: `visit(run, node, parent, context, prefix)`.
         self.visit: Callable[[_Run, _Node, etree._Element, Any, str], None] = (
@@ -173,7 +175,7 @@ class _Run:
             return
         inner = context
         if spec.source is not None:
-            inner = spec.source.first(context)
+            inner = node.get(context) if node.get is not None else spec.source.first(context)
             if inner is MISSING:
                 self.missing(spec, path, context)
                 return
@@ -191,8 +193,8 @@ class _Run:
 
     def single(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
         """The common leaf (one source, one value), without the general case's lists."""
-        assert node.single is not None
-        raw = node.single.first(context)
+        assert node.get is not None
+        raw = node.get(context)
         if type(raw) is str and raw.isascii() and raw.isprintable():
             # Fast path: clean text that the transform accepts as it is (most fields, most cases).
             cleaned = raw.strip()
@@ -309,13 +311,18 @@ class Mapper:
             )
             for section in spec.sections
         )
+        #: `Path.values` compiled for the paths repeated groups and sections walk, by id.
+        self._values: dict[int, tuple[Path, Callable[[Any], Any]]] = {}
 
     @property
     def version(self) -> str:
         return self.spec.version
 
     def holds(self, clauses: tuple[Clause, ...], context: Any) -> bool:
-        return all(self._holds(c, context) for c in clauses)
+        for clause in clauses:  # noqa: SIM110 - a loop, not all(): no generator per call
+            if not self._holds(clause, context):
+                return False
+        return True
 
     def _holds(self, clause: Clause, context: Any) -> bool:
         if clause.any_of:
@@ -343,7 +350,14 @@ class Mapper:
         limit: int | None,
     ) -> list[dict[str, Any]]:
         """The objects a repeated group or section walks, filtered, sorted and limited."""
-        items = [i for i in each.values(context) if isinstance(i, dict) and self.holds(where, i)]
+        compiled = self._values.get(id(each))
+        if compiled is None or compiled[0] is not each:
+            compiled = self._values[id(each)] = (each, _values_of(each))
+        found = compiled[1](context)
+        if where:
+            items = [i for i in found if isinstance(i, dict) and self.holds(where, i)]
+        else:
+            items = [i for i in found if isinstance(i, dict)]
         for key, descending in reversed(sorts):  # stable sorts, least significant key first
             items.sort(key=key, reverse=descending)
         return items[:limit] if limit is not None else items
@@ -387,6 +401,62 @@ class Mapper:
         for node in nodes:
             node.visit(run, node, root, context, "")
         return MappedSection(section.name, key, root, tuple(run.issues))
+
+
+def _first_of(path: Path) -> Callable[[Any], Any]:
+    """`path.first`, unrolled for the common paths of one or two keys (most fields)."""
+    keys = path.keys
+    if keys is not None and len(keys) == 1:
+        (key,) = keys
+
+        def first1(context: Any) -> Any:
+            if isinstance(context, dict):
+                value = context.get(key)
+                if value is not None:
+                    return value
+            return MISSING
+
+        return first1
+    if keys is not None and len(keys) == 2:
+        outer, inner = keys
+
+        def first2(context: Any) -> Any:
+            if isinstance(context, dict):
+                middle = context.get(outer)
+                if isinstance(middle, dict):
+                    value = middle.get(inner)
+                    if value is not None:
+                        return value
+            return MISSING
+
+        return first2
+    return path.first
+
+
+def _values_of(path: Path) -> Callable[[Any], Any]:
+    """`path.values`, as one list, for the common walk: keys, then every element of an array."""
+    steps = path.steps
+    last = steps[-1] if steps else None
+    if last is None or not last.spread or last.filter_path is not None:
+        return path.values
+    if any(step.spread for step in steps[:-1]):
+        return path.values
+    keys, final = tuple(step.key for step in steps[:-1]), last.key
+
+    def values(context: Any) -> list[Any]:
+        value = context
+        for key in keys:
+            if not isinstance(value, dict):
+                return []
+            value = value.get(key)
+        if not isinstance(value, dict):
+            return []
+        found = value.get(final)
+        if not isinstance(found, list):
+            return []
+        return [item for item in found if item is not None]
+
+    return values
 
 
 def _repeats_a_sibling(element: etree._Element) -> bool:
