@@ -482,12 +482,14 @@ def _compile_sort(keys: tuple[SortKey, ...]) -> tuple[tuple[SortFn, bool], ...]:
 
 def _sort_key(key: SortKey) -> SortFn:
     rank = {value: i for i, value in enumerate(key.order)}
+    first, descending, absent = _first_of(key.path), key.descending, len(rank)
 
     def sort_value(item: dict[str, Any]) -> tuple[int, int, str]:
-        text = text_of(key.path.first(item))
+        value = first(item)
+        text = value if type(value) is str else text_of(value)
         if text is None:  # absent values go last whichever way the key sorts
-            return (0, 0, "") if key.descending else (1, 0, "")
-        position = rank.get(text, len(rank)) if rank else 0
-        return (1, -position, text) if key.descending else (0, position, text)
+            return (0, 0, "") if descending else (1, 0, "")
+        position = rank.get(text, absent) if rank else 0
+        return (1, -position, text) if descending else (0, position, text)
 
     return sort_value
