@@ -9,6 +9,7 @@ the snapshot itself, and its sections pickle as XML.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from lxml import etree
@@ -62,7 +63,25 @@ class PreparedSection:
 def _section_from_wire(
     name: str, key: str, xml: bytes, content_hash: str, issues: tuple[Issue, ...], is_empty: bool
 ) -> PreparedSection:
-    return PreparedSection(name, key, parse_own(xml), content_hash, issues, is_empty)
+    section = object.__new__(_SectionFromWire)
+    section.__dict__.update(
+        name=name, key=key, xml=xml, content_hash=content_hash, issues=issues, is_empty=is_empty
+    )
+    return section
+
+
+class _SectionFromWire(PreparedSection):
+    """A section as it crossed the pipe: its XML is parsed when first asked for.
+
+    The writer needs the element only for the sections it queues or adopts; the others
+    (unchanged, empty, out of scope) are never parsed.
+    """
+
+    xml: bytes
+
+    @cached_property
+    def element(self) -> etree._Element:
+        return parse_own(self.xml)
 
 
 @dataclass(frozen=True)

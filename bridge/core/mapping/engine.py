@@ -75,6 +75,8 @@ _MESSAGES = {
 #: Internal distinctions that share one contract issue code.
 _PUBLIC_CODES = {"missing-warn": "missing-field", "unknown-value": "unknown-code"}
 
+_SubElement = etree.SubElement
+
 
 def case_context(snapshot: CaseSnapshot) -> dict[str, Any]:
     """The roots a case-level path starts from (docs/mapping.md, "Where values come from")."""
@@ -96,7 +98,18 @@ SortFn = Callable[[dict[str, Any]], Any]
 class _Node:
     """A field spec compiled for speed: qualified tag, transform function, table, sort keys."""
 
-    __slots__ = ("apply", "children", "single", "sorts", "spec", "table", "tag")
+    __slots__ = (
+        "apply",
+        "children",
+        "get",
+        "limit",
+        "single",
+        "sorts",
+        "spec",
+        "table",
+        "tag",
+        "visit",
+    )
 
     def __init__(self, spec: FieldSpec, namespace: str, tables: Mapping[str, CodeTable]) -> None:
         self.spec = spec
@@ -108,6 +121,12 @@ class _Node:
         # The common leaf: one source path, one value.
         plain = spec.source is not None and spec.repeat is None and not spec.children
         self.single = spec.source if plain else None
+        self.get = _first_of(spec.source) if spec.source is not None else None
+        self.limit = spec.max_length
+        #: How `_Run` writes this field, chosen once: `visit(run, node, parent, context, prefix)`.
+        self.visit: Callable[[_Run, _Node, etree._Element, Any, str], None] = (
+            _Run.group if self.children else _Run.single if plain else _Run.leaf
+        )
 
 
 class _Run:
@@ -135,12 +154,7 @@ class _Run:
             self.issue("missing-warn", path, spec.label, blocking=False)
 
     def emit(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
-        if node.children:
-            self.group(node, parent, context, prefix)
-        elif node.single is not None:
-            self.single(node, parent, context, prefix)
-        else:
-            self.leaf(node, parent, context, prefix)
+        node.visit(self, node, parent, context, prefix)
 
     def group(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
         spec = node.spec
@@ -151,8 +165,9 @@ class _Run:
                 self.trace.hits.add(spec.where)
             for n, item in enumerate(items, start=1):
                 element = etree.SubElement(parent, node.tag)
+                inner_prefix = f"{path}[{n}]/"
                 for child in node.children:
-                    self.emit(child, element, item, f"{path}[{n}]/")
+                    child.visit(self, child, element, item, inner_prefix)
                 if spec.distinct and _repeats_a_sibling(element):
                     parent.remove(element)
             if not items:
@@ -160,7 +175,7 @@ class _Run:
             return
         inner = context
         if spec.source is not None:
-            inner = spec.source.first(context)
+            inner = node.get(context) if node.get is not None else spec.source.first(context)
             if inner is MISSING:
                 self.missing(spec, path, context)
                 return
@@ -170,27 +185,28 @@ class _Run:
             if self.trace is not None:
                 self.trace.hits.add(spec.where)
         element = etree.SubElement(parent, node.tag)
+        inner_prefix = path + "/"
         for child in node.children:
-            self.emit(child, element, inner, f"{path}/")
+            child.visit(self, child, element, inner, inner_prefix)
         if len(element) == 0:
             parent.remove(element)
 
     def single(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
         """The common leaf (one source, one value), without the general case's lists."""
-        spec = node.spec
-        assert node.single is not None
-        raw = node.single.first(context)
+        assert node.get is not None
+        raw = node.get(context)
         if type(raw) is str and raw.isascii() and raw.isprintable():
             # Fast path: clean text that the transform accepts as it is (most fields, most cases).
             cleaned = raw.strip()
             result = node.apply(cleaned, node.table) if cleaned else None
-            if type(result) is str and (spec.max_length is None or len(result) <= spec.max_length):
+            if type(result) is str and (node.limit is None or len(result) <= node.limit):
                 if self.trace is not None:
-                    self.trace.hits.add(spec.where)
+                    self.trace.hits.add(node.spec.where)
                     if node.table is not None:
                         self.trace.codes.add((node.table.name, cleaned, True))
-                etree.SubElement(parent, node.tag).text = result
+                _SubElement(parent, node.tag).text = result
                 return
+        spec = node.spec
         if raw is MISSING or (isinstance(raw, str) and not raw.strip()):
             if spec.default is None:
                 self.missing(spec, prefix + spec.element, context)
@@ -295,13 +311,18 @@ class Mapper:
             )
             for section in spec.sections
         )
+        #: `Path.values` compiled for the paths repeated groups and sections walk, by id.
+        self._values: dict[int, tuple[Path, Callable[[Any], Any]]] = {}
 
     @property
     def version(self) -> str:
         return self.spec.version
 
     def holds(self, clauses: tuple[Clause, ...], context: Any) -> bool:
-        return all(self._holds(c, context) for c in clauses)
+        for clause in clauses:  # noqa: SIM110 - a loop, not all(): no generator per call
+            if not self._holds(clause, context):
+                return False
+        return True
 
     def _holds(self, clause: Clause, context: Any) -> bool:
         if clause.any_of:
@@ -329,7 +350,14 @@ class Mapper:
         limit: int | None,
     ) -> list[dict[str, Any]]:
         """The objects a repeated group or section walks, filtered, sorted and limited."""
-        items = [i for i in each.values(context) if isinstance(i, dict) and self.holds(where, i)]
+        compiled = self._values.get(id(each))
+        if compiled is None or compiled[0] is not each:
+            compiled = self._values[id(each)] = (each, _values_of(each))
+        found = compiled[1](context)
+        if where:
+            items = [i for i in found if isinstance(i, dict) and self.holds(where, i)]
+        else:
+            items = [i for i in found if isinstance(i, dict)]
         for key, descending in reversed(sorts):  # stable sorts, least significant key first
             items.sort(key=key, reverse=descending)
         return items[:limit] if limit is not None else items
@@ -371,8 +399,64 @@ class Mapper:
             root.set(name, value)
         run = _Run(self, section.name, trace)
         for node in nodes:
-            run.emit(node, root, context, "")
+            node.visit(run, node, root, context, "")
         return MappedSection(section.name, key, root, tuple(run.issues))
+
+
+def _first_of(path: Path) -> Callable[[Any], Any]:
+    """`path.first`, unrolled for the common paths of one or two keys (most fields)."""
+    keys = path.keys
+    if keys is not None and len(keys) == 1:
+        (key,) = keys
+
+        def first1(context: Any) -> Any:
+            if isinstance(context, dict):
+                value = context.get(key)
+                if value is not None:
+                    return value
+            return MISSING
+
+        return first1
+    if keys is not None and len(keys) == 2:
+        outer, inner = keys
+
+        def first2(context: Any) -> Any:
+            if isinstance(context, dict):
+                middle = context.get(outer)
+                if isinstance(middle, dict):
+                    value = middle.get(inner)
+                    if value is not None:
+                        return value
+            return MISSING
+
+        return first2
+    return path.first
+
+
+def _values_of(path: Path) -> Callable[[Any], Any]:
+    """`path.values`, as one list, for the common walk: keys, then every element of an array."""
+    steps = path.steps
+    last = steps[-1] if steps else None
+    if last is None or not last.spread or last.filter_path is not None:
+        return path.values
+    if any(step.spread for step in steps[:-1]):
+        return path.values
+    keys, final = tuple(step.key for step in steps[:-1]), last.key
+
+    def values(context: Any) -> list[Any]:
+        value = context
+        for key in keys:
+            if not isinstance(value, dict):
+                return []
+            value = value.get(key)
+        if not isinstance(value, dict):
+            return []
+        found = value.get(final)
+        if not isinstance(found, list):
+            return []
+        return [item for item in found if item is not None]
+
+    return values
 
 
 def _repeats_a_sibling(element: etree._Element) -> bool:
@@ -398,12 +482,14 @@ def _compile_sort(keys: tuple[SortKey, ...]) -> tuple[tuple[SortFn, bool], ...]:
 
 def _sort_key(key: SortKey) -> SortFn:
     rank = {value: i for i, value in enumerate(key.order)}
+    first, descending, absent = _first_of(key.path), key.descending, len(rank)
 
     def sort_value(item: dict[str, Any]) -> tuple[int, int, str]:
-        text = text_of(key.path.first(item))
+        value = first(item)
+        text = value if type(value) is str else text_of(value)
         if text is None:  # absent values go last whichever way the key sorts
-            return (0, 0, "") if key.descending else (1, 0, "")
-        position = rank.get(text, len(rank)) if rank else 0
-        return (1, -position, text) if key.descending else (0, position, text)
+            return (0, 0, "") if descending else (1, 0, "")
+        position = rank.get(text, absent) if rank else 0
+        return (1, -position, text) if descending else (0, position, text)
 
     return sort_value

@@ -98,6 +98,10 @@ def _boolean(value: str, _table: CodeTable | None) -> Result:
 
 def _lookup(value: str, table: CodeTable | None) -> Result:
     assert table is not None  # the spec checker guarantees it
+    # The common case, without building a `Lookup`: the code is in the table.
+    direct = table.codes.get(value.strip().casefold() if table.case_insensitive else value.strip())
+    if direct is not None:
+        return direct
     found = table.lookup(value)
     if found.value is not None:
         return found.value

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 import pickle
 import queue
@@ -269,6 +270,9 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
         _write(out, ("raised", WorkerFailed("the mapping changed on disk during the sync")))
         return
     source = spec.client()
+    # What lives as long as the process (modules, the mapping, its schema) leaves the
+    # collector's generations: each full collection then walks only the cases in flight.
+    gc.freeze()
     pages: queue.SimpleQueue[list[Future[CaseRead]] | None] = queue.SimpleQueue()
     cases = 0
 
