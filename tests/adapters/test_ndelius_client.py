@@ -262,3 +262,16 @@ def test_a_get_carries_the_token_and_default_headers_and_runs_the_event_hooks(
     # The client's hooks still see every request (the token's too) and every answer.
     assert [r for r in seen if r.method == "GET"] == gets
     assert answered == [200] * 5
+
+
+def test_a_get_is_logged_as_httpx_logs_it(
+    clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="httpx"), _client(routed(calls=[]), clock) as client:
+        client.case("X320741")
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert (
+        'HTTP Request: GET http://ndelius.test/case/X320741/access-limitations "HTTP/1.1 200 OK"'
+        in lines
+    )
+    assert len(lines) == 5  # the token's POST (logged by httpx itself) and four GETs
