@@ -6,6 +6,7 @@ Only CRNs and ids appear in logs and errors; bodies never do.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from bridge.http_retry import RETRY_STATUS, Retryable, RetryWait, retry_after
 __all__ = ["ChangeEvent", "EventPage", "NdeliusClient"]
 
 log = structlog.get_logger(__name__)
+_httpx_log = logging.getLogger("httpx")  # the line httpx.Client logs for each request
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +111,12 @@ class NdeliusClient:
     def _send(self, path: str, params: dict[str, Any] | None, token: str) -> tuple[int, Any, bytes]:
         """One GET: (status, headers, body), the body read whole.
 
-        It goes straight to the client's transport for the URL (its proxy mounts included)
-        with the client's default headers and timeouts, and runs its event hooks: what
-        `httpx.Client.get` does for us, without merging the base URL, the parameters and the
-        headers anew, or the cookie jar we never use, on every request (a third of the
-        client's CPU a case, see docs/BENCHMARKS.md).
+        What `httpx.Client.get` does, done directly: the request goes to the client's
+        transport for its URL (proxy mounts included) with the client's default headers and
+        timeouts, the client's event hooks run and its log line is written; what is left out
+        is merging the base URL, parameters and headers anew and the cookie jar we never use,
+        on every request (over a quarter of the reading process's HTTP CPU, see
+        docs/BENCHMARKS.md).
         """
         url = self._base + path.lstrip("/")
         if params:
@@ -130,6 +133,15 @@ class NdeliusClient:
         response = self._http._transport_for_url(request.url).handle_request(request)
         try:
             response.request = request
+            if _httpx_log.isEnabledFor(logging.INFO):
+                _httpx_log.info(
+                    'HTTP Request: %s %s "%s %d %s"',
+                    request.method,
+                    request.url,
+                    response.http_version,
+                    response.status_code,
+                    response.reason_phrase,
+                )
             for hook in hooks["response"]:
                 hook(response)
             content = response.read()

@@ -229,3 +229,49 @@ def test_events_without_sequence_are_a_data_error(clock: FixedClock) -> None:
 
     with _client(handler, clock) as client, pytest.raises(SourceDataError):
         client.events(after=0, limit=10)
+
+
+def test_a_get_carries_the_token_and_default_headers_and_runs_the_event_hooks(
+    clock: FixedClock,
+) -> None:
+    seen: list[httpx.Request] = []
+    answered: list[int] = []
+    handled: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        handled.append(request)
+        return routed(calls=[])(request)
+
+    with _client(handler, clock) as client:
+        client._http.event_hooks = {
+            "request": [seen.append],
+            "response": [lambda r: answered.append(r.status_code)],
+        }
+        client.case("X320741")
+    gets = [r for r in handled if r.method == "GET"]
+    assert [str(r.url) for r in gets] == [
+        "http://ndelius.test/secure/offenders/crn/X320741/all",
+        "http://ndelius.test/secure/offenders/crn/X320741/registrations",
+        "http://ndelius.test/case/X320741/contacts?page=0&size=100",
+        "http://ndelius.test/case/X320741/access-limitations",
+    ]
+    for request in gets:
+        assert request.headers["Authorization"] == "Bearer t1"
+        assert request.headers["Host"] == "ndelius.test"
+        assert request.headers["User-Agent"].startswith("python-httpx/")
+    # The client's hooks still see every request (the token's too) and every answer.
+    assert [r for r in seen if r.method == "GET"] == gets
+    assert answered == [200] * 5
+
+
+def test_a_get_is_logged_as_httpx_logs_it(
+    clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="httpx"), _client(routed(calls=[]), clock) as client:
+        client.case("X320741")
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert (
+        'HTTP Request: GET http://ndelius.test/case/X320741/access-limitations "HTTP/1.1 200 OK"'
+        in lines
+    )
+    assert len(lines) == 5  # the token's POST (logged by httpx itself) and four GETs

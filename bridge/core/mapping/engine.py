@@ -100,6 +100,7 @@ class _Node:
 
     __slots__ = (
         "apply",
+        "as_is",
         "children",
         "get",
         "limit",
@@ -115,6 +116,7 @@ class _Node:
         self.spec = spec
         self.tag = f"{{{namespace}}}{spec.element}"
         self.apply = TRANSFORMS[spec.transform].apply
+        self.as_is = spec.transform == "text"  # the identity: no call needed
         self.table = tables.get(spec.table) if spec.table else None
         self.children = tuple(_Node(c, namespace, tables) for c in spec.children)
         self.sorts = _compile_sort(spec.sort)
@@ -198,7 +200,10 @@ class _Run:
         if type(raw) is str and raw.isascii() and raw.isprintable():
             # Fast path: clean text that the transform accepts as it is (most fields, most cases).
             cleaned = raw.strip()
-            result = node.apply(cleaned, node.table) if cleaned else None
+            if node.as_is:
+                result: Any = cleaned or None
+            else:
+                result = node.apply(cleaned, node.table) if cleaned else None
             if type(result) is str and (node.limit is None or len(result) <= node.limit):
                 if self.trace is not None:
                     self.trace.hits.add(node.spec.where)

@@ -65,6 +65,8 @@ def _text(value: str, _table: CodeTable | None) -> Result:
 
 
 def _name(value: str, _table: CodeTable | None) -> Result:
+    if "  " not in value and value.isprintable():  # no whitespace but single spaces: as it is
+        return value
     return _SPACES.sub(" ", value)
 
 
