@@ -95,6 +95,9 @@ def case_context(snapshot: CaseSnapshot) -> dict[str, Any]:
 SortFn = Callable[[dict[str, Any]], Any]
 
 
+Visit = Callable[["_Run", "_Node", etree._Element, Any, str], None]
+
+
 class _Node:
     """A field spec compiled for speed: qualified tag, transform function, table, sort keys."""
 
@@ -126,8 +129,8 @@ class _Node:
         self.get = _first_of(spec.source) if spec.source is not None else None
         self.limit = spec.max_length
         #: How `_Run` writes this field, chosen once: `visit(run, node, parent, context, prefix)`.
-        self.visit: Callable[[_Run, _Node, etree._Element, Any, str], None] = (
-            _Run.group if self.children else _Run.single if plain else _Run.leaf
+        self.visit: Visit = (
+            _Run.group if self.children else _single_visit(self) if plain else _Run.leaf
         )
 
 
@@ -193,24 +196,11 @@ class _Run:
         if len(element) == 0:
             parent.remove(element)
 
-    def single(self, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
-        """The common leaf (one source, one value), without the general case's lists."""
-        assert node.get is not None
-        raw = node.get(context)
-        if type(raw) is str and raw.isascii() and raw.isprintable():
-            # Fast path: clean text that the transform accepts as it is (most fields, most cases).
-            cleaned = raw.strip()
-            if node.as_is:
-                result: Any = cleaned or None
-            else:
-                result = node.apply(cleaned, node.table) if cleaned else None
-            if type(result) is str and (node.limit is None or len(result) <= node.limit):
-                if self.trace is not None:
-                    self.trace.hits.add(node.spec.where)
-                    if node.table is not None:
-                        self.trace.codes.add((node.table.name, cleaned, True))
-                _SubElement(parent, node.tag).text = result
-                return
+    def single(
+        self, node: _Node, parent: etree._Element, context: Any, prefix: str, raw: Any
+    ) -> None:
+        """The common leaf (one source, one value) when its fast path (`_single_visit`) could
+        not write it: missing, not plain text, or not accepted as it is."""
         spec = node.spec
         if raw is MISSING or (isinstance(raw, str) and not raw.strip()):
             if spec.default is None:
@@ -462,6 +452,44 @@ def _values_of(path: Path) -> Callable[[Any], Any]:
         return [item for item in found if item is not None]
 
     return values
+
+
+def _single_visit(node: _Node) -> Visit:
+    """The common leaf's writer, with what it reads of its node bound once: clean text that
+    the transform accepts as it is (most fields, most cases) is written here; anything else
+    goes to `_Run.single`."""
+    get, tag, table, limit, where = node.get, node.tag, node.table, node.limit, node.spec.where
+    apply = None if node.as_is else node.apply
+    slow = _Run.single
+    assert get is not None
+    assert node.spec.source is not None
+    keys = node.spec.source.keys
+    key = keys[0] if keys is not None and len(keys) == 1 else None  # most fields: read inline
+
+    def visit(run: _Run, node: _Node, parent: etree._Element, context: Any, prefix: str) -> None:
+        if key is not None and type(context) is dict:
+            raw = context.get(key)
+            if raw is None:
+                raw = MISSING
+        else:
+            raw = get(context)
+        if type(raw) is str and raw.isascii() and raw.isprintable():
+            cleaned = raw.strip()
+            if apply is None:
+                result: Any = cleaned or None
+            else:
+                result = apply(cleaned, table) if cleaned else None
+            if type(result) is str and (limit is None or len(result) <= limit):
+                trace = run.trace
+                if trace is not None:
+                    trace.hits.add(where)
+                    if table is not None:
+                        trace.codes.add((table.name, cleaned, True))
+                _SubElement(parent, tag).text = result
+                return
+        slow(run, node, parent, context, prefix, raw)
+
+    return visit
 
 
 def _repeats_a_sibling(element: etree._Element) -> bool:
