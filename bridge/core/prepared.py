@@ -15,23 +15,16 @@ from typing import Any, Protocol
 from lxml import etree
 
 from bridge.core.issues import Issue
-from bridge.core.lifecycle import Kind
 from bridge.core.scope import ScopeDecision
 from bridge.core.snapshot import CaseSnapshot
 from bridge.core.xmltext import parse_own, parse_untrusted
 
 __all__ = [
-    "ACTIVITY_WITHDRAWN",
-    "MAPPA_ENDED",
     "HoldsSection",
     "PreparedCase",
     "PreparedSection",
     "section_of_baseline",
 ]
-
-#: The removal kinds under their older names (for modules not yet on `Kind`).
-ACTIVITY_WITHDRAWN = Kind.ACTIVITY_WITHDRAWN
-MAPPA_ENDED = Kind.MAPPA_ENDED
 
 
 @dataclass(frozen=True)

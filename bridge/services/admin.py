@@ -23,7 +23,7 @@ from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.config import Settings
 from bridge.core.attention import AttentionReason
-from bridge.core.audit_events import entry_reassigned, entry_released, retry_scheduled
+from bridge.core.audit_events import entry_reassigned, entry_released
 from bridge.core.lifecycle import (
     UNAPPROVED,
     Action,
@@ -36,6 +36,14 @@ from bridge.core.lifecycle import (
     may_handle,
     needs_proxy_on,
 )
+from bridge.core.staff_input import (
+    StaffCsvInvalid,
+    StaffInput,
+    decode_staff_csv,
+    keeps_importer,
+    parse_staff_csv,
+    vetting_state,
+)
 from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
 from bridge.services.sync.retries import RetryRow, RetrySet
@@ -44,6 +52,7 @@ from bridge.services.views import (
     EntrySummary,
     ExpiringVetting,
     FailedSubmission,
+    ImportResult,
     Setting,
     StaffRecord,
     SyncRunRow,
@@ -51,7 +60,7 @@ from bridge.services.views import (
 )
 from bridge.store import entries as q
 from bridge.store.db import session_scope
-from bridge.store.models import Attention, CaseState, Entry, RetryItem, Staff, SyncRun
+from bridge.store.models import Attention, CaseState, Entry, Staff, SyncRun
 
 __all__ = ["AdminService", "masked_configuration"]
 
@@ -208,14 +217,14 @@ class AdminService:
             person = s.get(Staff, code)
             return _person(person, today) if person is not None else None
 
-    def add_staff(self, value: registry.StaffInput, *, actor: str) -> StaffRecord:
-        """A new member of staff; `registry.StaffInvalid` (nothing saved) lists the problems."""
+    def add_staff(self, value: StaffInput, *, actor: str) -> StaffRecord:
+        """A new member of staff; `StaffInvalid` (nothing saved) lists the problems."""
         now = self._clock.now()
         self._require_admin(actor, "staff-add")
         with session_scope(self._engine) as s:
             return _person(registry.add_staff(s, value, now=now, actor=actor), local_date(now))
 
-    def edit_staff(self, code: str, value: registry.StaffInput, *, actor: str) -> StaffRecord:
+    def edit_staff(self, code: str, value: StaffInput, *, actor: str) -> StaffRecord:
         now = self._clock.now()
         self._require_admin(actor, "staff-edit")
         with session_scope(self._engine) as s:
@@ -223,16 +232,14 @@ class AdminService:
                 registry.edit_staff(s, code, value, now=now, actor=actor), local_date(now)
             )
 
-    def import_staff_csv(
-        self, data: bytes, *, actor: str, replace: bool = False
-    ) -> registry.ImportResult:
+    def import_staff_csv(self, data: bytes, *, actor: str, replace: bool = False) -> ImportResult:
         """Import a staff CSV all or nothing, like `visor-bridge staff import [--replace]`."""
         now = self._clock.now()
         self._require_admin(actor, "staff-import")
-        rows = registry.parse_staff_csv(registry.decode_staff_csv(data))
-        problems = registry.keeps_importer(rows, actor=actor, replace=replace)
+        rows = parse_staff_csv(decode_staff_csv(data))
+        problems = keeps_importer(rows, actor=actor, replace=replace)
         if problems:
-            raise registry.StaffCsvInvalid(problems)
+            raise StaffCsvInvalid(problems)
         with session_scope(self._engine) as s:
             return registry.import_staff(s, rows, now=now, actor=actor, replace=replace)
 
@@ -255,17 +262,10 @@ class AdminService:
         now = self._clock.now()
         self._require_admin(actor, "retry-now")
         with session_scope(self._engine) as s:
-            item = s.get(RetryItem, crn)
-            if item is None:
+            event = RetrySet.make_due(s, crn, actor=actor, now=now)
+            if event is None:
                 raise BadInput(f"{crn} is not in the retry set (it may have been read since).")
-            was = item.next_attempt_at
-            item.next_attempt_at = now
-            s.add(item)
-            record(
-                s,
-                retry_scheduled(actor, crn, was=was, attempts=item.attempts),
-                at=now,
-            )
+            record(s, event, at=now)
 
     # -- failed submissions ---------------------------------------------------------------
 
@@ -309,7 +309,7 @@ def _person(p: Staff, today: date) -> StaffRecord:
         team=p.team,
         vetting_level=p.vetting_level,
         vetting_expires=p.vetting_expires,
-        vetting_state=registry.vetting_state(p, today),
+        vetting_state=vetting_state(p, today),
         needs_proxy_since=p.needs_proxy_since,
         needs_proxy_until=p.needs_proxy_until,
         needs_proxy_now=needs_proxy_on(p, today),

@@ -21,20 +21,11 @@ from bridge.clock import Clock
 from bridge.core.audit_events import entry_released, staff_added, staff_imported, staff_updated
 from bridge.core.lifecycle import State, needs_proxy_on
 from bridge.core.staff_input import (
-    CSV_COLUMNS,
-    EXPIRING_DAYS,
-    ROLES,
-    VETTING_LEVELS,
-    StaffCsvInvalid,
     StaffInput,
     StaffInvalid,
     check_staff,
     check_staff_document,
-    decode_staff_csv,
-    keeps_importer,
     keeps_own_admin,
-    parse_staff_csv,
-    vetting_state,
 )
 from bridge.errors import BadInput
 from bridge.services.views import ImportResult
@@ -43,25 +34,12 @@ from bridge.store.db import session_scope
 from bridge.store.models import Entry, Staff
 
 __all__ = [
-    "CSV_COLUMNS",
-    "EXPIRING_DAYS",
-    "ROLES",
-    "VETTING_LEVELS",
-    "ImportResult",
-    "StaffCsvInvalid",
-    "StaffInput",
-    "StaffInvalid",
     "StaffService",
     "add_staff",
-    "check_staff",
-    "decode_staff_csv",
     "edit_staff",
     "import_staff",
-    "keeps_importer",
     "needs_proxy_codes",
-    "parse_staff_csv",
     "parse_staff_file",
-    "vetting_state",
 ]
 
 

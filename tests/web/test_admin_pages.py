@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from bridge.services.staff import StaffInput
+from bridge.core.staff_input import StaffInput
 from bridge.store.models import AuditEvent, Entry, RetryItem, Staff
 from bridge.web.app import create_app
 from bridge.wiring import Wiring

@@ -41,9 +41,7 @@ from bridge.store import batch_queries as bq
 from bridge.store import entries as q
 from bridge.store.models import Attention, CaseState, Entry, RetryItem
 
-__all__ = ["SYNC_ACTOR", "PageWriter", "merge_away"]
-
-SYNC_ACTOR = SYNC
+__all__ = ["PageWriter", "merge_away"]
 
 
 class _NewEntry:
@@ -128,7 +126,7 @@ class PageWriter:
         self._superseded.append((step.entry_id, step.text, by))
         self._audits.append(
             _PendingAudit(
-                entry_superseded(SYNC_ACTOR, crn, step.entry_id, reason=step.text, by=None),
+                entry_superseded(SYNC, crn, step.entry_id, reason=step.text, by=None),
                 names_by=True,
                 by=by,
             )
@@ -199,7 +197,7 @@ class PageWriter:
         self._audits.append(
             _PendingAudit(
                 entry_queued(
-                    SYNC_ACTOR,
+                    SYNC,
                     prepared.crn,
                     None,
                     section=section.name,
@@ -228,7 +226,7 @@ class PageWriter:
             )
         self._audits.append(
             _PendingAudit(
-                case_adopted(SYNC_ACTOR, prepared.crn, sections=sorted({s.name for s in sections}))
+                case_adopted(SYNC, prepared.crn, sections=sorted({s.name for s in sections}))
             )
         )
 
@@ -279,7 +277,7 @@ class PageWriter:
                     "version": 1,
                     "xml": e.row["xml"],
                     "created_at": self._now,
-                    "created_by": SYNC_ACTOR,
+                    "created_by": SYNC,
                 }
                 for e in self._new_entries
             ],
@@ -318,7 +316,7 @@ def merge_away(session: Session, source: str, target: str, *, now: datetime) -> 
             session.delete(gone)  # the target is read again: what it needs is found there
     record(
         session,
-        case_merged(SYNC_ACTOR, source, into=target),
+        case_merged(SYNC, source, into=target),
         at=now,
     )
     return plan.counts().superseded
@@ -332,6 +330,6 @@ def _supersede_one(session: Session, entry: Entry, step: Supersede, *, now: date
     session.add(entry)
     record(
         session,
-        entry_superseded(SYNC_ACTOR, entry.crn, entry.id, reason=step.text, by=None),
+        entry_superseded(SYNC, entry.crn, entry.id, reason=step.text, by=None),
         at=now,
     )

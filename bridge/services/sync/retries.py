@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.audit import AuditEvent
-from bridge.core.audit_events import case_read_failed
+from bridge.core.audit_events import case_read_failed, retry_scheduled
 from bridge.store.batch_queries import delete_retry_items
 from bridge.store.models import RetryItem
 
@@ -125,6 +125,17 @@ class RetrySet:
         item.next_attempt_at = now + min(delay, MAX_RETRY_DELAY)
         session.add(item)
         return case_read_failed(actor, crn, attempts=item.attempts, error=item.last_error)
+
+    @staticmethod
+    def make_due(session: Session, crn: str, *, actor: str, now: datetime) -> AuditEvent | None:
+        """An administrator's "retry now": the CRN is due at once; its audit line, or None
+        when the CRN is not in the set."""
+        item = session.get(RetryItem, crn)
+        if item is None:
+            return None
+        was, item.next_attempt_at = item.next_attempt_at, now
+        session.add(item)
+        return retry_scheduled(actor, crn, was=was, attempts=item.attempts)
 
     @staticmethod
     def forget(session: Session, crns: Sequence[str]) -> None:

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from bridge.clock import Clock
 from bridge.core.attention import ReadFailure, case_reason
+from bridge.core.audit_events import SYNC
 from bridge.core.lifecycle import RunStatus, local_date
 from bridge.core.prepared import PreparedCase
 from bridge.core.queue_plan import Counts
@@ -37,7 +38,7 @@ from bridge.ndelius import ChangeEvent, NdeliusClient
 from bridge.services.staff import needs_proxy_codes
 from bridge.services.sync.attention import PageAttention
 from bridge.services.sync.erasure import erase_case, scrub
-from bridge.services.sync.page_writer import SYNC_ACTOR, PageWriter, merge_away
+from bridge.services.sync.page_writer import PageWriter, merge_away
 from bridge.services.sync.reader import ProcessReads, ReaderSpec, Reads, ThreadReads, WorkerStats
 from bridge.services.sync.retries import RetrySet
 from bridge.store.db import refresh_statistics, session_scope
@@ -398,7 +399,7 @@ class SyncService:
         counts = Counts()
         with session_scope(self._engine) as s:
             for crn in batch.erase:
-                erase_case(s, crn, now=now, actor=SYNC_ACTOR)
+                erase_case(s, crn, now=now, actor=SYNC)
             for source, target in batch.merges.items():
                 counts.superseded += merge_away(s, source, target, now=now)
             # The page's rows are loaded after erasures and merges (a CRN erased and re-read
@@ -425,7 +426,7 @@ class SyncService:
                         crn=out.crn,
                         error=why.error,
                         occurred_at=out.occurred_at,
-                        actor=SYNC_ACTOR,
+                        actor=SYNC,
                         now=now,
                     )
                     log.warning(

@@ -18,8 +18,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from bridge.core.lifecycle import Role
-from bridge.errors import BadInput
-from bridge.services.staff import (
+from bridge.core.staff_input import (
     CSV_COLUMNS,
     ROLES,
     VETTING_LEVELS,
@@ -27,6 +26,7 @@ from bridge.services.staff import (
     StaffInput,
     StaffInvalid,
 )
+from bridge.errors import BadInput
 from bridge.services.views import Person, StaffRecord, jsonable
 from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
 from bridge.web.present import long_date
