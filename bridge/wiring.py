@@ -10,13 +10,15 @@ from typing import TypedDict
 from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
+from bridge.audit import use_keyring
 from bridge.clock import Clock, SystemClock
-from bridge.config import Settings
+from bridge.config import Settings, audit_keyring
 from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
 from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
+from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
 from bridge.services.operations import OperationsService
 from bridge.services.queue_view import QueueService
@@ -61,7 +63,30 @@ class Wiring:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        engine = make_engine(self.settings.database_url)
+        use_keyring(engine, audit_keyring(self.settings))
+        return engine
+
+    @cached_property
+    def owner_engine(self) -> Engine:
+        """The database owner's connection (migrations, audit archive): BRIDGE_DATABASE_OWNER_URL."""
+        url = self.settings.owner_database_url
+        if url == self.settings.database_url:
+            return self.engine
+        engine = make_engine(url)
+        use_keyring(engine, audit_keyring(self.settings))
+        return engine
+
+    @cached_property
+    def audit_log(self) -> AuditLogService:
+        s = self.settings
+        return AuditLogService(
+            engine=self.engine,
+            owner_engine=lambda: self.owner_engine,
+            keyring=audit_keyring(s),
+            clock=self.clock,
+            anchor_file=s.audit_anchor_file,
+        )
 
     @cached_property
     def bundle(self) -> MappingBundle:
@@ -198,8 +223,12 @@ class Wiring:
         return OperationsService(engine=self.engine, clock=self.clock)
 
     def migrate(self) -> None:
-        """Upgrade the database to the newest schema."""
-        self.operations.migrate()
+        """Upgrade the database to the newest schema (as the owner, BRIDGE_DATABASE_OWNER_URL)."""
+        OperationsService(engine=self.owner_engine, clock=self.clock).migrate()
+
+    def grant_application(self, role: str) -> None:
+        """Grant the application's role its privileges (as the owner; PostgreSQL)."""
+        OperationsService(engine=self.owner_engine, clock=self.clock).grant_application(role)
 
     @cached_property
     def admin(self) -> AdminService:
@@ -224,5 +253,7 @@ class Wiring:
         return EditService(self.review, lambda: self.bundle)
 
     def close(self) -> None:
+        if "owner_engine" in self.__dict__:
+            self.owner_engine.dispose()
         if "engine" in self.__dict__:
             self.engine.dispose()

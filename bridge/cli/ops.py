@@ -23,9 +23,21 @@ fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=Tru
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Upgrade the database at BRIDGE_DATABASE_URL to the newest schema."""
+    """Upgrade the database to the newest schema, as its owner (BRIDGE_DATABASE_OWNER_URL,
+    default BRIDGE_DATABASE_URL)."""
     wiring(ctx).migrate()
     info("Database is at the newest schema.")
+
+
+@db_app.command("grant")
+def db_grant(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Argument(help="The application's PostgreSQL role.")],
+) -> None:
+    """As the owner (BRIDGE_DATABASE_OWNER_URL): grant the application's role what it needs,
+    with only INSERT and SELECT on the audit log (PostgreSQL)."""
+    wiring(ctx).grant_application(role)
+    info(f"Role {role} may read and write the working tables and only append to the audit log.")
 
 
 @staff_app.command("import")

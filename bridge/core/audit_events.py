@@ -33,6 +33,7 @@ __all__ = [
     "CATALOGUE",
     "CLI",
     "DEMO",
+    "RETENTION",
     "REVIEW",
     "SUBMIT",
     "SYNC",
@@ -41,6 +42,13 @@ __all__ = [
     "AuditEvent",
     "Category",
     "access_refused",
+    "audit_archived",
+    "audit_exported",
+    "content_purged",
+    "erasure_incomplete",
+    "failures_viewed",
+    "metadata_purged",
+    "registry_viewed",
     "account_password_set",
     "case_adopted",
     "case_attention",
@@ -95,6 +103,7 @@ SUBMIT = "system:submit"  #: delivery to ViSOR through a sink
 REVIEW = "system:review"  #: claims expiring on their own
 CLI = "system:cli"  #: an operator's shell command with no `--as` (staff import, passwords)
 DEMO = "system:demo"  #: the demo's set-up
+RETENTION = "system:retention"  #: the retention job (content and metadata periods)
 ANONYMOUS = "web:anonymous"  #: a sign-in attempt, before anyone is signed in
 
 
@@ -155,6 +164,14 @@ class AuditAction(StrEnum):
     CASE_ERASED = "case.erased"
     CASE_ATTENTION = "case.attention"
     CASE_ATTENTION_CLEARED = "case.attention_cleared"
+    # issue 17: the audit log itself, retention, administrators' consultations
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_ARCHIVED = "audit.archived"
+    CONTENT_PURGED = "content.purged"
+    METADATA_PURGED = "metadata.purged"
+    ERASURE_INCOMPLETE = "erasure.incomplete"
+    REGISTRY_VIEWED = "registry.viewed"
+    FAILURES_VIEWED = "failures.viewed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +222,13 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_ENTERED, _C.DISCLOSURE, "reference"),
         (_A.CASE_MERGED, _C.COMBINATION, "into"),
         (_A.CASE_ERASED, _C.ERASURE, "versions entries baselines case_state retry"),
+        (_A.AUDIT_EXPORTED, _C.CONSULTATION, "events purpose"),
+        (_A.AUDIT_ARCHIVED, _C.ERASURE, "events before after_event_id sha256"),
+        (_A.CONTENT_PURGED, _C.ERASURE, "entries versions baselines tables"),
+        (_A.METADATA_PURGED, _C.ERASURE, "entries"),
+        (_A.ERASURE_INCOMPLETE, _C.ERASURE, "step"),
+        (_A.REGISTRY_VIEWED, _C.CONSULTATION, "staff purpose"),
+        (_A.FAILURES_VIEWED, _C.CONSULTATION, "entries purpose"),
     )
 }
 
@@ -496,3 +520,65 @@ def case_erased(
         case_state=case_state,
         retry=retry,
     )
+
+
+# -- the audit log itself, retention, administrators' consultations (issue 17) -----------
+
+
+def audit_exported(actor: str, crn: str, *, events: int, purpose: str) -> AuditEvent:
+    """An administrator exported one person's audit events (subject access; `purpose`: a code)."""
+    return _event(_A.AUDIT_EXPORTED, actor, crn, None, events=events, purpose=purpose)
+
+
+def audit_archived(
+    actor: str, *, events: int, before: str, after_event_id: int, sha256: str
+) -> AuditEvent:
+    """The database owner archived (exported, then removed) the events before `before`;
+    the chain now starts after `after_event_id`; `sha256`: of the exported file."""
+    return _event(
+        _A.AUDIT_ARCHIVED,
+        actor,
+        None,
+        None,
+        events=events,
+        before=before,
+        after_event_id=after_event_id,
+        sha256=sha256,
+    )
+
+
+def content_purged(
+    actor: str, crn: str, *, entries: int, versions: int, baselines: int, tables: Sequence[str]
+) -> AuditEvent:
+    """Retention removed a case's record content (its entries all ended long enough ago)."""
+    return _event(
+        _A.CONTENT_PURGED,
+        actor,
+        crn,
+        None,
+        entries=entries,
+        versions=versions,
+        baselines=baselines,
+        tables=list(tables),
+    )
+
+
+def metadata_purged(actor: str, crn: str, *, entries: int) -> AuditEvent:
+    """Retention removed a case's remaining metadata after the metadata period."""
+    return _event(_A.METADATA_PURGED, actor, crn, None, entries=entries)
+
+
+def erasure_incomplete(actor: str, crn: str, *, step: str) -> AuditEvent:
+    """An erasure's rows went but a step making it physical failed (`step`: a code); the case
+    is on the attention list and is not counted as erased."""
+    return _event(_A.ERASURE_INCOMPLETE, actor, crn, None, step=step)
+
+
+def registry_viewed(actor: str, *, staff: int, purpose: str) -> AuditEvent:
+    """An administrator consulted the staff registry (`staff`: how many records were shown)."""
+    return _event(_A.REGISTRY_VIEWED, actor, None, None, staff=staff, purpose=purpose)
+
+
+def failures_viewed(actor: str, *, entries: Sequence[int], purpose: str) -> AuditEvent:
+    """An administrator consulted failed submissions and their (filtered) sink reasons."""
+    return _event(_A.FAILURES_VIEWED, actor, None, None, entries=list(entries), purpose=purpose)

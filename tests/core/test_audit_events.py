@@ -72,6 +72,17 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     "case.erased": lambda: ev.case_erased(
         ev.SYNC, CRN, versions=2, entries=1, baselines=1, case_state=1, retry=0
     ),
+    "audit.exported": lambda: ev.audit_exported(STAFF, CRN, events=3, purpose="subject-access"),
+    "audit.archived": lambda: ev.audit_archived(
+        ev.CLI, events=10, before="2020-01-01", after_event_id=10, sha256="0" * 64
+    ),
+    "content.purged": lambda: ev.content_purged(
+        ev.RETENTION, CRN, entries=1, versions=2, baselines=1, tables=["outbox"]
+    ),
+    "metadata.purged": lambda: ev.metadata_purged(ev.RETENTION, CRN, entries=1),
+    "erasure.incomplete": lambda: ev.erasure_incomplete(ev.SYNC, CRN, step="wal_checkpoint"),
+    "registry.viewed": lambda: ev.registry_viewed(STAFF, staff=4, purpose="admin:staff"),
+    "failures.viewed": lambda: ev.failures_viewed(STAFF, entries=[ENTRY], purpose="admin:failures"),
 }
 
 #: Other shapes of an event, whose fields together with FULL's make the action's fields.
@@ -119,7 +130,13 @@ def test_the_categories_are_the_six_of_s62() -> None:
         "entry.submitted",
     ]
     assert by_category[Category.COMBINATION] == ["case.merged"]
-    assert by_category[Category.ERASURE] == ["case.erased"]
+    assert by_category[Category.ERASURE] == [
+        "audit.archived",
+        "case.erased",
+        "content.purged",
+        "erasure.incomplete",
+        "metadata.purged",
+    ]
 
 
 def test_optional_fields_are_left_out_when_not_given() -> None:
@@ -161,6 +178,7 @@ def test_the_system_actors_keep_their_stored_names() -> None:
         "REVIEW": "system:review",
         "CLI": "system:cli",
         "DEMO": "system:demo",
+        "RETENTION": "system:retention",
         "ANONYMOUS": "web:anonymous",
     }
     assert {name: getattr(ev, name) for name in actors} == actors
@@ -171,7 +189,7 @@ def test_the_system_actors_keep_their_stored_names() -> None:
 BRIDGE = Path(__file__).resolve().parents[2] / "bridge"
 #: Where an action's name may be spelled: the catalogue, and the frozen migrations.
 NAMES_ALLOWED = ("core/audit_events.py", "store/migrations/")
-ACTORS = {ev.SYNC, ev.SUBMIT, ev.REVIEW, ev.CLI, ev.DEMO, ev.ANONYMOUS}
+ACTORS = {ev.SYNC, ev.SUBMIT, ev.REVIEW, ev.CLI, ev.DEMO, ev.RETENTION, ev.ANONYMOUS}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
+from bridge.web.deps import Admin, PagesDep, SameSite, WiringDep, csrf_protect
 from bridge.web.present import long_date
 
 __all__ = ["router"]
@@ -87,7 +87,7 @@ def retry_now(
     return RedirectResponse("/admin/sync?done=retry", status_code=303)
 
 
-@router.get("/submissions")
+@router.get("/submissions", dependencies=[SameSite])
 def submissions_page(
     request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep
 ) -> Response:

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from bridge.core.lifecycle import State
 from bridge.services.views import jsonable
-from bridge.web.deps import OffenderManager, PagesDep, WiringDep, csrf_protect
+from bridge.web.deps import OffenderManager, PagesDep, SameSite, WiringDep, csrf_protect
 from bridge.web.present import long_date
 
 __all__ = ["router"]
@@ -44,7 +44,7 @@ STATE_TAGS = {
 }
 
 
-@router.get("/cases")
+@router.get("/cases", dependencies=[SameSite])
 def cases_page(
     request: Request, staff: OffenderManager, wiring: WiringDep, pages: PagesDep
 ) -> Response:
@@ -60,7 +60,7 @@ def cases_page(
     )
 
 
-@router.get("/cases/{crn}")
+@router.get("/cases/{crn}", dependencies=[SameSite])
 def case_page(
     request: Request,
     staff: OffenderManager,

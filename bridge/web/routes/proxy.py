@@ -22,7 +22,7 @@ from bridge.services.editing import EditRefused
 from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters
 from bridge.services.views import Person, jsonable
 from bridge.web import entry_view
-from bridge.web.deps import PagesDep, Proxy, WiringDep, csrf_protect
+from bridge.web.deps import PagesDep, Proxy, SameSite, WiringDep, csrf_protect
 from bridge.web.present import long_date, section_title
 from bridge.web.templating import Pages
 from bridge.wiring import Wiring
@@ -47,7 +47,15 @@ DONE: dict[str, tuple[str, bool]] = {
 }
 DUE_LABELS = {"overdue": "Overdue", "today": "Due today or earlier", "week": "Due within 7 days"}
 #: Why a page is shown again after a refused action, when views must say why (audited).
-RESHOWN = "shown again after a refused action"
+RESHOWN = "reshown"  # a purpose code (core.purposes)
+#: The purpose a view implies after an action (by its `done` code); otherwise the route's own.
+IMPLIED_PURPOSE = {
+    State.CLAIMED: "claim",
+    State.APPROVED: "decide",
+    State.REJECTED: "decide",
+    "entered": "decide",
+    "saved": "correction",
+}
 
 
 #: The cookie carrying what the last action did to the page it redirects to (one use).
@@ -205,7 +213,8 @@ def _render_entry(
     """Show the entry (an audited view) with any errors of the action just refused."""
     if purpose is None and status_code != 200 and wiring.settings.view_purpose_required:
         purpose = RESHOWN
-    shown = wiring.review.show(entry_id, actor=staff.code, purpose=purpose)
+    implied = IMPLIED_PURPOSE.get(request.cookies.get(DONE_COOKIE) or "", "web:entry.view")
+    shown = wiring.review.show(entry_id, actor=staff.code, purpose=purpose, default_purpose=implied)
     model = entry_view.entry_page(
         shown,
         wiring.bundle.spec,
@@ -236,7 +245,7 @@ def _render_entry(
     return _shown(request, response)
 
 
-@router.get("/entries/{entry_id}")
+@router.get("/entries/{entry_id}", dependencies=[SameSite])
 def entry(
     request: Request,
     entry_id: EntryId,
@@ -256,7 +265,7 @@ def entry(
     return _render_entry(request, staff, wiring, pages, entry_id)
 
 
-@router.post("/entries/{entry_id}/view")
+@router.post("/entries/{entry_id}/view", dependencies=[SameSite])
 def entry_with_purpose(
     request: Request,
     entry_id: EntryId,
