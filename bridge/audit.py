@@ -91,9 +91,22 @@ def _chain_head(session: Session) -> str:
         return last
     # An empty log: the chain starts again after an archive, or from the beginning.
     mark = session.exec(
-        select(AuditChainMark.head).order_by(col(AuditChainMark.id).desc()).limit(1)
+        select(AuditChainMark).order_by(col(AuditChainMark.id).desc()).limit(1)
     ).first()
-    return mark or GENESIS
+    if mark is None:
+        return GENESIS
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite numbers a row of an empty table 1 again: go on after the archived ids.
+        session.info["audit_next_id"] = (transaction, mark.after_event_id + 1)
+    return mark.head
+
+
+def _number(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Give `rows` explicit ids when the log was empty after an archive (SQLite)."""
+    pending = session.info.pop("audit_next_id", None)
+    if pending is not None and pending[0] is session.get_transaction():
+        for offset, row in enumerate(rows):
+            row["id"] = pending[1] + offset
 
 
 def _row(keyring: Keyring, prev: str, at: datetime, event: AuditEvent) -> dict[str, Any]:
@@ -132,6 +145,7 @@ def record(session: Session, event: AuditEvent, *, at: datetime) -> int:
     """
     prev = _chain_head(session)
     row = _row(keyring_of(session), prev, at, event)
+    _number(session, [row])
     # One compiled statement on the session's connection: no ORM flush or bookkeeping.
     new_id = session.connection().execute(_INSERT, row).scalar_one()
     session.info["audit_head"] = (session.get_transaction(), row["hash"])
@@ -154,6 +168,7 @@ def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]])
     for event, at in events:
         rows.append(_row(keyring, prev, at, event))
         prev = rows[-1]["hash"]
+    _number(session, rows)
     # Inserted in list order, so ids follow the chain (verify_chain walks it by id).
     session.connection().execute(_INSERT_MANY, rows)
     session.info["audit_head"] = (session.get_transaction(), prev)
