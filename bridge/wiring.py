@@ -22,6 +22,7 @@ from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
 from bridge.services.operations import OperationsService
 from bridge.services.queue_view import QueueService
+from bridge.services.retention import RetentionService
 from bridge.services.review import ReviewService
 from bridge.services.staff import StaffService
 from bridge.services.status import StatusService
@@ -225,6 +226,16 @@ class Wiring:
     def migrate(self) -> None:
         """Upgrade the database to the newest schema (as the owner, BRIDGE_DATABASE_OWNER_URL)."""
         OperationsService(engine=self.owner_engine, clock=self.clock).migrate()
+
+    @cached_property
+    def retention(self) -> RetentionService:
+        s = self.settings
+        return RetentionService(
+            engine=self.engine,
+            clock=self.clock,
+            content_days=s.retention_content_days,
+            metadata_years=s.retention_metadata_years,
+        )
 
     def grant_application(self, role: str) -> None:
         """Grant the application's role its privileges (as the owner; PostgreSQL)."""

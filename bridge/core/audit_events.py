@@ -203,7 +203,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_EDITED, _C.ALTERATION, "version fields"),
         (_A.ENTRY_APPROVED, _C.ALTERATION, "version"),
         (_A.ENTRY_REJECTED, _C.ALTERATION, ""),
-        (_A.ENTRY_FAILED, _C.ALTERATION, "reason"),
+        (_A.ENTRY_FAILED, _C.ALTERATION, "reason_sha256"),
         (_A.ENTRY_REQUEUED, _C.ALTERATION, "version"),
         (_A.RETRY_SCHEDULED, _C.ALTERATION, "was attempts"),
         (_A.STAFF_UPDATED, _C.ALTERATION, "staff fields"),
@@ -282,7 +282,8 @@ def case_adopted(actor: str, crn: str, *, sections: Sequence[str]) -> AuditEvent
 
 
 def case_read_failed(actor: str, crn: str, *, attempts: int, error: str) -> AuditEvent:
-    """Reading a case from nDelius failed; it is in the retry set (`error`: the error class)."""
+    """Reading a case from nDelius failed; it is in the retry set (`error`: a hash of the
+    error text kept on the retry item, never the text)."""
     return _event(_A.CASE_READ_FAILED, actor, crn, None, attempts=attempts, error=error)
 
 
@@ -372,9 +373,12 @@ def entry_rejected(actor: str, crn: str, entry_id: int | None) -> AuditEvent:
     return _event(_A.ENTRY_REJECTED, actor, crn, entry_id)
 
 
-def entry_failed(actor: str, crn: str, entry_id: int | None, *, reason: str | None) -> AuditEvent:
-    """The sink refused an entry (`reason`: ViSOR's messages, quoted values masked)."""
-    return _event(_A.ENTRY_FAILED, actor, crn, entry_id, reason=reason)
+def entry_failed(
+    actor: str, crn: str, entry_id: int | None, *, reason_sha256: str | None
+) -> AuditEvent:
+    """The sink refused an entry (`reason_sha256`: a hash of the reason kept on the entry,
+    never the sink's text — see core.failure_text)."""
+    return _event(_A.ENTRY_FAILED, actor, crn, entry_id, reason_sha256=reason_sha256)
 
 
 def entry_requeued(actor: str, crn: str, entry_id: int | None, *, version: int) -> AuditEvent:

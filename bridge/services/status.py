@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.core.audit_events import cases_listed, status_viewed
+from bridge.core.failure_text import reason_for
 from bridge.core.lifecycle import Role, StaffFacts, State
 from bridge.errors import NotPermitted
 from bridge.services.views import CaseStatus, CaseSummary, StatusEntry
@@ -92,7 +93,7 @@ class StatusService:
                             created_at=row.created_at,
                             due_date=_as_date(row.due_date) or row.due_date,
                             entered_at=_as_date(row.entered_at),
-                            reason=row.reason if row.status in REASONED else None,
+                            reason=reason_for(row.status, row.reason, proxy=False, shown=REASONED),
                         )
                         for row in rows
                     ],

@@ -39,7 +39,7 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     "entry.edited": lambda: ev.entry_edited(STAFF, CRN, ENTRY, version=2, fields=["Category"]),
     "entry.approved": lambda: ev.entry_approved(STAFF, CRN, ENTRY, version=2),
     "entry.rejected": lambda: ev.entry_rejected(STAFF, CRN, ENTRY),
-    "entry.failed": lambda: ev.entry_failed(ev.SUBMIT, CRN, ENTRY, reason="'***' is not valid"),
+    "entry.failed": lambda: ev.entry_failed(ev.SUBMIT, CRN, ENTRY, reason_sha256="sha256:00"),
     "entry.requeued": lambda: ev.entry_requeued(STAFF, CRN, ENTRY, version=2),
     "retry.scheduled": lambda: ev.retry_scheduled(STAFF, CRN, was=WHEN, attempts=3),
     "staff.updated": lambda: ev.staff_updated(STAFF, staff="N07P009", fields=["roles"]),
