@@ -117,6 +117,7 @@ def retention_job(wiring: Wiring) -> None:
         if not mine:
             return
         wiring.retention.run()
+        wiring.retry_erasures()
         _anchor(wiring)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from bridge.audit import use_keyring
 from bridge.clock import Clock, SystemClock
 from bridge.config import Settings, audit_keyring
+from bridge.core.audit_events import RETENTION
 from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
@@ -134,6 +135,7 @@ class Wiring:
                 adopt_existing=s.adopt_existing,
                 concurrency=s.sync_concurrency,
                 retry_alert_attempts=s.retry_alert_attempts,
+                drop_dir=s.drop_dir if s.sink == "file-drop" else None,
             ),
             progress=progress,
             stop=stop,
@@ -235,6 +237,19 @@ class Wiring:
             clock=self.clock,
             content_days=s.retention_content_days,
             metadata_years=s.retention_metadata_years,
+        )
+
+    def retry_erasures(self) -> list[str]:
+        """Erasures left incomplete (attention `erasure_incomplete`) tried again."""
+        from bridge.services.sync.erasure import retry_incomplete
+
+        s = self.settings
+        return retry_incomplete(
+            self.engine,
+            now=self.clock.now(),
+            actor=RETENTION,
+            wait=self.clock.sleep,
+            drop_dir=s.drop_dir if s.sink == "file-drop" else None,
         )
 
     def grant_application(self, role: str) -> None:

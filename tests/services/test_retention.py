@@ -106,11 +106,21 @@ def test_content_goes_after_n_days_and_metadata_after_m_years(wiring: Wiring) ->
 
 def test_baselines_go_only_for_cases_out_of_scope_and_without_open_work(wiring: Wiring) -> None:
     w = wiring
+    old = w.clock.now() - timedelta(days=100)
+    gone, kept = "B203456", ["A117839", "G719053"]
     with session_scope(w.engine) as s:
-        crns = sorted({b.crn for b in s.exec(select(Baseline)).all()})
-        assert crns, "the synced store has baselines"
-        s.execute(update(Baseline).values(updated_at=w.clock.now() - timedelta(days=100)))
-        gone, kept = crns[0], crns[1:]
+        for crn in [gone, *kept]:
+            s.add(
+                Baseline(
+                    crn=crn,
+                    section="identity",
+                    content_hash="0" * 64,
+                    section_xml="<x/>",
+                    updated_at=old,
+                )
+            )
+        s.execute(update(Entry).where(col(Entry.crn) != gone).values(status=State.ACCEPTED.value))
+        s.execute(update(CaseState).values(in_scope=True))
         s.execute(update(CaseState).where(col(CaseState.crn) == gone).values(in_scope=False))
         s.execute(update(Entry).where(col(Entry.crn) == gone).values(status=State.SUPERSEDED.value))
     w.retention.run()
