@@ -1,7 +1,7 @@
 """Every audit action the bridge records, with its DPA 2018 s.62 category: one catalogue, pure.
 
 An action's name is its **contract** string (stored in `auditevent.action`, documented in
-docs/data-handling.md, read by `audit export`): it is spelled here once, in `AuditAction`. Each
+docs/data-protection.md, read by `audit export`): it is spelled here once, in `AuditAction`. Each
 action has one typed constructor named after it (`entry.viewed` → `entry_viewed`), returning an
 `AuditEvent` for `bridge.audit.record` to write. Details carry ids, states, counts, dates and
 reasons — never record content (no names, dates of birth, addresses or XML).

@@ -2,7 +2,7 @@
 
 One view of a case serves `visor-bridge status`, GET /api/cases/{crn}/status and the case
 page, with one rule: only the active offender manager who manages the case sees it (ARCHITECTURE
-§6, docs/data-handling.md "Who sees what"); proxies and administrators are refused like anyone
+§6, docs/data-protection.md "Who sees what"); proxies and administrators are refused like anyone
 else. Reasons are shown only for returned (`rejected`) and `superseded` entries: a `failed`
 entry's reason comes from the sink and stays with the proxies and administrators.
 

@@ -154,8 +154,9 @@ def finish_erasure(
         with session_scope(engine) as s:
             for crn, step in sorted(failed.items()):
                 s.merge(Attention(crn=crn, reason=AttentionReason.ERASURE_INCOMPLETE, since=now))
-                record(s, erasure_incomplete(actor, crn, step=step), at=now)
-                log.error("erasure.incomplete", crn=crn, step=step)
+                event = erasure_incomplete(actor, crn, step=step)
+                record(s, event, at=now)
+                log.error(event.action, crn=crn, step=step)
     return [crn for crn in crns if crn not in failed]
 
 
