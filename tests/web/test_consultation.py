@@ -4,9 +4,15 @@ administrators' consultations of the registry and of failure reasons are audited
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bridge.core.failure_text import FAILED_PHRASE
+from bridge.core.lifecycle import State
+from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.web.conftest import Visitor
@@ -80,3 +86,25 @@ def test_administrators_consultations_are_audited(
         == 403
     )
     assert len(_events(synced_wiring, "registry.viewed")) == 1
+
+
+def test_the_officer_sees_the_fixed_phrase_for_a_failure_in_json_and_html(
+    synced_wiring: Wiring, new_visitor: type[Visitor]
+) -> None:
+    entry_id = _entry(synced_wiring, "G719053")
+    with session_scope(synced_wiring.engine) as s:
+        s.execute(
+            update(Entry)
+            .where(col(Entry.id) == entry_id)
+            .values(status=State.FAILED.value, reason="ViSOR rejected the record: Surname: pattern")
+        )
+    visitor = new_visitor()
+    visitor.sign_in("N07A001")
+    body = visitor.client.get("/api/cases/G719053/status").json()
+    [failed] = [e for e in body["entries"] if e["id"] == entry_id]
+    assert failed["reason"] == FAILED_PHRASE
+    page = visitor.client.get("/cases/G719053")
+    assert page.status_code == 200
+    assert FAILED_PHRASE in page.text
+    assert "Surname" not in page.text
+    assert "Surname" not in json.dumps(body)
