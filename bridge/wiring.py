@@ -239,13 +239,14 @@ class Wiring:
             metadata_years=s.retention_metadata_years,
         )
 
-    def retry_erasures(self) -> list[str]:
-        """Erasures left incomplete (attention `erasure_incomplete`) tried again."""
+    def retry_erasures(self, *, as_owner: bool = False) -> list[str]:
+        """Erasures left incomplete (attention `erasure_incomplete`) tried again; `as_owner`:
+        through BRIDGE_DATABASE_OWNER_URL (`visor-bridge db scrub`), who may rewrite tables."""
         from bridge.services.sync.erasure import retry_incomplete
 
         s = self.settings
         return retry_incomplete(
-            self.engine,
+            self.owner_engine if as_owner else self.engine,
             now=self.clock.now(),
             actor=RETENTION,
             wait=self.clock.sleep,

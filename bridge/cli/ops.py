@@ -40,6 +40,17 @@ def db_grant(
     info(f"Role {role} may read and write the working tables and only append to the audit log.")
 
 
+@db_app.command("scrub")
+def db_scrub(ctx: typer.Context, json_: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """As the owner: finish erasures left incomplete (the attention list's
+    `erasure_incomplete`): rewrite the content tables, truncate the WAL, clear drop files."""
+    done = wiring(ctx).retry_erasures(as_owner=True)
+    if json_:
+        emit_json({"erased": done})
+    else:
+        info(f"Erasures completed: {len(done)}.")
+
+
 @staff_app.command("import")
 def staff_import(
     ctx: typer.Context,

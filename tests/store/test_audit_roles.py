@@ -20,8 +20,9 @@ from sqlmodel import Session, func, select
 from bridge.audit import record, record_many, use_keyring, verify_chain
 from bridge.core.audit_chain import Keyring
 from bridge.core.audit_events import entry_viewed
+from bridge.services.sync.erasure import erase_case, finish_erasure, retry_incomplete
 from bridge.store.db import make_engine, session_scope
-from bridge.store.models import AuditEvent
+from bridge.store.models import Attention, AuditEvent
 from bridge.store.roles import grant_application
 
 pytestmark = pytest.mark.postgres
@@ -36,7 +37,9 @@ def db_url(postgres_url: str) -> str:
     engine = make_engine(postgres_url)
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text("TRUNCATE auditevent, auditchainmark, joblock RESTART IDENTITY"))
+        conn.execute(
+            text("TRUNCATE auditevent, auditchainmark, joblock, attention RESTART IDENTITY")
+        )
     engine.dispose()
     return postgres_url
 
@@ -142,3 +145,28 @@ def test_concurrent_writers_keep_one_chain(db_url: str) -> None:
             assert verify_chain(s) is None
     finally:
         engine.dispose()
+
+
+def test_the_application_role_cannot_vacuum_so_an_erasure_waits_for_the_owner(
+    app_engine: Engine, db_url: str
+) -> None:
+    """VACUUM FULL only warns and skips a table its role does not own: the erasure is reported
+    incomplete and listed, and the owner's `db scrub` finishes it."""
+    now = T0
+    with session_scope(app_engine) as s:
+        erase_case(s, "B203456", now=now, actor="system:sync")
+    assert finish_erasure(app_engine, ["B203456"], now=now, actor="system:sync") == []
+    with Session(app_engine) as s:
+        [listed] = s.exec(select(Attention)).all()
+        assert (listed.crn, listed.reason) == ("B203456", "erasure_incomplete")
+        [event] = s.exec(select(AuditEvent).where(AuditEvent.action == "erasure.incomplete"))
+        assert event.detail == {"step": "vacuum_full"}
+    owner = make_engine(db_url)
+    use_keyring(owner, KEYRING)
+    try:
+        assert retry_incomplete(owner, now=now, actor="system:retention") == ["B203456"]
+        with Session(owner) as s:
+            assert s.exec(select(Attention)).all() == []
+            assert verify_chain(s) is None
+    finally:
+        owner.dispose()

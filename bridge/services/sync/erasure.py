@@ -99,13 +99,12 @@ def scrub(
     attempts: int = CHECKPOINT_ATTEMPTS,
     wait: Callable[[float], None] | None = None,
 ) -> bool:
-    """Make deletions physical (after the erasing transaction committed); False when the
-    SQLite WAL could not be truncated after `attempts` tries (a reader holds it)."""
+    """Make deletions physical (after the erasing transaction committed); False when it could
+    not be: the SQLite WAL not truncated after `attempts` tries (a reader holds it), or a
+    PostgreSQL table not rewritten (VACUUM FULL only warns and skips a table the role does
+    not own: the application's own role, docs/data-protection.md "PostgreSQL roles")."""
     if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in CONTENT_TABLES:
-                conn.execute(text(f'VACUUM FULL "{table}"'))
-        return True
+        return _vacuum_full(engine)
     for attempt in range(attempts):
         if attempt and wait is not None:
             wait(CHECKPOINT_WAIT_SECONDS * attempt)
@@ -121,6 +120,18 @@ def scrub(
         if not busy:
             return True
     return False
+
+
+def _vacuum_full(engine: Engine) -> bool:
+    """VACUUM FULL the content tables; True only if each was rewritten into a new file."""
+    files = text("SELECT relname, relfilenode FROM pg_class WHERE relname = ANY(:names)")
+    names = {"names": list(CONTENT_TABLES)}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        before = {str(name): int(node) for name, node in conn.execute(files, names).all()}
+        for table in CONTENT_TABLES:
+            conn.execute(text(f'VACUUM FULL "{table}"'))
+        after = {str(name): int(node) for name, node in conn.execute(files, names).all()}
+    return all(after.get(name) != node for name, node in before.items())
 
 
 def finish_erasure(
@@ -148,8 +159,9 @@ def finish_erasure(
             if left:
                 failed[crn] = "drop_files"
     if not scrub(engine, wait=wait):
+        step = "vacuum_full" if engine.dialect.name == "postgresql" else "wal_checkpoint"
         for crn in crns:
-            failed.setdefault(crn, "wal_checkpoint")
+            failed.setdefault(crn, step)
     if failed:
         with session_scope(engine) as s:
             for crn, step in sorted(failed.items()):
@@ -168,7 +180,10 @@ def retry_incomplete(
     wait: Callable[[float], None] | None = None,
     drop_dir: Path | None = None,
 ) -> list[str]:
-    """Try again the erasures left incomplete; the ones now done leave the attention list."""
+    """Try again the erasures left incomplete; the ones now done leave the attention list.
+
+    `engine`: on PostgreSQL with separate roles, the owner's (`visor-bridge db scrub`), since
+    only the owner may rewrite the tables."""
     with Session(engine) as s:
         crns = list(
             s.exec(
