@@ -14,7 +14,7 @@ import hashlib
 
 from bridge.errors import BadInput
 
-__all__ = ["PURPOSES", "check_purpose", "purpose_code"]
+__all__ = ["CHOSEN", "PURPOSES", "check_purpose", "purpose_code"]
 
 #: code → what it means (shown where a person chooses; documented in docs/data-protection.md).
 PURPOSES: dict[str, str] = {
@@ -27,6 +27,11 @@ PURPOSES: dict[str, str] = {
     "incident": "Investigating a complaint or incident",
     "reshown": "Shown again after a refused action",
 }
+
+#: The purposes a person chooses from (the others are implied by the action that led there).
+CHOSEN: tuple[tuple[str, str], ...] = tuple(
+    (code, text) for code, text in PURPOSES.items() if code not in {"claim", "decide", "reshown"}
+)
 
 
 def purpose_code(text: str | None, default: str) -> str:

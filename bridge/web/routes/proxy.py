@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from bridge.core.lifecycle import State, local_date
+from bridge.core.purposes import CHOSEN
 from bridge.errors import BadInput
 from bridge.services.editing import EditRefused
 from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters
@@ -258,7 +259,12 @@ def entry(
         asked = pages.render(
             request,
             "proxy/purpose.html",
-            {"title": f"Entry {entry_id}", "entry_id": entry_id, "banner": _banner(request)},
+            {
+                "title": f"Entry {entry_id}",
+                "entry_id": entry_id,
+                "banner": _banner(request),
+                "purposes": CHOSEN,
+            },
             staff=staff,
         )
         return _shown(request, asked)
@@ -277,13 +283,14 @@ def entry_with_purpose(
     """The entry, after the proxy said why they are opening it (recorded with the view)."""
     if not purpose.strip():
         wiring.review.check_access(entry_id, actor=staff.code)
-        message = "Enter why you are viewing this entry"
+        message = "Select why you are viewing this entry"
         return pages.render(
             request,
             "proxy/purpose.html",
             {
                 "title": f"Entry {entry_id}",
                 "entry_id": entry_id,
+                "purposes": CHOSEN,
                 "errors": [{"text": message, "href": "#purpose"}],
                 "purpose_error": message,
             },
