@@ -45,12 +45,38 @@ from bridge.sinks.file_drop import erase_person
 from bridge.store.db import session_scope
 from bridge.store.models import Attention, Baseline, CaseState, Entry, EntryVersion, RetryItem
 
-__all__ = ["CONTENT_TABLES", "erase_case", "finish_erasure", "retry_incomplete", "scrub"]
+__all__ = [
+    "CONTENT_TABLES",
+    "ERASED_TABLES",
+    "NO_CASE_DATA",
+    "erase_case",
+    "finish_erasure",
+    "retry_incomplete",
+    "scrub",
+]
 
 log = structlog.get_logger(__name__)
 
 #: The tables that can hold record content (rewritten by `scrub` on PostgreSQL).
 CONTENT_TABLES = ("entryversion", "entry", "baseline", "casestate", "retryitem")
+#: Every table erase_case deletes a CRN's rows from.
+ERASED_TABLES = (*CONTENT_TABLES, "attention")
+#: Tables that hold no case data (staff, sessions, job state, the audit log kept by law).
+#: A table in neither list nor registered with retention fails tests/services/test_retention.py:
+#: whoever adds one must say how erasure covers it.
+NO_CASE_DATA = frozenset(
+    {
+        "staff",
+        "websession",
+        "signinthrottle",
+        "syncrun",
+        "synccursor",
+        "joblock",
+        "sinkbreaker",
+        "auditevent",
+        "auditchainmark",
+    }
+)
 #: How often the WAL checkpoint is tried before the erasure is reported incomplete.
 CHECKPOINT_ATTEMPTS = 3
 CHECKPOINT_WAIT_SECONDS = 0.5
