@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bridge.audit import verify_chain
 from bridge.clock import FixedClock
 from bridge.core.lifecycle import State
 from bridge.services.retention import PURGE_RULES, PurgeRule, register
-from bridge.services.sync.erasure import erase_case
+from bridge.services.sync.erasure import ERASED_TABLES, NO_CASE_DATA, erase_case
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Baseline, CaseState, Entry, EntryVersion, RetryItem
 from bridge.wiring import Wiring
@@ -163,11 +163,6 @@ def test_registered_tables_are_purged_and_erased(wiring: Wiring, rules: None) ->
 def test_every_table_is_covered_by_erasure_or_holds_no_case_data() -> None:
     """A table a later issue adds must be erased (registered with retention) or declared free
     of case data; this fails until it is."""
-    from sqlmodel import SQLModel
-
-    import bridge.store.models  # noqa: F401  (registers every table)
-    from bridge.services.sync.erasure import ERASED_TABLES, NO_CASE_DATA
-
     tables = {t.name for t in SQLModel.metadata.sorted_tables}
     covered = set(ERASED_TABLES) | NO_CASE_DATA | {r.table for r in PURGE_RULES}
     assert tables - covered == set(), "say how erasure covers these tables"
