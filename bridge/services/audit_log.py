@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from bridge.audit import record, record_refusal, walk_chain
@@ -210,29 +211,36 @@ class AuditLogService:
         _append_private(out, body)
         digest = hashlib.sha256(body.encode()).hexdigest()
         now = self._clock.now()
-        with session_scope(engine) as s:
-            _remove_through(s, last.id)
-            s.add(
-                AuditChainMark(
-                    mark="archived",
-                    after_event_id=last.id,
-                    head=last.hash,
-                    events=len(rows),
+        try:
+            with session_scope(engine) as s:
+                _remove_through(s, last.id)
+                s.add(
+                    AuditChainMark(
+                        mark="archived",
+                        after_event_id=last.id,
+                        head=last.hash,
+                        events=len(rows),
+                        at=now,
+                    )
+                )
+                s.flush()
+                record(
+                    s,
+                    audit_archived(
+                        CLI,
+                        events=len(rows),
+                        before=before.isoformat(),
+                        after_event_id=last.id,
+                        sha256=digest,
+                    ),
                     at=now,
                 )
-            )
-            s.flush()
-            record(
-                s,
-                audit_archived(
-                    CLI,
-                    events=len(rows),
-                    before=before.isoformat(),
-                    after_event_id=last.id,
-                    sha256=digest,
-                ),
-                at=now,
-            )
+        except DBAPIError as exc:
+            out.unlink(missing_ok=True)  # nothing was removed: no archive either
+            raise NotPermitted(
+                "Archiving needs the database owner: set BRIDGE_DATABASE_OWNER_URL "
+                f"(the role may not remove audit events: {type(exc.orig).__name__})."
+            ) from exc
         with Session(engine) as s:
             if (bad := walk_chain(s, self._keyring).first_bad) is not None:
                 raise WrongState(f"The audit chain is broken at event {bad} after archiving.")

@@ -10,6 +10,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -18,8 +19,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, func, select
 
 from bridge.audit import record, record_many, use_keyring, verify_chain
+from bridge.clock import FixedClock
 from bridge.core.audit_chain import Keyring
 from bridge.core.audit_events import entry_viewed
+from bridge.errors import NotPermitted
+from bridge.services.audit_log import AuditLogService
 from bridge.services.sync.erasure import erase_case, finish_erasure, retry_incomplete
 from bridge.store.db import make_engine, session_scope
 from bridge.store.models import Attention, AuditEvent
@@ -168,5 +172,33 @@ def test_the_application_role_cannot_vacuum_so_an_erasure_waits_for_the_owner(
         with Session(owner) as s:
             assert s.exec(select(Attention)).all() == []
             assert verify_chain(s) is None
+    finally:
+        owner.dispose()
+
+
+def test_only_the_owner_can_archive(app_engine: Engine, db_url: str, tmp_path: Path) -> None:
+    _append(app_engine, 3)
+    service = AuditLogService(
+        engine=app_engine,
+        owner_engine=lambda: app_engine,  # BRIDGE_DATABASE_OWNER_URL left at the app's role
+        keyring=KEYRING,
+        clock=FixedClock(T0 + timedelta(days=2)),
+    )
+    out = tmp_path / "archive.jsonl"
+    with pytest.raises(NotPermitted, match="BRIDGE_DATABASE_OWNER_URL"):
+        service.archive((T0 + timedelta(days=1)).date(), out=out)
+    assert not out.exists()
+    assert service.verify().events == 3
+    owner = make_engine(db_url)
+    use_keyring(owner, KEYRING)
+    try:
+        as_owner = AuditLogService(
+            engine=app_engine,
+            owner_engine=lambda: owner,
+            keyring=KEYRING,
+            clock=FixedClock(T0 + timedelta(days=2)),
+        )
+        assert as_owner.archive((T0 + timedelta(days=1)).date(), out=out)["archived"] == 3
+        assert as_owner.verify().ok  # the application's role verifies the new start
     finally:
         owner.dispose()
