@@ -43,6 +43,7 @@ from bridge.services.views import EditableSection, EntryShown, EntrySummary, His
 from bridge.store import entries as q
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Baseline, Entry, Staff
+from bridge.store.tasks import renew as renew_claims
 
 __all__ = ["ReviewService"]
 
@@ -66,6 +67,11 @@ class ReviewService:
         self._clock = clock
         self._claim_batch = claim_batch
         self._claim_ttl = claim_ttl
+
+    @property
+    def claim_ttl(self) -> timedelta:
+        """How long a claim lasts unless the holder works on the case."""
+        return self._claim_ttl
 
     def expire_claims(self, s: Session, now: datetime) -> int:
         """Claims older than the claim time limit go back to the queue (audited)."""
@@ -106,6 +112,9 @@ class ReviewService:
         if self._purpose_required and why is None:
             raise BadInput("Say why you are viewing this entry (--purpose); it is recorded.")
         with self.guarded(actor, entry_id, "view") as (s, entry, now):
+            renew_claims(
+                s, entry.crn, staff=actor, now=now, since=now - self._claim_ttl
+            )  # the holder is working on it
             event = entry_viewed(actor, entry.crn, entry.id, version=entry.version, purpose=why)
             record(s, event, at=now)
             history = s.exec(
@@ -224,6 +233,7 @@ class ReviewService:
                 )
             entry.status, entry.updated_at = state_after(entry.status, Action.APPROVE), now
             s.add(entry)
+            renew_claims(s, entry.crn, staff=actor, now=now, since=now - self._claim_ttl)
             assert entry.xml is not None
             section = section_of(entry.xml)
             if entry.kind in REMOVALS:  # ViSOR will no longer hold it

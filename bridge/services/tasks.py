@@ -31,7 +31,8 @@ Public methods and what they return (views in `bridge.services.task_views`):
 - `release_task(crn, admin) -> Task`, `reassign(crn, to, admin) -> Task` administrators.
 - `expire(now=None) -> int` the scheduled clean-up: lapsed claims, and claims whose holder
   may no longer act (vetting lapsed, left, excluded), go back to the queue (audited).
-- `renew(crn, actor)` extend the caller's claims on a case (an edit calls it).
+- `renew(crn, actor)` extend the caller's live claims on a case (entry show, edit and
+  approve renew them too).
 """
 
 from __future__ import annotations
@@ -221,7 +222,7 @@ class TaskService:
                 raise WrongState(f"Case {norm} has nothing waiting to be claimed.")
             for entry_id in ids:
                 record(s, entry_claimed(actor, norm, entry_id), at=now)
-            tq.renew(s, norm, staff=actor, now=now)
+            tq.renew(s, norm, staff=actor, now=now, since=now - self._ttl)
             return self._task(s, norm)
 
     def claim_next(self, *, actor: str) -> Task | None:
@@ -282,8 +283,9 @@ class TaskService:
         norm = normal_crn(crn)
         if norm is None:
             return
+        now = self._clock.now()
         with session_scope(self._engine) as s:
-            tq.renew(s, norm, staff=actor, now=self._clock.now())
+            tq.renew(s, norm, staff=actor, now=now, since=now - self._ttl)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -293,7 +295,7 @@ class TaskService:
         if self._purpose_required and why is None:
             raise BadInput("Say why you are viewing this case (--purpose); it is recorded.")
         with self._guarded(actor, crn, "view") as (s, norm, entries, now):
-            renewed = tq.renew(s, norm, staff=actor, now=now)
+            renewed = tq.renew(s, norm, staff=actor, now=now, since=now - self._ttl)
             shown = []
             for e in entries:
                 assert e.id is not None
@@ -337,7 +339,7 @@ class TaskService:
                     failures.append(failure)
             if failures:
                 raise ApprovalRefused(refusal_text(norm, failures), failures)
-            tq.renew(s, norm, staff=actor, now=now)
+            tq.renew(s, norm, staff=actor, now=now, since=now - self._ttl)
         # Each entry through the one approve path (baseline, audit); the checks above make
         # every one pass, and a concurrent change between is refused by its own checks.
         done = [

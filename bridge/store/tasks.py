@@ -90,14 +90,16 @@ def claim_pending(s: Session, crn: str, *, staff: str, now: datetime) -> list[in
     return sorted(int(i) for i in s.execute(stmt).scalars())
 
 
-def renew(s: Session, crn: str, *, staff: str, now: datetime) -> int:
-    """Extend every claim `staff` has on the case (they are working on it)."""
+def renew(s: Session, crn: str, *, staff: str, now: datetime, since: datetime) -> int:
+    """Extend every claim `staff` has on the case (they are working on it) that was taken or
+    renewed at `since` or later: a lapsed claim is not revived (claim the case again)."""
     stmt = (
         update(Entry)
         .where(
             col(Entry.crn) == crn,
             col(Entry.status) == State.CLAIMED,
             col(Entry.claimed_by) == staff,
+            col(Entry.claimed_at) >= since,
         )
         .values(claimed_at=now)
         .returning(col(Entry.id))
