@@ -231,9 +231,9 @@ class TaskService:
         today = local_date(now)
         with Session(self._engine) as s:
             staff = s.get(Staff, actor)
-            if not has_current_vetting(staff, today):
-                record_refusal(self._engine, actor, "case-claim-next", at=now)
-                raise NotPermitted()
+        if not has_current_vetting(staff, today):
+            record_refusal(self._engine, actor, "case-claim-next", at=now)
+            raise NotPermitted()
         with session_scope(self._engine) as s:
             self._review.expire_claims(s, now)
         tried: set[str] = set()
