@@ -95,14 +95,14 @@ def case_claim_next(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     elif task is None:
         info("Nothing to claim.")
     else:
-        _print_task(task, "claimed")
+        _print_task(task, "claimed by you")
 
 
 @case_app.command("claim")
 def case_claim(ctx: typer.Context, crn: Crn, as_: As, json_: Json = False) -> None:
     """Claim every waiting entry of one case."""
     task = wiring(ctx).tasks.claim(crn, actor=as_)
-    emit_json(task.listed()) if json_ else _print_task(task, "claimed")
+    emit_json(task.listed()) if json_ else _print_task(task, "claimed by you")
 
 
 @case_app.command("release")
@@ -155,7 +155,7 @@ def case_approve(
 ) -> None:
     """Approve the listed entries at those versions, all or nothing."""
     task = wiring(ctx).tasks.approve(crn, actor=as_, versions=parse_versions(versions))
-    emit_json(task.listed()) if json_ else _print_task(task, "approved")
+    emit_json(task.listed()) if json_ else _print_task(task, "approved by you")
 
 
 @case_app.command("mark-entered")
