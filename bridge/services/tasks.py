@@ -45,7 +45,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bridge.audit import record, record_refusal
 from bridge.clock import Clock
@@ -174,35 +174,44 @@ class TaskService:
         """Tasks with an open entry, earliest due first (see the module docstring)."""
         now = self._clock.now()
         today = local_date(now)
-        with session_scope(self._engine) as s:
+        with Session(self._engine) as s:  # a read: no write lock while listing
             staff = s.get(Staff, actor) if actor is not None else None
             proxy = has_current_vetting(staff, today)
             if actor is not None and not proxy and not is_admin(staff):
                 raise NotPermitted()
             if name and not proxy:
                 raise NotPermitted()
-            where: tq.Where = []
-            if proxy and staff is not None:
-                hidden = hidden_crns(s, staff)
-                if hidden:
-                    where.append(col(Entry.crn).not_in(hidden))
+            hidden = set(hidden_crns(s, staff)) if proxy and staff is not None else set()
+            # A few cases named by a filter, or the whole queue.
+            only: set[str] | None = None
             if held_by is not None:
-                where.append(col(Entry.crn).in_(tq.held_crns(s, held_by, manual=self._manual)))
+                only = set(tq.held_crns(s, held_by, manual=self._manual))
             if crn is not None:
-                where.append(col(Entry.crn) == (crn or "").strip().upper())
+                wanted = {crn.strip().upper()}
+                only = wanted if only is None else only & wanted
             if name:
-                found = search_names(s, name)
-                where.append(col(Entry.crn).in_(found))
-            page, total = tq.task_page(s, where, limit=limit, offset=offset)
+                found = set(search_names(s, name))
+                only = found if only is None else only & found
+            if only is not None:
+                every = tq.tasks_of(s, sorted(only - hidden))
+                end = None if limit is None else offset + limit
+                page, total = every[offset:end], len(every)
+            else:
+                page = tq.first_tasks(s, skip=hidden, limit=limit, offset=offset)
+                total = offset + len(page)
+                if limit is not None:
+                    total = tq.count_tasks(s) - tq.count_tasks(s, sorted(hidden))
             crns = [c for c, _ in page]
-            details = tq.page_details(s, crns)
-            held = tq.holders(s, crns, manual=self._manual)
+            everything = only is None and limit is None and not hidden
+            details = tq.page_details(s, None if everything else crns)
             names = names_for(s, crns) if proxy else {}
-            rows = [
-                task_row(c, due, details[c], held.get(c), names.get(c), today) for c, due in page
-            ]
-            if name and actor is not None:
-                digest = hmac.new(self._key, name.strip().casefold().encode(), hashlib.sha256)
+            rows = []
+            for c, due in page:
+                holder = tq.holder_of(details[c], manual=self._manual)
+                rows.append(task_row(c, due, details[c], holder, names.get(c), today))
+        if name and actor is not None:
+            digest = hmac.new(self._key, name.strip().casefold().encode(), hashlib.sha256)
+            with session_scope(self._engine) as s:
                 record(s, tasks_searched(actor, terms=digest.hexdigest(), crns=crns), at=now)
         return TaskList(rows=rows, total=total)
 

@@ -1,16 +1,16 @@
 """Queries over case tasks (every open entry of one CRN, ARCHITECTURE §3). Callers own the
 transaction.
 
-The listing reads each task's earliest due date from the partial index of open work
-(`ix_entry_waiting`: due date, id, CRN, … of only the open states) grouped by CRN, so one
-page of tasks costs one pass over that index; only the page's entries are then read, by CRN
-(`ix_entry_crn_section_status`). Who holds a case is read from the claimed (and, with the
+The listing walks the partial index of open work (`ix_entry_waiting`: due date, id, CRN, … of
+only the open states) in due order and stops at the page's last case, so a page of tasks
+costs about a page of index rows; the total is one GROUP BY over the index by CRN
+(`ix_entry_crn_section_status`, no sort), and only the page's entries are then read, by CRN. Who holds a case is read from the claimed (and, with the
 manual sink, approved) entries through `ix_entry_status_queue`, a small share of the queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -25,16 +25,21 @@ __all__ = [
     "claim_pending",
     "claims",
     "held_crns",
+    "holder_of",
     "holders",
     "open_entries",
     "page_details",
     "release_claimed",
     "renew",
     "staff_of",
-    "task_page",
+    "count_tasks",
+    "first_tasks",
+    "tasks_of",
 ]
 
 Where = list[ColumnElement[bool] | TextClause]
+#: CRNs per IN list: well under SQLite's and PostgreSQL's bound-parameter limits.
+_CHUNK = 900
 
 
 def _holding(manual: bool) -> list[str]:
@@ -44,15 +49,15 @@ def _holding(manual: bool) -> list[str]:
 
 def holders(s: Session, crns: Sequence[str], *, manual: bool) -> dict[str, str]:
     """Who holds each of these cases (a claimed entry's claimant first, else an approver)."""
-    if not crns:
-        return {}
-    rows = s.execute(
-        select(col(Entry.crn), col(Entry.status), col(Entry.claimed_by)).where(
-            col(Entry.status).in_(_holding(manual)),
-            col(Entry.crn).in_(list(crns)),
-            col(Entry.claimed_by).is_not(None),
-        )
-    ).all()
+    rows: list[Any] = []
+    for i in range(0, len(crns), _CHUNK):
+        rows += s.execute(
+            select(col(Entry.crn), col(Entry.status), col(Entry.claimed_by)).where(
+                col(Entry.status).in_(_holding(manual)),
+                col(Entry.crn).in_(list(crns[i : i + _CHUNK])),
+                col(Entry.claimed_by).is_not(None),
+            )
+        ).all()
     out: dict[str, str] = {}
     for crn, _status, by in sorted(rows, key=lambda r: r[1] != State.CLAIMED):
         out.setdefault(crn, by)
@@ -125,55 +130,92 @@ def release_claimed(
     return sorted((int(i), str(by or "")) for i, by in was.items())
 
 
-def task_page(
-    s: Session,
-    where: Where,
-    *,
-    limit: int | None,
-    offset: int = 0,
-) -> tuple[list[tuple[str, date]], int]:
-    """Tasks (CRN, earliest due date) matching `where` (over open entries), earliest due
-    first, and how many match in all. One GROUP BY over the partial index of open work."""
-    base = [text(OPEN_SQL), *where]
-    grouped = (
-        select(col(Entry.crn), func.min(col(Entry.due_date)).label("due"))
-        .where(*base)
-        .group_by(col(Entry.crn))
+def first_tasks(
+    s: Session, *, skip: Collection[str], limit: int | None, offset: int = 0
+) -> list[tuple[str, date]]:
+    """Tasks in queue order — each case at its earliest open entry (due date, then id) —
+    leaving out the CRNs in `skip`: (CRN, earliest due date), from `offset`, at most `limit`.
+
+    Reads the partial index of open work in due order and stops at the page's last case, so
+    the first pages cost a few rows however long the queue (a task's place is its first
+    entry's place in the entry queue). Streamed: PostgreSQL uses a server-side cursor.
+    """
+    stmt = (
+        select(col(Entry.crn), col(Entry.due_date))
+        .where(text(OPEN_SQL))
+        .order_by(col(Entry.due_date), col(Entry.id))
     )
-    stmt = grouped.order_by(text("due"), col(Entry.crn))
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
-    rows = [(str(crn), due) for crn, due in s.execute(stmt).all()]
-    if limit is None:
-        return rows, len(rows)
-    total = s.execute(
-        select(func.count()).select_from(
-            select(col(Entry.crn)).where(*base).group_by(col(Entry.crn)).subquery()
-        )
-    ).scalar_one()
-    return rows, int(total)
+    seen: dict[str, date] = {}
+    wanted = None if limit is None else offset + limit
+    result = s.connection().execution_options(stream_results=True, yield_per=500).execute(stmt)
+    try:
+        for crn, due in result:
+            if crn in seen or crn in skip:
+                continue
+            seen[crn] = due
+            if wanted is not None and len(seen) >= wanted:
+                break
+    finally:
+        result.close()
+    return list(seen.items())[offset:]
 
 
-def page_details(s: Session, crns: Sequence[str]) -> dict[str, list[Any]]:
-    """The open entries of these cases as plain rows (section, status, claimed_by, issues,
-    due_date, id), by CRN; never the record."""
-    out: dict[str, list[Any]] = {c: [] for c in crns}
-    chunk = 900
-    for i in range(0, len(crns), chunk):
-        rows = s.execute(
-            select(
-                col(Entry.crn),
-                col(Entry.id),
-                col(Entry.section),
-                col(Entry.status),
-                col(Entry.claimed_by),
-                col(Entry.issues),
-                col(Entry.due_date),
-            ).where(text(OPEN_SQL), col(Entry.crn).in_(list(crns[i : i + chunk])))
-        ).all()
-        for row in rows:
+def tasks_of(s: Session, crns: Sequence[str]) -> list[tuple[str, date]]:
+    """The tasks of these few cases (those with open work), in queue order."""
+    if not crns:
+        return []
+    rows = s.execute(
+        select(col(Entry.crn), func.min(col(Entry.due_date)), func.min(col(Entry.id)))
+        .where(text(OPEN_SQL), col(Entry.crn).in_(list(crns)))
+        .group_by(col(Entry.crn))
+    ).all()
+    return [(str(c), due) for c, due, _ in sorted(rows, key=lambda r: (r[1], r[2]))]
+
+
+def count_tasks(s: Session, crns: Sequence[str] | None = None) -> int:
+    """How many cases have open work (of `crns`, when given). One GROUP BY over the index
+    by CRN (`ix_entry_crn_section_status`), which needs no sort."""
+    where: Where = [text(OPEN_SQL)]
+    if crns is not None:
+        if not crns:
+            return 0
+        where.append(col(Entry.crn).in_(list(crns)))
+    grouped = select(col(Entry.crn)).where(*where).group_by(col(Entry.crn)).subquery()
+    return int(s.execute(select(func.count()).select_from(grouped)).scalar_one())
+
+
+def page_details(s: Session, crns: Sequence[str] | None) -> dict[str, list[Any]]:
+    """The open entries of these cases (None: of every case) as plain rows (crn, id, section,
+    status, claimed_by, issues, due_date), by CRN; never the record."""
+    columns = (
+        col(Entry.crn),
+        col(Entry.id),
+        col(Entry.section),
+        col(Entry.status),
+        col(Entry.claimed_by),
+        col(Entry.issues),
+        col(Entry.due_date),
+    )
+    if crns is None:
+        out: dict[str, list[Any]] = {}
+        for row in s.execute(select(*columns).where(text(OPEN_SQL))):
+            out.setdefault(row.crn, []).append(row)
+        return out
+    out = {c: [] for c in crns}
+    for i in range(0, len(crns), _CHUNK):
+        chunk = list(crns[i : i + _CHUNK])
+        for row in s.execute(select(*columns).where(text(OPEN_SQL), col(Entry.crn).in_(chunk))):
             out[row.crn].append(row)
     return out
+
+
+def holder_of(rows: Sequence[Any], *, manual: bool) -> str | None:
+    """Who holds a case, from its open entries' rows (as `page_details` gives them)."""
+    held = _holding(manual)
+    claims = [r.claimed_by for r in rows if r.status in held and r.claimed_by]
+    first = [r.claimed_by for r in rows if r.status == State.CLAIMED and r.claimed_by]
+    found: str | None = (first or claims or [None])[0]
+    return found
 
 
 def claims(s: Session) -> list[tuple[int, str, str]]:
