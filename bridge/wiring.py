@@ -137,6 +137,7 @@ class Wiring:
             clock=self.clock,
             claim_ttl=timedelta(minutes=self.settings.claim_minutes),
             purpose_required=self.settings.view_purpose_required,
+            manual_sink=self.settings.sink == "manual",
         )
 
     @cached_property

@@ -127,7 +127,7 @@ class TaskService:
 
     @contextmanager
     def _guarded(
-        self, actor: str, crn: str, action: str
+        self, actor: str, crn: str, action: str, *, lock: bool = False
     ) -> Iterator[tuple[Session, str, list[Entry], datetime]]:
         """A transaction in which `actor` may handle the case `crn` (which has open entries),
         with its open entries; NotPermitted (audited) otherwise. Lapsed claims expire first."""
@@ -137,7 +137,7 @@ class TaskService:
                 self._review.expire_claims(s, now)
                 norm = normal_crn(crn)
                 staff = s.get(Staff, actor)
-                entries = tq.open_entries(s, norm) if norm else []
+                entries = tq.open_entries(s, norm, lock=lock) if norm else []
                 if (
                     norm is None
                     or not entries
@@ -224,9 +224,9 @@ class TaskService:
             if holder is not None and holder != actor:
                 raise WrongState(f"Case {norm} is held by {holder}; it cannot be claimed.")
             ids = tq.claim_pending(s, norm, staff=actor, now=now)
-            again = self._holder(s, norm)
-            if again is not None and again != actor:  # a colleague claimed it meanwhile
-                raise WrongState(f"Case {norm} is held by {again}; it cannot be claimed.")
+            others = tq.claimants(s, norm, manual=self._manual) - {actor}
+            if others:  # a colleague claimed it meanwhile
+                raise WrongState(f"Case {norm} is held by {min(others)}; it cannot be claimed.")
             if not ids and holder != actor:
                 raise WrongState(f"Case {norm} has nothing waiting to be claimed.")
             for entry_id in ids:
@@ -265,8 +265,8 @@ class TaskService:
                     ids = tq.claim_pending(s, crn, staff=actor, now=now)
                     if not ids:
                         continue
-                    if self._holder(s, crn) != actor:
-                        s.rollback()
+                    if tq.claimants(s, crn, manual=self._manual) != {actor}:
+                        s.rollback()  # a colleague claimed it meanwhile
                         continue
                     for entry_id in ids:
                         record(s, entry_claimed(actor, crn, entry_id), at=now)
@@ -339,7 +339,7 @@ class TaskService:
         """Approve the listed entries at those versions, all or nothing."""
         if not versions:
             raise BadInput("Name the entries to approve and the versions you saw (ID=V).")
-        with self._guarded(actor, crn, "approve") as (s, norm, entries, now):
+        with self._guarded(actor, crn, "approve", lock=True) as (s, norm, entries, now):
             by_id = {e.id: e for e in entries}
             failures = []
             for entry_id, version in sorted(versions.items()):
@@ -349,12 +349,11 @@ class TaskService:
             if failures:
                 raise ApprovalRefused(refusal_text(norm, failures), failures)
             tq.renew(s, norm, staff=actor, now=now, since=now - self._ttl)
-        # Each entry through the one approve path (baseline, audit); the checks above make
-        # every one pass, and a concurrent change between is refused by its own checks.
-        done = [
-            self._review.approve(i, actor=actor, version=v) for i, v in sorted(versions.items())
-        ]
-        return Task(crn=norm, entries=done)
+            # Each through the one approve path (baseline, audit), in this one transaction.
+            done = [
+                self._review.approve_in(s, by_id[i], actor=actor, now=now) for i in sorted(versions)
+            ]
+            return Task(crn=norm, entries=done)
 
     def _approval_problem(
         self, entry: Entry | None, entry_id: int, version: int, actor: str, now: datetime
@@ -378,15 +377,17 @@ class TaskService:
         self, crn: str, *, actor: str, reference: str | None, on: date | None = None
     ) -> Task:
         """Every approved entry of the case was keyed into ViSOR under one reference."""
-        with self._guarded(actor, crn, "mark-entered") as (s, norm, entries, _now):
+        ref = self._review.visor_reference(reference)
+        with self._guarded(actor, crn, "mark-entered", lock=True) as (s, norm, entries, now):
             holder = self._holder(s, norm)
             if holder is not None and holder != actor:
                 raise WrongState(f"Case {norm} is held by {holder}.")
-            ids = [e.id for e in entries if e.status == State.APPROVED and e.id is not None]
-            if not ids:
+            approved = [e for e in entries if e.status == State.APPROVED]
+            if not approved:
                 raise WrongState(f"Case {norm} has nothing approved to enter.")
-        done = [self._review.mark_entered(i, actor=actor, reference=reference, on=on) for i in ids]
-        return Task(crn=norm, entries=done)
+            enter = self._review.enter_in
+            done = [enter(s, e, actor=actor, reference=ref, on=on, now=now) for e in approved]
+            return Task(crn=norm, entries=done)
 
     def reject(self, entry_id: int, *, actor: str, reason: str | None) -> Task:
         """Return one section to the offender manager with a reason (the entry reject path)."""

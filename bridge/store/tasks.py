@@ -23,6 +23,7 @@ from bridge.store.models import Entry, Staff
 
 __all__ = [
     "claim_pending",
+    "claimants",
     "claims",
     "held_crns",
     "holder_of",
@@ -64,6 +65,20 @@ def holders(s: Session, crns: Sequence[str], *, manual: bool) -> dict[str, str]:
     return out
 
 
+def claimants(s: Session, crn: str, *, manual: bool) -> set[str]:
+    """Everyone holding the case (one, unless two claimed it at the same moment)."""
+    rows = s.execute(
+        select(col(Entry.claimed_by))
+        .where(
+            col(Entry.crn) == crn,
+            col(Entry.status).in_(_holding(manual)),
+            col(Entry.claimed_by).is_not(None),
+        )
+        .distinct()
+    ).scalars()
+    return {str(r) for r in rows}
+
+
 def held_crns(s: Session, staff: str, *, manual: bool) -> list[str]:
     """The cases `staff` holds."""
     rows = s.execute(
@@ -74,13 +89,16 @@ def held_crns(s: Session, staff: str, *, manual: bool) -> list[str]:
     return sorted(rows)
 
 
-def open_entries(s: Session, crn: str) -> list[Entry]:
-    """Every open entry of the case, oldest first."""
+def open_entries(s: Session, crn: str, *, lock: bool = False) -> list[Entry]:
+    """Every open entry of the case, oldest first; `lock`: rows locked until the transaction
+    ends on PostgreSQL (SQLite's writer already has the database to itself)."""
     stmt = (
         select(Entry)
         .where(col(Entry.crn) == crn, col(Entry.status).in_([x.value for x in OPEN]))
         .order_by(col(Entry.id))
     )
+    if lock:
+        stmt = stmt.with_for_update()
     return list(s.execute(stmt).scalars())
 
 

@@ -252,3 +252,20 @@ def test_a_name_search_is_audited_without_its_terms(
     assert len(search.detail["terms"]) == 64  # an HMAC-SHA-256, hex
     with pytest.raises(NotPermitted):
         w.tasks.listing(actor=ADMIN, name=surname)  # names are for vetted proxies only
+
+
+def test_per_entry_claims_respect_a_held_case(
+    make_wiring: MakeWiring, db_url: str, ndelius_url: str
+) -> None:
+    w = _synced(make_wiring, db_url, ndelius_url)
+    task = w.tasks.claim("B203456", actor=PROXY)
+    w.tasks.release("B203456", actor=PROXY)
+    first, *_rest = task.entries
+    w.review.claim(first.id, actor=PROXY)  # one entry claimed: the case is held
+    with pytest.raises(WrongState, match="held by"):
+        w.review.claim(task.entries[1].id, actor=PROXY_2)
+    taken = []
+    while (got := w.review.claim_next(actor=PROXY_2)) is not None:
+        taken.append(got.crn)
+    assert taken
+    assert "B203456" not in taken
