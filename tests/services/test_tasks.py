@@ -269,3 +269,84 @@ def test_per_entry_claims_respect_a_held_case(
         taken.append(got.crn)
     assert taken
     assert "B203456" not in taken
+
+
+@pytest.mark.postgres
+def test_concurrent_claimers_take_each_case_whole_and_once(postgres_url: str) -> None:
+    """Eight proxies claim-next at once over 60 cases of three entries: every case goes to
+    exactly one of them, with all its entries."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from bridge.services.review import ReviewService
+    from bridge.services.tasks import TaskService
+    from bridge.store.db import make_engine
+    from tests.conftest import _truncate_postgres
+
+    now = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    _truncate_postgres(postgres_url)
+    engine = make_engine(postgres_url)
+    proxies = [f"N07P{n:03d}" for n in range(100, 108)]
+    with session_scope(engine) as s:
+        for code in proxies:
+            s.add(
+                Staff(
+                    code=code,
+                    name="Proxy",
+                    roles=["proxy"],
+                    vetting_level="NPPV2",
+                    vetting_expires=date(2027, 11, 23),
+                    updated_at=now,
+                )
+            )
+        for i in range(180):
+            s.add(
+                Entry(
+                    crn=f"X{i // 3:06d}",
+                    section=("identity", "addresses", "mappa")[i % 3],
+                    kind="nominal-create",
+                    xml="<Nominal/>",
+                    content_hash=f"{i:064d}",
+                    on_behalf_of="N07A001",
+                    mapping_version="visor-v1.1",
+                    source_occurred_at=now,
+                    due_date=date(2026, 11, 26) + timedelta(days=i % 5),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    got: dict[str, list[str]] = {p: [] for p in proxies}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(proxies))
+
+    def work(code: str) -> None:
+        clock = FixedClock(now)
+        review = ReviewService(engine=engine, clock=clock)
+        tasks = TaskService(engine=engine, clock=clock, review=review, claim_batch=10)
+        try:
+            start.wait()
+            while (task := tasks.claim_next(actor=code)) is not None:
+                got[code].append(task.crn)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in proxies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    try:
+        assert errors == []
+        crns = [c for taken in got.values() for c in taken]
+        assert sorted(crns) == sorted({f"X{i:06d}" for i in range(60)})
+        with Session(engine) as s:
+            rows = s.exec(select(Entry.crn, Entry.claimed_by)).all()
+        holders: dict[str, set[str | None]] = {}
+        for crn, by in rows:
+            holders.setdefault(crn, set()).add(by)
+        assert all(len(h) == 1 and None not in h for h in holders.values())
+        assert {c: next(iter(h)) for c, h in holders.items()} == {
+            c: p for p, taken in got.items() for c in taken
+        }
+    finally:
+        engine.dispose()
