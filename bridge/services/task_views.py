@@ -94,12 +94,15 @@ class TaskShown:
     """`case show --json`: every open entry of the case with its record (an audited view).
 
     `held_by` is who holds the task; `claim_expires` when the caller's claim lapses unless
-    renewed (None when they hold no claimed entry)."""
+    renewed (None when they hold no claimed entry); `claim_lapsed` that their last claim on
+    it lapsed (offer "Claim again" when nobody holds it)."""
 
     crn: str
     entries: list[TaskEntry]
     held_by: str | None = field(default=None, compare=False)
     claim_expires: Any = field(default=None, compare=False)
+    #: The caller's last claim on the case lapsed (nobody released it): "Your claim lapsed".
+    claim_lapsed: bool = field(default=False, compare=False)
 
     def listed(self) -> dict[str, Any]:
         """The §6 document: {crn, entries: [{id, section, kind, status, version, issues, xml,

@@ -331,6 +331,7 @@ class TaskService:
                 entries=shown,
                 held_by=self._holder(s, norm),
                 claim_expires=now + self._ttl if renewed else None,
+                claim_lapsed=not renewed and tq.claim_lapsed(s, norm, staff=actor),
             )
 
     # -- deciding -----------------------------------------------------------------------

@@ -18,12 +18,14 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
 
+from bridge.core.audit_events import AuditAction
 from bridge.core.lifecycle import OPEN, OPEN_SQL, State
-from bridge.store.models import Entry, Staff
+from bridge.store.models import AuditEvent, Entry, Staff
 
 __all__ = [
     "claim_pending",
     "claimants",
+    "claim_lapsed",
     "claims",
     "held_crns",
     "holder_of",
@@ -251,3 +253,32 @@ def staff_of(s: Session, codes: set[str]) -> list[Staff]:
     if not codes:
         return []
     return list(s.execute(select(Staff).where(col(Staff.code).in_(sorted(codes)))).scalars())
+
+
+_CLAIM_EVENTS = (
+    AuditAction.ENTRY_CLAIMED,
+    AuditAction.ENTRY_CLAIM_JOINED,
+    AuditAction.ENTRY_REASSIGNED,
+    AuditAction.ENTRY_RELEASED,
+    AuditAction.ENTRY_CLAIM_EXPIRED,
+)
+
+
+def claim_lapsed(s: Session, crn: str, *, staff: str) -> bool:
+    """Did `staff`'s last claim on the case end by lapsing (rather than by a release, an
+    approval or never having been)? Read from the case's audit events (`ix_audit_crn`)."""
+    rows = s.execute(
+        select(col(AuditEvent.action), col(AuditEvent.actor), col(AuditEvent.detail))
+        .where(col(AuditEvent.crn) == crn, col(AuditEvent.action).in_(_CLAIM_EVENTS))
+        .order_by(col(AuditEvent.id).desc())
+        .limit(200)
+    ).all()
+    for action, actor, detail in rows:
+        detail = detail or {}
+        if action == AuditAction.ENTRY_CLAIMED and actor == staff:
+            return False
+        if detail.get("holder") == staff or detail.get("to") == staff:
+            return False
+        if detail.get("was") == staff:
+            return bool(action == AuditAction.ENTRY_CLAIM_EXPIRED)
+    return False

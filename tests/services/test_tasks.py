@@ -161,7 +161,11 @@ def test_a_claim_is_renewed_while_the_proxy_works_and_lapses_otherwise(
     shown = w.tasks.show("B203456", actor=PROXY)
     assert shown.held_by is None
     assert shown.claim_expires is None
+    assert shown.claim_lapsed  # "Your claim lapsed", and nobody holds it: "Claim again"
+    assert not w.tasks.show("B203456", actor=PROXY_2).claim_lapsed
     assert w.tasks.claim("B203456", actor=PROXY_2).crn == "B203456"
+    w.tasks.release("B203456", actor=PROXY_2)
+    assert not w.tasks.show("B203456", actor=PROXY_2).claim_lapsed  # released, not lapsed
 
 
 def test_claims_are_released_when_the_holders_vetting_lapses(

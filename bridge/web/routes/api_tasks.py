@@ -107,6 +107,7 @@ class ShownOut(BaseModel):
     entries: list[ShownEntryOut]
     held_by: str | None
     claim_expires: Any = Field(description="When your claim lapses unless you work on it.")
+    claim_lapsed: bool = Field(description="Your last claim on the case lapsed.")
 
 
 class ApproveIn(BaseModel):
