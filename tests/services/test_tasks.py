@@ -354,3 +354,39 @@ def test_concurrent_claimers_take_each_case_whole_and_once(postgres_url: str) ->
         }
     finally:
         engine.dispose()
+
+
+def test_the_listing_reads_its_indexes_without_sorting(
+    make_wiring: MakeWiring, sqlite_url: str, ndelius_url: str
+) -> None:
+    """SQLite's plans for the statements a page of tasks sends, once statistics are current:
+    the page walks the partial index of open work in due order, the count groups by the CRN
+    index, and neither sorts (a harmless-looking rewrite could make each read the table)."""
+    from typing import Any
+
+    from sqlalchemy import event
+
+    w = make_wiring(sqlite_url, ndelius_url, synced=True, full=True)
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_rest: Any) -> None:
+        if "FROM entry" in statement:
+            sent.append((statement, params))
+
+    event.listen(w.engine, "before_cursor_execute", capture)
+    try:
+        assert w.tasks.listing(actor=PROXY_2, limit=5).total > 5
+    finally:
+        event.remove(w.engine, "before_cursor_execute", capture)
+    with w.engine.connect() as conn:
+        plans = {
+            statement: " / ".join(
+                str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            )
+            for statement, params in sent
+        }
+    walk = [p for s, p in plans.items() if "ORDER BY entry.due_date, entry.id" in s]
+    assert walk == ["SCAN entry USING COVERING INDEX ix_entry_waiting"], plans
+    counts = [p for s, p in plans.items() if "count(" in s]
+    assert counts, plans
+    assert all("ix_entry_crn_section_status" in p and "TEMP B-TREE" not in p for p in counts)
