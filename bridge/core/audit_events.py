@@ -52,6 +52,7 @@ __all__ = [
     "entry_accepted",
     "entry_approved",
     "entry_claim_expired",
+    "entry_claim_joined",
     "entry_claimed",
     "entry_edited",
     "entry_entered",
@@ -74,6 +75,7 @@ __all__ = [
     "staff_imported",
     "staff_updated",
     "status_viewed",
+    "tasks_searched",
 ]
 
 
@@ -130,6 +132,7 @@ class AuditAction(StrEnum):
     ENTRY_CLAIMED = "entry.claimed"
     ENTRY_RELEASED = "entry.released"
     ENTRY_CLAIM_EXPIRED = "entry.claim_expired"
+    ENTRY_CLAIM_JOINED = "entry.claim_joined"
     ENTRY_REASSIGNED = "entry.reassigned"
     ENTRY_EDITED = "entry.edited"
     ENTRY_APPROVED = "entry.approved"
@@ -142,6 +145,7 @@ class AuditAction(StrEnum):
     ENTRY_VIEWED = "entry.viewed"
     STATUS_VIEWED = "status.viewed"
     CASES_LISTED = "cases.listed"
+    TASKS_SEARCHED = "tasks.searched"
     SIGN_IN = "sign_in"
     SIGN_IN_FAILED = "sign_in.failed"
     SIGN_IN_THROTTLED = "sign_in.throttled"
@@ -182,6 +186,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_CLAIMED, _C.ALTERATION, ""),
         (_A.ENTRY_RELEASED, _C.ALTERATION, "was reason"),
         (_A.ENTRY_CLAIM_EXPIRED, _C.ALTERATION, "was"),
+        (_A.ENTRY_CLAIM_JOINED, _C.ALTERATION, "holder"),
         (_A.ENTRY_REASSIGNED, _C.ALTERATION, "was to"),
         (_A.ENTRY_EDITED, _C.ALTERATION, "version fields"),
         (_A.ENTRY_APPROVED, _C.ALTERATION, "version"),
@@ -194,6 +199,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_VIEWED, _C.CONSULTATION, "version purpose"),
         (_A.STATUS_VIEWED, _C.CONSULTATION, ""),
         (_A.CASES_LISTED, _C.CONSULTATION, "crns"),
+        (_A.TASKS_SEARCHED, _C.CONSULTATION, "terms crns"),
         (_A.SIGN_IN, _C.CONSULTATION, ""),
         (_A.SIGN_IN_FAILED, _C.CONSULTATION, "staff unknown_username"),
         (_A.SIGN_IN_THROTTLED, _C.CONSULTATION, "staff"),
@@ -240,16 +246,8 @@ def entry_queued(
     mapping_version: str,
 ) -> AuditEvent:
     """A sync read queued a new entry for one section (activity: one contact, `item`)."""
-    return _event(
-        _A.ENTRY_QUEUED,
-        actor,
-        crn,
-        entry_id,
-        section=section,
-        item=item,
-        kind=kind,
-        mapping_version=mapping_version,
-    )
+    detail = {"section": section, "item": item, "kind": kind, "mapping_version": mapping_version}
+    return _event(_A.ENTRY_QUEUED, actor, crn, entry_id, **detail)
 
 
 def case_adopted(actor: str, crn: str, *, sections: Sequence[str]) -> AuditEvent:
@@ -281,14 +279,8 @@ def staff_imported(
     actor: str, *, added: int, updated: int, deactivated: int, released: int
 ) -> AuditEvent:
     """The staff registry was imported from a file (counts only)."""
-    return _event(
-        _A.STAFF_IMPORTED,
-        actor,
-        added=added,
-        updated=updated,
-        deactivated=deactivated,
-        released=released,
-    )
+    counts = {"added": added, "updated": updated, "deactivated": deactivated, "released": released}
+    return _event(_A.STAFF_IMPORTED, actor, **counts)
 
 
 # -- alteration -----------------------------------------------------------------------------
@@ -322,6 +314,11 @@ def entry_released(
 def entry_claim_expired(actor: str, crn: str, entry_id: int | None, *, was: str) -> AuditEvent:
     """A claim outlived the claim time limit and went back to the queue."""
     return _event(_A.ENTRY_CLAIM_EXPIRED, actor, crn, entry_id, was=was)
+
+
+def entry_claim_joined(actor: str, crn: str, entry_id: int | None, *, holder: str) -> AuditEvent:
+    """A new entry of a case a proxy has claimed was claimed for them (it joined their task)."""
+    return _event(_A.ENTRY_CLAIM_JOINED, actor, crn, entry_id, holder=holder)
 
 
 def entry_reassigned(
@@ -391,6 +388,12 @@ def status_viewed(actor: str, crn: str) -> AuditEvent:
 def cases_listed(actor: str, *, crns: Sequence[str]) -> AuditEvent:
     """An offender manager listed their cases (the CRNs shown)."""
     return _event(_A.CASES_LISTED, actor, crns=list(crns))
+
+
+def tasks_searched(actor: str, *, terms: str, crns: Sequence[str]) -> AuditEvent:
+    """A proxy searched tasks by name: `terms` is a keyed HMAC of the words (never the words
+    themselves), `crns` the cases shown."""
+    return _event(_A.TASKS_SEARCHED, actor, terms=terms, crns=list(crns))
 
 
 def sign_in(actor: str) -> AuditEvent:
@@ -485,14 +488,5 @@ def case_erased(
     retry: int,
 ) -> AuditEvent:
     """nDelius deleted the person (GDPR): how many rows of each kind were removed."""
-    return _event(
-        _A.CASE_ERASED,
-        actor,
-        crn,
-        None,
-        versions=versions,
-        entries=entries,
-        baselines=baselines,
-        case_state=case_state,
-        retry=retry,
-    )
+    rows = {"versions": versions, "entries": entries, "baselines": baselines}
+    return _event(_A.CASE_ERASED, actor, crn, None, **rows, case_state=case_state, retry=retry)
