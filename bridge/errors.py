@@ -13,6 +13,7 @@
     ├── DomainRefusal               a person or operator asked for something not allowed now
     │   ├── NotPermitted            not allowed, excluded or unknown entry: one message, so nothing leaks
     │   ├── WrongState              the entry is not in a state that allows the action
+    │   │   └── ApprovalRefused     an "approve all" refused as a whole; lists each failing entry
     │   └── VersionConflict         the edit was based on a stale version
     └── BadInput                    a file or argument a person supplied is malformed
 
@@ -22,7 +23,10 @@ A bad *input record* is not an exception at all: mapping returns issues instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "ApprovalRefused",
     "BadInput",
     "BridgeError",
     "ConfigError",
@@ -122,6 +126,15 @@ class NotPermitted(DomainRefusal):
 
 class WrongState(DomainRefusal):
     """The entry's state does not allow the action (for example approving a pending entry)."""
+
+
+class ApprovalRefused(WrongState):
+    """A case task's approval refused as a whole (nothing approved): `failures` names each
+    entry and why (blocking fields, a stale version, no claim), so a page can link each one."""
+
+    def __init__(self, message: str, failures: list[Any]) -> None:
+        self.failures = list(failures)
+        super().__init__(message)
 
 
 class VersionConflict(DomainRefusal):

@@ -24,7 +24,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bridge.wiring import Wiring
 
-__all__ = ["build_scheduler", "retention_job", "run_until_stopped", "submit_job", "sync_job"]
+__all__ = [
+    "CLAIMS_INTERVAL",
+    "build_scheduler",
+    "claims_job",
+    "retention_job",
+    "run_until_stopped",
+    "submit_job",
+    "sync_job",
+]
+
+#: Seconds between clean-ups of claims: lapsed ones, and those whose holder may no longer act.
+CLAIMS_INTERVAL = 60
 
 log = structlog.get_logger(__name__)
 
@@ -121,6 +132,16 @@ def retention_job(wiring: Wiring) -> None:
         _anchor(wiring)
 
 
+def claims_job(wiring: Wiring) -> None:
+    """One scheduled clean-up of claims (ARCHITECTURE §3): lapsed claims, and claims whose
+    holder's vetting lapsed (or who may no longer act on the case), go back to the queue."""
+    with _tick(wiring, "claims", CLAIMS_INTERVAL) as mine:
+        if not mine:
+            return
+        released = wiring.tasks.expire()
+        log.info("claims.job_done", released=released)
+
+
 def _on_event(event: JobEvent) -> None:
     log.warning("scheduler.event", job_id=event.job_id, code=event.code)
 
@@ -153,6 +174,15 @@ def build_scheduler(
         id="ndelius-sync",
         replace_existing=True,
         next_run_time=start,
+    )
+    sched.add_job(
+        claims_job,
+        "interval",
+        args=[wiring],
+        seconds=CLAIMS_INTERVAL,
+        id="claims-expiry",
+        replace_existing=True,
+        next_run_time=wiring.clock.now() + timedelta(seconds=CLAIMS_INTERVAL),
     )
     if wiring.settings.sink != "manual":  # the manual sink has nothing to deliver
         every = wiring.settings.submit_interval_seconds

@@ -31,6 +31,7 @@ from bridge.services.submission import RequeueService, SubmissionService
 from bridge.services.sync.reader import ReaderSpec
 from bridge.services.sync.retries import RetrySet
 from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
+from bridge.services.tasks import TaskService
 from bridge.sinks import Sink
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.sinks.file_drop import FileDropSink
@@ -164,6 +165,21 @@ class Wiring:
             clock=self.clock,
             claim_ttl=timedelta(minutes=self.settings.claim_minutes),
             purpose_required=self.settings.view_purpose_required,
+            manual_sink=self.settings.sink == "manual",
+        )
+
+    @cached_property
+    def tasks(self) -> TaskService:
+        """Case tasks (ARCHITECTURE §3): the per-entry rules of `review`, a case at a time."""
+        s = self.settings
+        return TaskService(
+            engine=self.engine,
+            clock=self.clock,
+            review=self.review,
+            claim_ttl=timedelta(minutes=s.claim_minutes),
+            manual_sink=s.sink == "manual",
+            search_key=s.secret_key.get_secret_value().encode(),
+            purpose_required=s.view_purpose_required,
         )
 
     def sink(self) -> Sink | None:

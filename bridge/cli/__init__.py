@@ -12,6 +12,7 @@ import structlog
 import typer
 
 from bridge.cli.audit import audit_app
+from bridge.cli.case import case_app
 from bridge.cli.common import info, wiring
 from bridge.cli.mappings import mappings_app
 from bridge.cli.ops import db_app, fixtures_app, sim_app, staff_app
@@ -41,6 +42,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 app.add_typer(queue_app, name="queue")
 app.add_typer(entry_app, name="entry")
+app.add_typer(case_app, name="case")
 app.add_typer(sim_app, name="sim")
 app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(mappings_app, name="mappings")

@@ -11,6 +11,7 @@ from rich.table import Table
 from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiring
 from bridge.core.edit import parse_assignments
 from bridge.core.purposes import check_purpose
+from bridge.core.vocabulary import kind_label, long_datetime, section_label, state_label
 from bridge.errors import BadInput
 from bridge.services.views import EntrySummary, QueueRow, jsonable
 
@@ -27,16 +28,16 @@ EntryId = Annotated[str, typer.Argument(help="Entry id.")]
 
 
 def _print_entries(rows: list[QueueRow]) -> None:
-    table = Table("id", "crn", "section", "kind", "status", "on behalf of", "due", "issues")
+    table = Table("id", "crn", "section", "kind", "state", "on behalf of", "due", "issues")
     for r in rows:
         blocking = sum(1 for i in r.issues if i.get("blocking"))
         due = r.due_date.isoformat()
         table.add_row(
             str(r.id),
             r.crn,
-            r.section,
-            r.kind,
-            r.status,
+            section_label(r.section),
+            kind_label(r.kind),
+            state_label(r.status),
             r.on_behalf_of,
             f"{due} OVERDUE" if r.overdue else due,
             f"{len(r.issues)} ({blocking} blocking)",
@@ -69,7 +70,8 @@ def claim_next(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     elif row is None:
         info("Nothing to claim.")
     else:
-        info(f"Claimed entry {row.id} ({row.crn} {row.section}), due {row.due_date.isoformat()}.")
+        section = section_label(row.section)
+        info(f"Claimed entry {row.id} ({row.crn} {section}), due {row.due_date.isoformat()}.")
 
 
 @entry_app.command("show")
@@ -94,7 +96,8 @@ def show(
         emit_json(jsonable(data))
         return
     info(
-        f"Entry {data.id}  {data.crn}  {data.section}  {data.kind}  {data.status}  v{data.version}"
+        f"Entry {data.id}  {data.crn}  {section_label(data.section)}  {kind_label(data.kind)}  "
+        f"{state_label(data.status)}  v{data.version}"
     )
     for change in data.diff:
         info(f"  {change['path']}: {change['before']!r} -> {change['after']!r}")
@@ -111,7 +114,7 @@ def _act(ctx: typer.Context, action: str, entry_id: str, as_: str, json_: bool, 
     if json_:
         emit_json(jsonable(row))
     else:
-        info(f"Entry {row.id} is now {row.status}.")
+        info(f"Entry {row.id}: {state_label(row.status)}.")
 
 
 @entry_app.command("claim")
@@ -221,13 +224,13 @@ def status(
     if json_:
         emit_json(jsonable(data))
         return
-    table = Table("id", "section", "kind", "status", "created", "due", "entered", "reason")
+    table = Table("id", "section", "kind", "state", "created", "due", "entered", "reason")
     for e in data.entries:
         table.add_row(
             str(e.id),
-            e.section,
-            e.kind,
-            e.status,
+            section_label(e.section),
+            kind_label(e.kind),
+            state_label(e.status),
             e.created_at.date().isoformat(),
             e.due_date.isoformat(),
             e.entered_at.isoformat() if e.entered_at else "",
@@ -246,7 +249,7 @@ admin_app = typer.Typer(
 def admin_release(ctx: typer.Context, entry_id: EntryId, as_: As, json_: Json = False) -> None:
     """Put someone's claimed entry back in the queue."""
     row = wiring(ctx).admin.force_release(parse_entry_id(entry_id), actor=as_)
-    emit_json(jsonable(row)) if json_ else info(f"Entry {row.id} is now {row.status}.")
+    emit_json(jsonable(row)) if json_ else info(f"Entry {row.id}: {state_label(row.status)}.")
 
 
 @admin_app.command("reassign")
@@ -287,7 +290,7 @@ def admin_attention(ctx: typer.Context, as_: As, json_: Json = False) -> None:
         return
     table = Table("crn", "reason", "since")
     for r in rows:
-        table.add_row(r.crn, r.reason, r.since.isoformat(timespec="seconds"))
+        table.add_row(r.crn, r.reason, long_datetime(r.since))
     print_table(table)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from bridge.cli.common import emit_json, info, parse_entry_id, wiring
+from bridge.core.vocabulary import state_label
 from bridge.errors import BadInput
 from bridge.services.views import jsonable
 
@@ -63,7 +64,7 @@ def requeue(
     else:
         assert entry_id is not None
         row = service.requeue(parse_entry_id(entry_id), actor=as_)
-        data, message = row, f"Entry {row.id} is now {row.status}."
+        data, message = row, f"Entry {row.id}: {state_label(row.status)}."
     if json_:
         emit_json(jsonable(data))
     else:

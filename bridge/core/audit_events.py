@@ -60,6 +60,7 @@ __all__ = [
     "entry_accepted",
     "entry_approved",
     "entry_claim_expired",
+    "entry_claim_joined",
     "entry_claimed",
     "entry_edited",
     "entry_entered",
@@ -82,6 +83,7 @@ __all__ = [
     "staff_imported",
     "staff_updated",
     "status_viewed",
+    "tasks_searched",
 ]
 
 
@@ -139,6 +141,7 @@ class AuditAction(StrEnum):
     ENTRY_CLAIMED = "entry.claimed"
     ENTRY_RELEASED = "entry.released"
     ENTRY_CLAIM_EXPIRED = "entry.claim_expired"
+    ENTRY_CLAIM_JOINED = "entry.claim_joined"
     ENTRY_REASSIGNED = "entry.reassigned"
     ENTRY_EDITED = "entry.edited"
     ENTRY_APPROVED = "entry.approved"
@@ -151,6 +154,7 @@ class AuditAction(StrEnum):
     ENTRY_VIEWED = "entry.viewed"
     STATUS_VIEWED = "status.viewed"
     CASES_LISTED = "cases.listed"
+    TASKS_SEARCHED = "tasks.searched"
     SIGN_IN = "sign_in"
     SIGN_IN_FAILED = "sign_in.failed"
     SIGN_IN_THROTTLED = "sign_in.throttled"
@@ -199,6 +203,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_CLAIMED, _C.ALTERATION, ""),
         (_A.ENTRY_RELEASED, _C.ALTERATION, "was reason"),
         (_A.ENTRY_CLAIM_EXPIRED, _C.ALTERATION, "was"),
+        (_A.ENTRY_CLAIM_JOINED, _C.ALTERATION, "holder"),
         (_A.ENTRY_REASSIGNED, _C.ALTERATION, "was to"),
         (_A.ENTRY_EDITED, _C.ALTERATION, "version fields"),
         (_A.ENTRY_APPROVED, _C.ALTERATION, "version"),
@@ -211,6 +216,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_VIEWED, _C.CONSULTATION, "version purpose"),
         (_A.STATUS_VIEWED, _C.CONSULTATION, ""),
         (_A.CASES_LISTED, _C.CONSULTATION, "crns"),
+        (_A.TASKS_SEARCHED, _C.CONSULTATION, "terms crns"),
         (_A.SIGN_IN, _C.CONSULTATION, ""),
         (_A.SIGN_IN_FAILED, _C.CONSULTATION, "staff unknown_username"),
         (_A.SIGN_IN_THROTTLED, _C.CONSULTATION, "staff"),
@@ -264,16 +270,8 @@ def entry_queued(
     mapping_version: str,
 ) -> AuditEvent:
     """A sync read queued a new entry for one section (activity: one contact, `item`)."""
-    return _event(
-        _A.ENTRY_QUEUED,
-        actor,
-        crn,
-        entry_id,
-        section=section,
-        item=item,
-        kind=kind,
-        mapping_version=mapping_version,
-    )
+    detail = {"section": section, "item": item, "kind": kind, "mapping_version": mapping_version}
+    return _event(_A.ENTRY_QUEUED, actor, crn, entry_id, **detail)
 
 
 def case_adopted(actor: str, crn: str, *, sections: Sequence[str]) -> AuditEvent:
@@ -306,14 +304,8 @@ def staff_imported(
     actor: str, *, added: int, updated: int, deactivated: int, released: int
 ) -> AuditEvent:
     """The staff registry was imported from a file (counts only)."""
-    return _event(
-        _A.STAFF_IMPORTED,
-        actor,
-        added=added,
-        updated=updated,
-        deactivated=deactivated,
-        released=released,
-    )
+    counts = {"added": added, "updated": updated, "deactivated": deactivated, "released": released}
+    return _event(_A.STAFF_IMPORTED, actor, **counts)
 
 
 # -- alteration -----------------------------------------------------------------------------
@@ -347,6 +339,11 @@ def entry_released(
 def entry_claim_expired(actor: str, crn: str, entry_id: int | None, *, was: str) -> AuditEvent:
     """A claim outlived the claim time limit and went back to the queue."""
     return _event(_A.ENTRY_CLAIM_EXPIRED, actor, crn, entry_id, was=was)
+
+
+def entry_claim_joined(actor: str, crn: str, entry_id: int | None, *, holder: str) -> AuditEvent:
+    """A new entry of a case a proxy has claimed was claimed for them (it joined their task)."""
+    return _event(_A.ENTRY_CLAIM_JOINED, actor, crn, entry_id, holder=holder)
 
 
 def entry_reassigned(
@@ -419,6 +416,12 @@ def status_viewed(actor: str, crn: str) -> AuditEvent:
 def cases_listed(actor: str, *, crns: Sequence[str]) -> AuditEvent:
     """An offender manager listed their cases (the CRNs shown)."""
     return _event(_A.CASES_LISTED, actor, crns=list(crns))
+
+
+def tasks_searched(actor: str, *, terms: str, crns: Sequence[str]) -> AuditEvent:
+    """A proxy searched tasks by name: `terms` is a keyed HMAC of the words (never the words
+    themselves), `crns` the cases shown."""
+    return _event(_A.TASKS_SEARCHED, actor, terms=terms, crns=list(crns))
 
 
 def sign_in(actor: str) -> AuditEvent:
@@ -513,17 +516,8 @@ def case_erased(
     retry: int,
 ) -> AuditEvent:
     """nDelius deleted the person (GDPR): how many rows of each kind were removed."""
-    return _event(
-        _A.CASE_ERASED,
-        actor,
-        crn,
-        None,
-        versions=versions,
-        entries=entries,
-        baselines=baselines,
-        case_state=case_state,
-        retry=retry,
-    )
+    rows = {"versions": versions, "entries": entries, "baselines": baselines}
+    return _event(_A.CASE_ERASED, actor, crn, None, **rows, case_state=case_state, retry=retry)
 
 
 # -- the audit log itself, retention, administrators' consultations (issue 17) -----------
@@ -537,34 +531,17 @@ def audit_exported(actor: str, crn: str, *, events: int, purpose: str) -> AuditE
 def audit_archived(
     actor: str, *, events: int, before: str, after_event_id: int, sha256: str
 ) -> AuditEvent:
-    """The database owner archived (exported, then removed) the events before `before`;
-    the chain now starts after `after_event_id`; `sha256`: of the exported file."""
-    return _event(
-        _A.AUDIT_ARCHIVED,
-        actor,
-        None,
-        None,
-        events=events,
-        before=before,
-        after_event_id=after_event_id,
-        sha256=sha256,
-    )
+    """The owner archived the events before `before`; the chain starts after `after_event_id`."""
+    detail = {"events": events, "before": before, "after_event_id": after_event_id}
+    return _event(_A.AUDIT_ARCHIVED, actor, None, None, **detail, sha256=sha256)
 
 
 def content_purged(
     actor: str, crn: str, *, entries: int, versions: int, baselines: int, tables: Sequence[str]
 ) -> AuditEvent:
-    """Retention removed a case's record content (its entries all ended long enough ago)."""
-    return _event(
-        _A.CONTENT_PURGED,
-        actor,
-        crn,
-        None,
-        entries=entries,
-        versions=versions,
-        baselines=baselines,
-        tables=list(tables),
-    )
+    """Retention removed a case's record content (counts; `tables`: registered ones)."""
+    rows = {"entries": entries, "versions": versions, "baselines": baselines}
+    return _event(_A.CONTENT_PURGED, actor, crn, None, **rows, tables=list(tables))
 
 
 def metadata_purged(actor: str, crn: str, *, entries: int) -> AuditEvent:
@@ -573,8 +550,7 @@ def metadata_purged(actor: str, crn: str, *, entries: int) -> AuditEvent:
 
 
 def erasure_incomplete(actor: str, crn: str, *, step: str) -> AuditEvent:
-    """An erasure's rows went but a step making it physical failed (`step`: a code); the case
-    is on the attention list and is not counted as erased."""
+    """An erasure could not be made physical (`step`: a code); the case is listed, not erased."""
     return _event(_A.ERASURE_INCOMPLETE, actor, crn, None, step=step)
 
 

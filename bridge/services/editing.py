@@ -27,6 +27,7 @@ from bridge.services.review import ReviewService
 from bridge.services.views import EditedEntry, EntrySummary
 from bridge.store import entries as q
 from bridge.store.models import EntryVersion
+from bridge.store.tasks import renew as renew_claims
 
 __all__ = ["EditRefused", "EditService"]
 
@@ -91,6 +92,9 @@ class EditService:
             entry.diff = _diff(section_of_baseline(baseline), edited, mapped)
             entry.updated_at = now
             s.add(entry)
+            renew_claims(
+                s, entry.crn, staff=actor, now=now, since=now - self._review.claim_ttl
+            )  # they are working on the case
             assert entry.id is not None
             s.add(
                 EntryVersion(

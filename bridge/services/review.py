@@ -44,6 +44,8 @@ from bridge.services.views import EditableSection, EntryShown, EntrySummary, His
 from bridge.store import entries as q
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Baseline, Entry, Staff
+from bridge.store.tasks import holders
+from bridge.store.tasks import renew as renew_claims
 
 __all__ = ["ReviewService"]
 
@@ -61,12 +63,21 @@ class ReviewService:
         claim_batch: int = 50,
         claim_ttl: timedelta = timedelta(minutes=30),
         purpose_required: bool = False,
+        manual_sink: bool = True,
     ) -> None:
+        """`manual_sink`: approved entries wait for a proxy to key them in, so their approver
+        holds the case until then (ARCHITECTURE §3 "Case tasks")."""
         self._purpose_required = purpose_required
+        self._manual = manual_sink
         self._engine = engine
         self._clock = clock
         self._claim_batch = claim_batch
         self._claim_ttl = claim_ttl
+
+    @property
+    def claim_ttl(self) -> timedelta:
+        """How long a claim lasts unless the holder works on the case."""
+        return self._claim_ttl
 
     def expire_claims(self, s: Session, now: datetime) -> int:
         """Claims older than the claim time limit go back to the queue (audited)."""
@@ -116,6 +127,9 @@ class ReviewService:
             raise BadInput("Say why you are viewing this entry (--purpose); it is recorded.")
         why = purpose_code(purpose, default_purpose)
         with self.guarded(actor, entry_id, "view") as (s, entry, now):
+            renew_claims(
+                s, entry.crn, staff=actor, now=now, since=now - self._claim_ttl
+            )  # the holder is working on it
             event = entry_viewed(actor, entry.crn, entry.id, version=entry.version, purpose=why)
             record(s, event, at=now)
             history = s.exec(
@@ -156,6 +170,9 @@ class ReviewService:
                 s.refresh(entry)
             if entry.status == State.CLAIMED and entry.claimed_by == actor:
                 return EntrySummary.of(entry)
+            holder = holders(s, [entry.crn], manual=self._manual).get(entry.crn)
+            if holder is not None and holder != actor:  # a case task held by a colleague
+                raise WrongState(f"Case {entry.crn} is held by {holder}; it cannot be claimed.")
             if not allows(entry.status, Action.CLAIM) or not q.claim_if(
                 s, entry_id, staff=actor, now=now
             ):
@@ -180,10 +197,13 @@ class ReviewService:
             with Session(self._engine) as s:
                 batch = list(q.pending_candidates(s, limit=self._claim_batch, after=after))
                 cases = q.case_states(s, {e.crn for e in batch})
+                held = holders(s, sorted({e.crn for e in batch}), manual=self._manual)
                 allowed = [
                     e.id
                     for e in batch
-                    if e.id is not None and may_handle(staff, cases.get(e.crn), today)
+                    if e.id is not None
+                    and held.get(e.crn, actor) == actor  # not a case a colleague holds
+                    and may_handle(staff, cases.get(e.crn), today)
                 ]
             # One statement claims the earliest of them nobody else has taken meanwhile.
             if allowed:
@@ -232,29 +252,35 @@ class ReviewService:
                 raise WrongState(
                     f"Entry {entry_id} has blocking issues; edit the fields they name first."
                 )
-            entry.status, entry.updated_at = state_after(entry.status, Action.APPROVE), now
-            s.add(entry)
-            assert entry.xml is not None
-            section = section_of(entry.xml)
-            if entry.kind in REMOVALS:  # ViSOR will no longer hold it
-                gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
-                if gone is not None:
-                    s.delete(gone)
-                record(s, entry_approved(actor, entry.crn, entry.id, version=entry.version), at=now)
-                return EntrySummary.of(entry)
-            s.merge(
-                Baseline(
-                    crn=entry.crn,
-                    section=entry.section,
-                    item_key=entry.item_key,
-                    content_hash=entry.content_hash,
-                    section_xml=to_xml(section),
-                    entry_id=entry.id,
-                    updated_at=now,
-                )
-            )
+            return self.approve_in(s, entry, actor=actor, now=now)
+
+    def approve_in(self, s: Session, entry: Entry, *, actor: str, now: datetime) -> EntrySummary:
+        """Approve a checked entry in the caller's transaction: its baseline and audit line
+        (a case task approves several in one transaction)."""
+        entry.status, entry.updated_at = state_after(entry.status, Action.APPROVE), now
+        s.add(entry)
+        renew_claims(s, entry.crn, staff=actor, now=now, since=now - self._claim_ttl)
+        assert entry.xml is not None
+        section = section_of(entry.xml)
+        if entry.kind in REMOVALS:  # ViSOR will no longer hold it
+            gone = s.get(Baseline, (entry.crn, entry.section, entry.item_key))
+            if gone is not None:
+                s.delete(gone)
             record(s, entry_approved(actor, entry.crn, entry.id, version=entry.version), at=now)
             return EntrySummary.of(entry)
+        s.merge(
+            Baseline(
+                crn=entry.crn,
+                section=entry.section,
+                item_key=entry.item_key,
+                content_hash=entry.content_hash,
+                section_xml=to_xml(section),
+                entry_id=entry.id,
+                updated_at=now,
+            )
+        )
+        record(s, entry_approved(actor, entry.crn, entry.id, version=entry.version), at=now)
+        return EntrySummary.of(entry)
 
     def reject(self, entry_id: int, *, actor: str, reason: str | None) -> EntrySummary:
         if not reason or not reason.strip():
@@ -267,27 +293,40 @@ class ReviewService:
             record(s, entry_rejected(actor, entry.crn, entry.id), at=now)
             return EntrySummary.of(entry)
 
-    def mark_entered(
-        self, entry_id: int, *, actor: str, reference: str | None, on: date | None = None
-    ) -> EntrySummary:
-        """The proxy keyed an approved entry into ViSOR: record the reference and date."""
+    @staticmethod
+    def visor_reference(reference: str | None) -> str:
+        """The ViSOR reference as stored (trimmed, upper-cased), or BadInput."""
         if not reference or not _VISOR_REFERENCE.fullmatch(reference.strip().upper()):
             raise BadInput(
                 "A ViSOR reference (--reference) of 4-32 letters, digits, '/' or '-' is needed."
             )
+        return reference.strip().upper()
+
+    def mark_entered(
+        self, entry_id: int, *, actor: str, reference: str | None, on: date | None = None
+    ) -> EntrySummary:
+        """The proxy keyed an approved entry into ViSOR: record the reference and date."""
+        ref = self.visor_reference(reference)
         with self.guarded(actor, entry_id, "mark-entered") as (s, entry, now):
             # `submitted`: handed over by the file-drop sink, waiting for its ViSOR reference.
             if not allows(entry.status, Action.ACCEPT):
                 raise WrongState(
                     f"Entry {entry_id} is {entry.status}; only an approved or submitted entry can be marked entered."
                 )
-            entered = on or local_date(now)
-            if entered > local_date(now):
-                raise BadInput("The date entered into ViSOR cannot be in the future.")
-            entry.status = state_after(entry.status, Action.ACCEPT)
-            entry.visor_reference = reference.strip().upper()
-            entry.entered_at, entry.updated_at = entered, now
-            s.add(entry)
-            event = entry_entered(actor, entry.crn, entry.id, reference=entry.visor_reference)
-            record(s, event, at=now)
-            return EntrySummary.of(entry)
+            return self.enter_in(s, entry, actor=actor, reference=ref, on=on, now=now)
+
+    @staticmethod
+    def enter_in(
+        s: Session, entry: Entry, *, actor: str, reference: str, on: date | None, now: datetime
+    ) -> EntrySummary:
+        """Record in the caller's transaction that an approved entry is in ViSOR."""
+        entered = on or local_date(now)
+        if entered > local_date(now):
+            raise BadInput("The date entered into ViSOR cannot be in the future.")
+        entry.status = state_after(entry.status, Action.ACCEPT)
+        entry.visor_reference = reference
+        entry.entered_at, entry.updated_at = entered, now
+        s.add(entry)
+        event = entry_entered(actor, entry.crn, entry.id, reference=reference)
+        record(s, event, at=now)
+        return EntrySummary.of(entry)

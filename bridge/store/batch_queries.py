@@ -87,6 +87,7 @@ class EntryRow:
     kind: str
     status: str
     content_hash: str
+    claimed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ def page_entries(conn: Connection, crns: Sequence[str]) -> dict[str, list[EntryR
                 _ENTRY.c.kind,
                 _ENTRY.c.status,
                 _ENTRY.c.content_hash,
+                _ENTRY.c.claimed_by,
             )
             .where(_ENTRY.c.crn.in_(chunk))
             .order_by(_ENTRY.c.id)

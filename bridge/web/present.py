@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -20,6 +20,7 @@ from lxml import etree
 from bridge.core.audit_events import AuditAction
 from bridge.core.mapping.spec import FieldSpec, SectionSpec
 from bridge.core.record import flatten
+from bridge.core.vocabulary import long_date, long_datetime, section_label
 
 __all__ = [
     "FieldRow",
@@ -39,17 +40,6 @@ __all__ = [
 _STEP = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)(?:\[(\d+)\])?")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 _WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-
-_SECTION_TITLES = {
-    "identity": "Identity",
-    "aliases": "Aliases",
-    "addresses": "Addresses",
-    "mappa": "MAPPA",
-    "risk": "Risk",
-    "registrations": "Registrations",
-    "managing-officer": "Managing officer",
-    "activity": "Activity",
-}
 
 _ACTIONS: dict[str, str] = {
     AuditAction.ENTRY_QUEUED: "Queued",
@@ -76,9 +66,8 @@ def field_id(path: str) -> str:
     return "field-" + _NOT_ALNUM.sub("-", path).strip("-")
 
 
-def section_title(name: str) -> str:
-    """A section's name as a heading: `managing-officer` → `Managing officer`."""
-    return _SECTION_TITLES.get(name, name.replace("-", " ").capitalize())
+#: A section's name as a heading: `managing-officer` → "Managing officer" (the vocabulary's).
+section_title = section_label
 
 
 def _steps(path: str) -> list[tuple[str, int | None]] | None:
@@ -280,19 +269,6 @@ def problem_text(label: str, message: str) -> str:
     return message
 
 
-def long_date(value: str | date | None) -> str:
-    """A date, a timestamp or their ISO text → `23 November 2026` (GOV.UK style); '' for nothing."""
-    if value is None or value == "":
-        return ""
-    when = value if isinstance(value, date) else datetime.fromisoformat(str(value))
-    return f"{when.day} {when:%B %Y}"
-
-
-def _time(when: datetime) -> str:
-    hour = when.hour % 12 or 12
-    return f"{hour}:{when:%M}{'am' if when.hour < 12 else 'pm'}"
-
-
 @dataclass(frozen=True, slots=True)
 class TimelineItem:
     """One event of an entry's history as the MoJ timeline shows it."""
@@ -300,7 +276,7 @@ class TimelineItem:
     title: str
     byline: str
     datetime: str  # ISO 8601, for the <time> element
-    date: str  # "23 November 2026 at 9:30am (UTC)"
+    date: str  # "23 November 2026 at 9:30am" (Europe/London)
     description: list[str]
 
 
@@ -321,7 +297,7 @@ def _describe(detail: Mapping[str, Any]) -> list[str]:
 
 
 def timeline(history: Iterable[Mapping[str, Any]]) -> list[TimelineItem]:
-    """An entry's audit events, newest first (timestamps are shown in UTC, as stored)."""
+    """An entry's audit events, newest first (times in Europe/London)."""
     items = []
     for event in history:
         at = datetime.fromisoformat(str(event["at"]))
@@ -331,7 +307,7 @@ def timeline(history: Iterable[Mapping[str, Any]]) -> list[TimelineItem]:
                 title=_ACTIONS.get(action, action),
                 byline=str(event.get("actor") or ""),
                 datetime=at.isoformat(),
-                date=f"{long_date(at)} at {_time(at)} (UTC)",
+                date=long_datetime(at),
                 description=_describe(event.get("detail") or {}),
             )
         )

@@ -155,7 +155,7 @@ def test_a_proxy_works_a_change_into_visor_and_the_manager_sees_it_entered(
     expect(_h1(page)).to_have_text(f"Case {ADOPTED_CRN}")
     row = _table(page, "Entries").locator("tbody tr").filter(has_text="Addresses")
     expect(row).to_have_count(1)
-    expect(row.locator(".govuk-tag")).to_have_text("Entered")
+    expect(row.locator(".govuk-tag")).to_have_text("Entered in ViSOR")
     expect(row).to_contain_text("23 November 2026")  # the fixed clock's day
     manager.scan()
     manager.screenshot("case")

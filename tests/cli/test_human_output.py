@@ -6,6 +6,7 @@ of the same commands says the same things, so an operator reading it is not misl
 
 from __future__ import annotations
 
+from bridge.core.vocabulary import section_label
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, Cli
 
 NAMES = ("Siobhán", "Ó Briain", "Murphy")  # G719053's record content: never in metadata output
@@ -33,7 +34,7 @@ def test_the_status_table_is_the_managers_view_without_content(synced_cli: Cli) 
     assert code == 0
     for entry in status["entries"]:
         assert str(entry["id"]) in out
-        assert entry["section"] in out
+        assert section_label(entry["section"]) in out
     assert not any(name in out for name in NAMES)
 
 
@@ -42,7 +43,7 @@ def test_review_actions_say_the_new_state(synced_cli: Cli) -> None:
     assert (
         synced_cli("entry", "claim", entry_id, "--as", PROXY)[2]
         .strip()
-        .endswith(f"Entry {entry_id} is now claimed.")
+        .endswith(f"Entry {entry_id}: With a proxy.")
     )
     code, out, err = synced_cli("entry", "show", entry_id, "--as", PROXY)
     assert code == 0
@@ -52,7 +53,7 @@ def test_review_actions_say_the_new_state(synced_cli: Cli) -> None:
     assert (
         synced_cli("entry", "release", entry_id, "--as", PROXY)[2]
         .strip()
-        .endswith(f"Entry {entry_id} is now pending.")
+        .endswith(f"Entry {entry_id}: Waiting.")
     )
 
 
@@ -68,7 +69,7 @@ def test_administrators_release_and_reassign_in_words(synced_cli: Cli) -> None:
     entry_id = str(_ids(synced_cli, "G719053")[0])
     synced_cli("entry", "claim", entry_id, "--as", PROXY)
     code, _, err = synced_cli("admin", "release", entry_id, "--as", ADMIN)
-    assert (code, err.strip()) == (0, f"Entry {entry_id} is now pending.")
+    assert (code, err.strip()) == (0, f"Entry {entry_id}: Waiting.")
     code, _, err = synced_cli("admin", "reassign", entry_id, "--to", PROXY_2, "--as", ADMIN)
     assert (code, err.strip()) == (0, f"Entry {entry_id} is now claimed by {PROXY_2}.")
     assert synced_cli.json("queue", "list", "--status", "claimed")[0]["id"] == int(entry_id)

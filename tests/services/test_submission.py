@@ -259,7 +259,8 @@ def test_scheduled_submit_runs_once_per_tick_and_only_for_an_automatic_sink(
     sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring, visor_url: str, clock: FixedClock
 ) -> None:
     manual = make_wiring(sqlite_url, ndelius_url)
-    assert [j.id for j in build_scheduler(manual).get_jobs()] == ["ndelius-sync", "retention"]
+    jobs = [j.id for j in build_scheduler(manual).get_jobs()]
+    assert jobs == ["ndelius-sync", "claims-expiry", "retention"]
     w = make_wiring(
         sqlite_url,
         ndelius_url,
@@ -268,11 +269,8 @@ def test_scheduled_submit_runs_once_per_tick_and_only_for_an_automatic_sink(
         http_attempts=1,
         breaker_cooldown_seconds=0,  # so only the tick can hold the second call back
     )
-    assert [j.id for j in build_scheduler(w).get_jobs()] == [
-        "ndelius-sync",
-        "visor-submit",
-        "retention",
-    ]
+    jobs = [j.id for j in build_scheduler(w).get_jobs()]
+    assert jobs == ["ndelius-sync", "claims-expiry", "visor-submit", "retention"]
     ids = approve_all(w, ndelius_url, {PLAIN})
     fault(visor_url, status=503, count=1000)
     submit_job(w)  # claims the tick, ViSOR is down: entries stay for a later tick

@@ -139,14 +139,14 @@ def test_the_case_page_shows_states_and_dates_and_no_record_content(
     assert len(rows) == len(entries)
     created = _long(entered.created_at.date())
     assert rows[f"{section_title(entered.section)}/{entered.kind}"][2:] == [
-        "Entered",
+        "Entered in ViSOR",
         created,
         _long(entered.due_date),
         _long(on),
         "",
     ]
     assert rows[f"{section_title(returned.section)}/{returned.kind}"][2:] == [
-        "Returned",
+        "Returned to officer",
         created,
         _long(returned.due_date),
         "",

@@ -22,7 +22,14 @@ from typing import Any
 from sqlmodel import Session
 
 from bridge.audit import AuditEvent, record, record_many
-from bridge.core.audit_events import SYNC, case_adopted, case_merged, entry_queued, entry_superseded
+from bridge.core.audit_events import (
+    SYNC,
+    case_adopted,
+    case_merged,
+    entry_claim_joined,
+    entry_queued,
+    entry_superseded,
+)
 from bridge.core.deadlines import add_working_days
 from bridge.core.issues import has_blocking, issues_to_json
 from bridge.core.lifecycle import State
@@ -108,6 +115,13 @@ class PageWriter:
         self._entries = bq.page_entries(conn, crns)
         self._baselines = bq.page_baselines(conn, crns)
         self._known_states = bq.case_states_known(conn, crns)
+        #: Who has claimed each case (its claimed entries' holder): new entries join the claim.
+        self._holders = {
+            crn: e.claimed_by
+            for crn, rows in self._entries.items()
+            for e in rows
+            if e.status == State.CLAIMED and e.claimed_by
+        }
         self._new_entries: list[_NewEntry] = []
         self._superseded: list[tuple[int, str, _Ref]] = []
         self._new_baselines: list[dict[str, Any]] = []
@@ -172,13 +186,20 @@ class PageWriter:
             issues.extend(schema_issues(rec, bundle.schema, section=section.name))
         diff = step.diff()
         xml = to_xml(rec)
+        # A case a proxy has claimed (ARCHITECTURE §3 "Case tasks"): the new entry joins the claim.
+        holder = self._holders.get(prepared.crn)
+        claim = (
+            {"status": State.CLAIMED.value, "claimed_by": holder, "claimed_at": now}
+            if holder is not None
+            else {"status": State.PENDING.value, "claimed_by": None, "claimed_at": None}
+        )
         entry = _NewEntry(
             {
                 "crn": prepared.crn,
                 "section": section.name,
                 "item_key": section.key,
                 "kind": kind,
-                "status": State.PENDING.value,
+                **claim,
                 "version": 1,
                 "xml": xml,
                 "content_hash": section.content_hash,
@@ -208,6 +229,9 @@ class PageWriter:
                 entry=entry,
             )
         )
+        if holder is not None:
+            event = entry_claim_joined(SYNC, prepared.crn, None, holder=holder)
+            self._audits.append(_PendingAudit(event, entry=entry))
         return entry
 
     def _adopt(self, prepared: PreparedCase, sections: Sequence[PreparedSection]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bridge.web.routes import admin, admin_staff, api, cases, health, proxy, sign_in
+from bridge.web.routes import admin, admin_staff, api, api_tasks, cases, health, proxy, sign_in
 
 __all__ = ["ROUTERS"]
 
@@ -16,4 +16,5 @@ ROUTERS: list[APIRouter] = [
     admin_staff.router,
     admin.router,
     api.router,
+    api_tasks.router,
 ]

@@ -15,8 +15,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bridge.core.vocabulary import long_datetime
 from bridge.web.deps import Admin, PagesDep, SameSite, WiringDep, csrf_protect
-from bridge.web.present import long_date
 
 __all__ = ["router"]
 
@@ -37,8 +37,8 @@ RUN_TAGS = {
 
 
 def long_time(value: datetime | None) -> str:
-    """23 November 2026 at 09:30 (UTC, as stored)."""
-    return f"{long_date(value)} at {value:%H:%M}" if value is not None else ""
+    """23 November 2026 at 9:30am, in Europe/London (the vocabulary's)."""
+    return long_datetime(value)
 
 
 def _done(request: Request, messages: dict[str, str]) -> str | None:

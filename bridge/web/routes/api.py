@@ -8,9 +8,10 @@ of an entry's content is an audit event.
 
 Sign-in is the pages' signed session cookie (`bridge_session`). A script signs in like a browser:
 GET /login for the cookie and its CSRF token, POST /login with the username, password and token,
-then sends the cookie with every call; without a live session the API answers 401. Only GETs are
-offered, and SameSite=Lax cookies are sent by another site only on top-level navigations, which
-cannot read the JSON, so no CSRF token is needed here.
+then sends the cookie with every call; without a live session the API answers 401. The GETs here
+need no CSRF token (SameSite=Lax cookies are sent by another site only on top-level navigations,
+which cannot read the JSON); the case-task POSTs (`bridge.web.routes.api_tasks`) also carry the
+session's CSRF token in an `X-CSRF-Token` header (GET /api/csrf-token gives it).
 
 Single sign-on later (nothing here changes): put the organisation's identity provider in front,
 either (a) a reverse proxy doing OIDC (for example oauth2-proxy or the ingress's OIDC module) that

@@ -12,25 +12,14 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from bridge.core.lifecycle import State
+from bridge.core.vocabulary import explain_state, long_date, state_label
 from bridge.services.views import jsonable
 from bridge.web.deps import OffenderManager, PagesDep, SameSite, WiringDep, csrf_protect
-from bridge.web.present import long_date
 
 __all__ = ["router"]
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-#: Entry states in the officer's words (DOMAIN.md: pending / with a proxy / entered / returned).
-OFFICER_STATES = {
-    State.PENDING: "Waiting",
-    State.CLAIMED: "With a proxy",
-    State.APPROVED: "Approved",
-    State.SUBMITTED: "Sent to ViSOR",
-    State.ACCEPTED: "Entered",
-    State.REJECTED: "Returned",
-    State.FAILED: "Failed",
-    State.SUPERSEDED: "Superseded",
-}
 #: Tag colours for the officer's states (GOV.UK tag modifier classes).
 STATE_TAGS = {
     State.PENDING: "govuk-tag--grey",
@@ -72,7 +61,8 @@ def case_page(
     entries = [
         {
             **jsonable(e),
-            "state": OFFICER_STATES.get(State(e.status), e.status),
+            "state": state_label(e.status),
+            "explained": explain_state(e.status),
             "tag": STATE_TAGS.get(State(e.status), "govuk-tag--grey"),
             "created": long_date(e.created_at),
             "due": long_date(e.due_date),

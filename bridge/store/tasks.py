@@ -1,0 +1,284 @@
+"""Queries over case tasks (every open entry of one CRN, ARCHITECTURE §3). Callers own the
+transaction.
+
+The listing walks the partial index of open work (`ix_entry_waiting`: due date, id, CRN, … of
+only the open states) in due order and stops at the page's last case, so a page of tasks
+costs about a page of index rows; the total is one GROUP BY over the index by CRN
+(`ix_entry_crn_section_status`, no sort), and only the page's entries are then read, by CRN. Who holds a case is read from the claimed (and, with the
+manual sink, approved) entries through `ix_entry_status_queue`, a small share of the queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlmodel import Session, col
+
+from bridge.core.audit_events import AuditAction
+from bridge.core.lifecycle import OPEN, OPEN_SQL, State
+from bridge.store.models import AuditEvent, Entry, Staff
+
+__all__ = [
+    "claim_pending",
+    "claimants",
+    "claim_lapsed",
+    "claims",
+    "held_crns",
+    "holder_of",
+    "holders",
+    "open_entries",
+    "page_details",
+    "release_claimed",
+    "renew",
+    "staff_of",
+    "count_tasks",
+    "first_tasks",
+    "tasks_of",
+]
+
+Where = list[ColumnElement[bool] | TextClause]
+#: CRNs per IN list: well under SQLite's and PostgreSQL's bound-parameter limits.
+_CHUNK = 900
+
+
+def _holding(manual: bool) -> list[str]:
+    """The states in which an entry holds its case for its `claimed_by`."""
+    return [State.CLAIMED.value, State.APPROVED.value] if manual else [State.CLAIMED.value]
+
+
+def holders(s: Session, crns: Sequence[str], *, manual: bool) -> dict[str, str]:
+    """Who holds each of these cases (a claimed entry's claimant first, else an approver)."""
+    rows: list[Any] = []
+    for i in range(0, len(crns), _CHUNK):
+        rows += s.execute(
+            select(col(Entry.crn), col(Entry.status), col(Entry.claimed_by)).where(
+                col(Entry.status).in_(_holding(manual)),
+                col(Entry.crn).in_(list(crns[i : i + _CHUNK])),
+                col(Entry.claimed_by).is_not(None),
+            )
+        ).all()
+    out: dict[str, str] = {}
+    for crn, _status, by in sorted(rows, key=lambda r: r[1] != State.CLAIMED):
+        out.setdefault(crn, by)
+    return out
+
+
+def claimants(s: Session, crn: str, *, manual: bool) -> set[str]:
+    """Everyone holding the case (one, unless two claimed it at the same moment)."""
+    rows = s.execute(
+        select(col(Entry.claimed_by))
+        .where(
+            col(Entry.crn) == crn,
+            col(Entry.status).in_(_holding(manual)),
+            col(Entry.claimed_by).is_not(None),
+        )
+        .distinct()
+    ).scalars()
+    return {str(r) for r in rows}
+
+
+def held_crns(s: Session, staff: str, *, manual: bool) -> list[str]:
+    """The cases `staff` holds."""
+    rows = s.execute(
+        select(col(Entry.crn))
+        .where(col(Entry.status).in_(_holding(manual)), col(Entry.claimed_by) == staff)
+        .distinct()
+    ).scalars()
+    return sorted(rows)
+
+
+def open_entries(s: Session, crn: str, *, lock: bool = False) -> list[Entry]:
+    """Every open entry of the case, oldest first; `lock`: rows locked until the transaction
+    ends on PostgreSQL (SQLite's writer already has the database to itself)."""
+    stmt = (
+        select(Entry)
+        .where(col(Entry.crn) == crn, col(Entry.status).in_([x.value for x in OPEN]))
+        .order_by(col(Entry.id))
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    return list(s.execute(stmt).scalars())
+
+
+def claim_pending(s: Session, crn: str, *, staff: str, now: datetime) -> list[int]:
+    """Claim every pending entry of the case for `staff` in one statement; their ids."""
+    stmt = (
+        update(Entry)
+        .where(col(Entry.crn) == crn, col(Entry.status) == State.PENDING)
+        .values(status=State.CLAIMED.value, claimed_by=staff, claimed_at=now, updated_at=now)
+        .returning(col(Entry.id))
+    )
+    return sorted(int(i) for i in s.execute(stmt).scalars())
+
+
+def renew(s: Session, crn: str, *, staff: str, now: datetime, since: datetime) -> int:
+    """Extend every claim `staff` has on the case (they are working on it) that was taken or
+    renewed at `since` or later: a lapsed claim is not revived (claim the case again)."""
+    stmt = (
+        update(Entry)
+        .where(
+            col(Entry.crn) == crn,
+            col(Entry.status) == State.CLAIMED,
+            col(Entry.claimed_by) == staff,
+            col(Entry.claimed_at) >= since,
+        )
+        .values(claimed_at=now)
+        .returning(col(Entry.id))
+    )
+    return len(list(s.execute(stmt).scalars()))
+
+
+def release_claimed(
+    s: Session, crn: str, *, now: datetime, staff: str | None = None
+) -> list[tuple[int, str]]:
+    """Every claimed entry of the case (of `staff`, when given) back to pending: (id, holder)."""
+    where = [col(Entry.crn) == crn, col(Entry.status) == State.CLAIMED]
+    if staff is not None:
+        where.append(col(Entry.claimed_by) == staff)
+    was = dict(s.execute(select(col(Entry.id), col(Entry.claimed_by)).where(*where)).all())
+    if not was:
+        return []
+    s.execute(
+        update(Entry)
+        .where(col(Entry.id).in_(list(was)))
+        .values(status=State.PENDING.value, claimed_by=None, claimed_at=None, updated_at=now)
+    )
+    return sorted((int(i), str(by or "")) for i, by in was.items())
+
+
+def first_tasks(
+    s: Session, *, skip: Collection[str], limit: int | None, offset: int = 0
+) -> list[tuple[str, date]]:
+    """Tasks in queue order — each case at its earliest open entry (due date, then id) —
+    leaving out the CRNs in `skip`: (CRN, earliest due date), from `offset`, at most `limit`.
+
+    Reads the partial index of open work in due order and stops at the page's last case, so
+    the first pages cost a few rows however long the queue (a task's place is its first
+    entry's place in the entry queue). Streamed: PostgreSQL uses a server-side cursor.
+    """
+    stmt = (
+        select(col(Entry.crn), col(Entry.due_date))
+        .where(text(OPEN_SQL))
+        .order_by(col(Entry.due_date), col(Entry.id))
+    )
+    seen: dict[str, date] = {}
+    wanted = None if limit is None else offset + limit
+    result = s.connection().execution_options(stream_results=True, yield_per=500).execute(stmt)
+    try:
+        for crn, due in result:
+            if crn in seen or crn in skip:
+                continue
+            seen[crn] = due
+            if wanted is not None and len(seen) >= wanted:
+                break
+    finally:
+        result.close()
+    return list(seen.items())[offset:]
+
+
+def tasks_of(s: Session, crns: Sequence[str]) -> list[tuple[str, date]]:
+    """The tasks of these few cases (those with open work), in queue order."""
+    if not crns:
+        return []
+    rows = s.execute(
+        select(col(Entry.crn), func.min(col(Entry.due_date)), func.min(col(Entry.id)))
+        .where(text(OPEN_SQL), col(Entry.crn).in_(list(crns)))
+        .group_by(col(Entry.crn))
+    ).all()
+    return [(str(c), due) for c, due, _ in sorted(rows, key=lambda r: (r[1], r[2]))]
+
+
+def count_tasks(s: Session, crns: Sequence[str] | None = None) -> int:
+    """How many cases have open work (of `crns`, when given). One GROUP BY over the index
+    by CRN (`ix_entry_crn_section_status`), which needs no sort."""
+    where: Where = [text(OPEN_SQL)]
+    if crns is not None:
+        if not crns:
+            return 0
+        where.append(col(Entry.crn).in_(list(crns)))
+    grouped = select(col(Entry.crn)).where(*where).group_by(col(Entry.crn)).subquery()
+    return int(s.execute(select(func.count()).select_from(grouped)).scalar_one())
+
+
+def page_details(s: Session, crns: Sequence[str] | None) -> dict[str, list[Any]]:
+    """The open entries of these cases (None: of every case) as plain rows (crn, id, section,
+    status, claimed_by, issues, due_date), by CRN; never the record."""
+    columns = (
+        col(Entry.crn),
+        col(Entry.id),
+        col(Entry.section),
+        col(Entry.status),
+        col(Entry.claimed_by),
+        col(Entry.issues),
+        col(Entry.due_date),
+    )
+    if crns is None:
+        out: dict[str, list[Any]] = {}
+        for row in s.execute(select(*columns).where(text(OPEN_SQL))):
+            out.setdefault(row.crn, []).append(row)
+        return out
+    out = {c: [] for c in crns}
+    for i in range(0, len(crns), _CHUNK):
+        chunk = list(crns[i : i + _CHUNK])
+        for row in s.execute(select(*columns).where(text(OPEN_SQL), col(Entry.crn).in_(chunk))):
+            out[row.crn].append(row)
+    return out
+
+
+def holder_of(rows: Sequence[Any], *, manual: bool) -> str | None:
+    """Who holds a case, from its open entries' rows (as `page_details` gives them)."""
+    held = _holding(manual)
+    claims = [r.claimed_by for r in rows if r.status in held and r.claimed_by]
+    first = [r.claimed_by for r in rows if r.status == State.CLAIMED and r.claimed_by]
+    found: str | None = (first or claims or [None])[0]
+    return found
+
+
+def claims(s: Session) -> list[tuple[int, str, str]]:
+    """Every claimed entry: (id, CRN, holder), by `ix_entry_status_queue`."""
+    rows = s.execute(
+        select(col(Entry.id), col(Entry.crn), col(Entry.claimed_by)).where(
+            col(Entry.status) == State.CLAIMED
+        )
+    ).all()
+    return [(int(i), str(c), str(by or "")) for i, c, by in rows]
+
+
+def staff_of(s: Session, codes: set[str]) -> list[Staff]:
+    """The registry rows of these staff codes."""
+    if not codes:
+        return []
+    return list(s.execute(select(Staff).where(col(Staff.code).in_(sorted(codes)))).scalars())
+
+
+_CLAIM_EVENTS = (
+    AuditAction.ENTRY_CLAIMED,
+    AuditAction.ENTRY_CLAIM_JOINED,
+    AuditAction.ENTRY_REASSIGNED,
+    AuditAction.ENTRY_RELEASED,
+    AuditAction.ENTRY_CLAIM_EXPIRED,
+)
+
+
+def claim_lapsed(s: Session, crn: str, *, staff: str) -> bool:
+    """Did `staff`'s last claim on the case end by lapsing (rather than by a release, an
+    approval or never having been)? Read from the case's audit events (`ix_audit_crn`)."""
+    rows = s.execute(
+        select(col(AuditEvent.action), col(AuditEvent.actor), col(AuditEvent.detail))
+        .where(col(AuditEvent.crn) == crn, col(AuditEvent.action).in_(_CLAIM_EVENTS))
+        .order_by(col(AuditEvent.id).desc())
+        .limit(200)
+    ).all()
+    for action, actor, detail in rows:
+        detail = detail or {}
+        if action == AuditAction.ENTRY_CLAIMED and actor == staff:
+            return False
+        if detail.get("holder") == staff or detail.get("to") == staff:
+            return False
+        if detail.get("was") == staff:
+            return bool(action == AuditAction.ENTRY_CLAIM_EXPIRED)
+    return False
