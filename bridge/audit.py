@@ -14,16 +14,24 @@ from __future__ import annotations
 
 import hmac
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
+from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bridge.core.audit_chain import DEV_AUDIT_KEY, GENESIS, Keyring, keyed_value, legacy_value
+from bridge.core.audit_chain import (
+    DEV_AUDIT_KEY,
+    GENESIS,
+    AuditKey,
+    Keyring,
+    keyed_value,
+    legacy_value,
+)
 from bridge.core.audit_events import AuditEvent, Category, access_refused
 from bridge.errors import ConfigError
 from bridge.store.db import session_scope
@@ -182,6 +190,22 @@ def record_refusal(
         record(s, access_refused(actor, action=action, entry_id=entry_id), at=at)
 
 
+#: The columns a walk reads: every one the chain value covers, and the links.
+_WALKED = (
+    "id",
+    "at",
+    "category",
+    "action",
+    "actor",
+    "crn",
+    "entry_id",
+    "detail",
+    "prev_hash",
+    "hash",
+    "key_id",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ChainReport:
     """What a walk of the chain found: events checked, the first bad one, where it ended."""
@@ -211,28 +235,37 @@ def walk_chain(
     keys = keyring.by_id
     count, last_id = 0, None
     heads: dict[int, str] = {}
-    rows = session.exec(select(AuditRow).where(col(AuditRow.id) > after).order_by(col(AuditRow.id)))
-    for row in rows:
-        count += 1
-        fields = (row.at, row.category, row.action, row.actor, row.crn, row.entry_id, row.detail)
-        if row.key_id is None:
-            expected = (
-                legacy_value(prev, *fields) if row.id is not None and row.id <= keyed_from else None
-            )
-        else:
-            key = keys.get(row.key_id)
-            if key is None:
-                raise AuditKeyUnknown(
-                    f"Audit event {row.id} was signed with key {row.key_id}, which this "
-                    "bridge was not given: set BRIDGE_AUDIT_KEY or BRIDGE_AUDIT_KEY_FILE."
-                )
-            expected = keyed_value(key, prev, *fields)
-        if row.prev_hash != prev or expected is None or not hmac.compare_digest(row.hash, expected):
-            return ChainReport(count, row.id, last_id, prev, heads)
-        prev, last_id = row.hash, row.id
-        if row.id in keep_heads:
-            heads[row.id] = row.hash
+    # Plain rows, streamed (no ORM objects): the log can be millions of events.
+    columns = [getattr(AuditRow, name) for name in _WALKED]
+    query = sql_select(*columns).where(col(AuditRow.id) > after).order_by(col(AuditRow.id))
+    rows = session.connection().execution_options(yield_per=5000).execute(query)
+    try:
+        for row in rows:
+            count += 1
+            expected = _expected(row, prev, keys, keyed_from)
+            if row.prev_hash != prev or not hmac.compare_digest(row.hash, expected or ""):
+                return ChainReport(count, row.id, last_id, prev, heads)
+            prev, last_id = row.hash, row.id
+            if row.id in keep_heads:
+                heads[row.id] = row.hash
+    finally:
+        rows.close()  # a server-side cursor on PostgreSQL, left early on a bad event
     return ChainReport(count, None, last_id, prev, heads)
+
+
+def _expected(row: Any, prev: str, keys: Mapping[str, AuditKey], keyed_from: int) -> str | None:
+    """The value `row` must have after `prev`; None when no value can be right (an unkeyed
+    event after the keyed chain began)."""
+    fields = (row.at, row.category, row.action, row.actor, row.crn, row.entry_id, row.detail)
+    if row.key_id is None:
+        return legacy_value(prev, *fields) if row.id <= keyed_from else None
+    key = keys.get(row.key_id)
+    if key is None:
+        raise AuditKeyUnknown(
+            f"Audit event {row.id} was signed with key {row.key_id}, which this bridge was "
+            "not given: set BRIDGE_AUDIT_KEY or BRIDGE_AUDIT_KEY_FILE."
+        )
+    return keyed_value(key, prev, *fields)
 
 
 def verify_chain(session: Session) -> int | None:
