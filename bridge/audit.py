@@ -1,39 +1,59 @@
-"""The append-only, hash-chained audit writer (DPA 2018 Part 3, s.62).
+"""The append-only, keyed, chained audit writer (DPA 2018 Part 3, s.62).
 
 The events are built by the typed constructors of `bridge.core.audit_events`, the one
 catalogue of actions and their s.62 categories. Events hold who, when, which case and entry,
 and ids — never record content. The writer is called inside the same transaction as the
 change it records, so an action and its audit line are committed together or not at all.
+
+Each row's `hash` is an HMAC-SHA-256 (core.audit_chain) over its columns and the previous
+row's value, with the key bound to the engine by the wiring (`use_keyring`); an engine with
+no key bound (tests, tools) signs with the development key.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
+import hmac
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, text
+from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bridge.core.audit_chain import (
+    DEV_AUDIT_KEY,
+    GENESIS,
+    AuditKey,
+    Keyring,
+    keyed_value,
+    legacy_value,
+)
 from bridge.core.audit_events import AuditEvent, Category, access_refused
+from bridge.errors import ConfigError
 from bridge.store.db import session_scope
+from bridge.store.models import AuditChainMark
 from bridge.store.models import AuditEvent as AuditRow
 
 __all__ = [
     "GENESIS",
     "Audit",
     "AuditEvent",
+    "AuditKeyUnknown",
     "Category",
+    "ChainReport",
+    "keyring_of",
     "record",
     "record_many",
     "record_refusal",
+    "use_keyring",
     "verify_chain",
+    "walk_chain",
 ]
 
-GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 0x61756474  # serialises chain appends across PostgreSQL sessions
 _INSERT = insert(AuditRow).returning(col(AuditRow.id))
 _INSERT_MANY = insert(AuditRow)
@@ -43,23 +63,23 @@ _INSERT_MANY = insert(AuditRow)
 Audit = AuditEvent
 
 
-def _digest(prev: str, at: datetime, event: AuditEvent) -> str:
-    payload = json.dumps(
-        [
-            prev,
-            at.isoformat(),
-            event.category,
-            event.action,
-            event.actor,
-            event.crn,
-            event.entry_id,
-            event.detail,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+class AuditKeyUnknown(ConfigError):
+    """An event was signed with a key the bridge was not given (missing or wrong audit key)."""
+
+
+_DEV_KEYRING = Keyring.of([DEV_AUDIT_KEY])
+_KEYRINGS: weakref.WeakKeyDictionary[Engine, Keyring] = weakref.WeakKeyDictionary()
+
+
+def use_keyring(engine: Engine, keyring: Keyring) -> None:
+    """Sign and verify the events written through `engine` with `keyring` (the wiring's)."""
+    _KEYRINGS[engine] = keyring
+
+
+def keyring_of(session: Session) -> Keyring:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return _KEYRINGS.get(engine, _DEV_KEYRING)
 
 
 def _chain_head(session: Session) -> str:
@@ -75,11 +95,42 @@ def _chain_head(session: Session) -> str:
     if session.get_bind().dialect.name == "postgresql":
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_AUDIT_LOCK))  # type: ignore[call-overload]
     last = session.exec(select(AuditRow.hash).order_by(col(AuditRow.id).desc()).limit(1)).first()
-    return last or GENESIS
+    if last is not None:
+        return last
+    # An empty log: the chain starts again after an archive, or from the beginning.
+    mark = session.exec(
+        select(AuditChainMark).order_by(col(AuditChainMark.id).desc()).limit(1)
+    ).first()
+    if mark is None:
+        return GENESIS
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite numbers a row of an empty table 1 again: go on after the archived ids.
+        session.info["audit_next_id"] = (transaction, mark.after_event_id + 1)
+    return mark.head
 
 
-def _row(prev: str, at: datetime, event: AuditEvent) -> dict[str, Any]:
+def _number(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Give `rows` explicit ids when the log was empty after an archive (SQLite)."""
+    pending = session.info.pop("audit_next_id", None)
+    if pending is not None and pending[0] is session.get_transaction():
+        for offset, row in enumerate(rows):
+            row["id"] = pending[1] + offset
+
+
+def _row(keyring: Keyring, prev: str, at: datetime, event: AuditEvent) -> dict[str, Any]:
     """The audit row for `event` chained after `prev`."""
+    key = keyring.current
+    value = keyed_value(
+        key,
+        prev,
+        at,
+        event.category,
+        event.action,
+        event.actor,
+        event.crn,
+        event.entry_id,
+        event.detail,
+    )
     return {
         "at": at,
         "actor": event.actor,
@@ -89,7 +140,8 @@ def _row(prev: str, at: datetime, event: AuditEvent) -> dict[str, Any]:
         "entry_id": event.entry_id,
         "detail": event.detail,
         "prev_hash": prev,
-        "hash": _digest(prev, at, event),
+        "hash": value,
+        "key_id": key.id,
     }
 
 
@@ -100,7 +152,8 @@ def record(session: Session, event: AuditEvent, *, at: datetime) -> int:
     model objects cost more than the statement.
     """
     prev = _chain_head(session)
-    row = _row(prev, at, event)
+    row = _row(keyring_of(session), prev, at, event)
+    _number(session, [row])
     # One compiled statement on the session's connection: no ORM flush or bookkeeping.
     new_id = session.connection().execute(_INSERT, row).scalar_one()
     session.info["audit_head"] = (session.get_transaction(), row["hash"])
@@ -118,10 +171,12 @@ def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]])
     if not events:
         return
     prev = _chain_head(session)
+    keyring = keyring_of(session)
     rows = []
     for event, at in events:
-        rows.append(_row(prev, at, event))
+        rows.append(_row(keyring, prev, at, event))
         prev = rows[-1]["hash"]
+    _number(session, rows)
     # Inserted in list order, so ids follow the chain (verify_chain walks it by id).
     session.connection().execute(_INSERT_MANY, rows)
     session.info["audit_head"] = (session.get_transaction(), prev)
@@ -135,12 +190,87 @@ def record_refusal(
         record(s, access_refused(actor, action=action, entry_id=entry_id), at=at)
 
 
+#: The columns a walk reads: every one the chain value covers, and the links.
+_WALKED = (
+    "id",
+    "at",
+    "category",
+    "action",
+    "actor",
+    "crn",
+    "entry_id",
+    "detail",
+    "prev_hash",
+    "hash",
+    "key_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """What a walk of the chain found: events checked, the first bad one, where it ended."""
+
+    events: int
+    first_bad: int | None
+    last_id: int | None  # the last event checked (the head's event), None for an empty log
+    head: str
+    heads: dict[int, str] = field(default_factory=dict, repr=False)  # only when asked
+
+
+def walk_chain(
+    session: Session, keyring: Keyring, *, keep_heads: frozenset[int] = frozenset()
+) -> ChainReport:
+    """Walk every event in id order from the chain's start; stop at the first bad one.
+
+    An event is good when its `prev_hash` is the value before it and its own value is the
+    HMAC under the key it names (or, for an event from before migration 0003, at or before
+    the `keyed` mark, the unkeyed SHA-256). Raises AuditKeyUnknown for a key not in
+    `keyring`. `keep_heads`: event ids whose values to return (to check anchors against).
+    """
+    marks = session.exec(select(AuditChainMark).order_by(col(AuditChainMark.id))).all()
+    keyed_from = next((m.after_event_id for m in marks if m.mark == "keyed"), 0)
+    archived = [m for m in marks if m.mark == "archived"]
+    prev = archived[-1].head if archived else GENESIS
+    after = archived[-1].after_event_id if archived else 0
+    keys = keyring.by_id
+    count, last_id = 0, None
+    heads: dict[int, str] = {}
+    # Plain rows, streamed (no ORM objects): the log can be millions of events.
+    columns = [getattr(AuditRow, name) for name in _WALKED]
+    query = sql_select(*columns).where(col(AuditRow.id) > after).order_by(col(AuditRow.id))
+    rows = session.connection().execution_options(yield_per=5000).execute(query)
+    try:
+        for row in rows:
+            count += 1
+            expected = _expected(row, prev, keys, keyed_from)
+            if row.prev_hash != prev or not hmac.compare_digest(row.hash, expected or ""):
+                return ChainReport(count, row.id, last_id, prev, heads)
+            prev, last_id = row.hash, row.id
+            if row.id in keep_heads:
+                heads[row.id] = row.hash
+    finally:
+        rows.close()  # a server-side cursor on PostgreSQL, left early on a bad event
+    return ChainReport(count, None, last_id, prev, heads)
+
+
+def _expected(row: Any, prev: str, keys: Mapping[str, AuditKey], keyed_from: int) -> str | None:
+    """The value `row` must have after `prev`; None when no value can be right (an unkeyed
+    event after the keyed chain began)."""
+    fields = (row.at, row.category, row.action, row.actor, row.crn, row.entry_id, row.detail)
+    if row.key_id is None:
+        return legacy_value(prev, *fields) if row.id <= keyed_from else None
+    key = keys.get(row.key_id)
+    if key is None:
+        raise AuditKeyUnknown(
+            f"Audit event {row.id} was signed with key {row.key_id}, which this bridge was "
+            "not given: set BRIDGE_AUDIT_KEY or BRIDGE_AUDIT_KEY_FILE."
+        )
+    return keyed_value(key, prev, *fields)
+
+
 def verify_chain(session: Session) -> int | None:
-    """The id of the first event whose hash does not follow from its predecessor, or None."""
-    prev = GENESIS
-    for row in session.exec(select(AuditRow).order_by(col(AuditRow.id))):
-        event = AuditEvent(row.category, row.action, row.actor, row.crn, row.entry_id, row.detail)
-        if row.prev_hash != prev or row.hash != _digest(prev, row.at, event):
-            return row.id
-        prev = row.hash
-    return None
+    """The id of the first event whose value does not follow from its predecessor, or None.
+
+    Raises AuditKeyUnknown when an event names a key the session's keyring does not hold.
+    """
+    return walk_chain(session, keyring_of(session)).first_bad

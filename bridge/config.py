@@ -8,9 +8,17 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.core.audit_chain import DEV_AUDIT_KEY, MIN_KEY_BYTES, Keyring
 from bridge.errors import ConfigError
 
-__all__ = ["DEV_SECRET_KEY", "Settings", "default_fixtures_dir", "default_mappings_dir"]
+__all__ = [
+    "DEV_SECRET_KEY",
+    "Settings",
+    "audit_key_problems",
+    "audit_keyring",
+    "default_fixtures_dir",
+    "default_mappings_dir",
+]
 
 #: A key that marks a development set-up; a deployment refuses to start with it.
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (a marker, refused in production)
@@ -68,6 +76,19 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_minutes: int = Field(default=15, ge=1)
+    # Audit and retention (issue 17; docs/data-protection.md).
+    audit_key: SecretStr | None = None
+    audit_key_file: Path | None = None
+    audit_anchor_file: Path | None = None
+    database_owner_url: str | None = None
+    retention_content_days: int = Field(default=90, ge=1)
+    retention_metadata_years: int = Field(default=6, ge=1)
+    retention_interval_seconds: int = Field(default=86_400, ge=60)
+
+    @property
+    def owner_database_url(self) -> str:
+        """The database owner's URL (migrations, `audit archive`): the application's by default."""
+        return self.database_owner_url or self.database_url
 
     @property
     def mappings_dir(self) -> Path:
@@ -82,7 +103,51 @@ class Settings(BaseSettings):
             problems.append("BRIDGE_SECRET_KEY is the development default")
         if self.ndelius_client_secret.get_secret_value() == "bridge-dev-secret":
             problems.append("BRIDGE_NDELIUS_CLIENT_SECRET is the development default")
+        problems.extend(audit_key_problems(self))
         if problems:
             raise ConfigError(
                 "Refusing to start in production: " + "; ".join(problems) + ". Set real secrets."
             )
+
+
+def _audit_secrets(settings: Settings) -> list[str]:
+    """The configured audit keys, the signing one first (the key file: one per line)."""
+    if settings.audit_key is not None:
+        return [settings.audit_key.get_secret_value()]
+    if settings.audit_key_file is not None:
+        try:
+            text = settings.audit_key_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot read BRIDGE_AUDIT_KEY_FILE {settings.audit_key_file}: {exc.strerror}"
+            ) from exc
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return []
+
+
+def audit_key_problems(settings: Settings) -> list[str]:
+    """What is wrong with the audit key for this environment (production needs a real one)."""
+    try:
+        secrets = _audit_secrets(settings)
+    except ConfigError as exc:
+        return [str(exc)]
+    if not secrets:
+        if settings.environment == "production":
+            return ["BRIDGE_AUDIT_KEY (or BRIDGE_AUDIT_KEY_FILE) is not set"]
+        return []
+    problems = []
+    if any(len(s.encode()) < MIN_KEY_BYTES for s in secrets):
+        problems.append(f"the audit key is shorter than {MIN_KEY_BYTES} bytes")
+    if settings.environment == "production" and secrets[0] == DEV_AUDIT_KEY:
+        problems.append("the audit key is the development key")
+    return problems
+
+
+def audit_keyring(settings: Settings) -> Keyring:
+    """The keys that sign and verify the audit chain; the development key when none is set
+    outside production. Raises ConfigError for a key that is missing, short or unreadable."""
+    problems = audit_key_problems(settings)
+    if problems:
+        raise ConfigError("Audit key: " + "; ".join(problems) + ".")
+    secrets = _audit_secrets(settings)
+    return Keyring.of(secrets or [DEV_AUDIT_KEY])

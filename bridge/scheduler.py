@@ -28,6 +28,7 @@ __all__ = [
     "CLAIMS_INTERVAL",
     "build_scheduler",
     "claims_job",
+    "retention_job",
     "run_until_stopped",
     "submit_job",
     "sync_job",
@@ -75,6 +76,14 @@ def _job_error(name: str, exc: Exception) -> None:
     )
 
 
+def _anchor(wiring: Wiring) -> None:
+    """Note the audit chain's head outside the database (anchor file and log) after a run."""
+    try:
+        wiring.audit_log.anchor()
+    except Exception as exc:  # noqa: BLE001 - scheduler boundary
+        _job_error("audit.anchor", exc)
+
+
 def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
     """One scheduled sync."""
     with _tick(wiring, "sync", wiring.settings.sync_interval_seconds) as mine:
@@ -91,6 +100,7 @@ def sync_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
                 created=result.entries_created,
                 failed=result.cases_failed,
             )
+        _anchor(wiring)
 
 
 def submit_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
@@ -109,6 +119,17 @@ def submit_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
             skipped=result.skipped,
             breaker=result.breaker,
         )
+        _anchor(wiring)
+
+
+def retention_job(wiring: Wiring) -> None:
+    """Purge content and metadata past their periods (bridge.services.retention)."""
+    with _tick(wiring, "retention", wiring.settings.retention_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.retention.run()
+        wiring.retry_erasures()
+        _anchor(wiring)
 
 
 def claims_job(wiring: Wiring) -> None:
@@ -174,6 +195,16 @@ def build_scheduler(
             replace_existing=True,
             next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
         )
+    every = wiring.settings.retention_interval_seconds
+    sched.add_job(
+        retention_job,
+        "interval",
+        args=[wiring],
+        seconds=every,
+        id="retention",
+        replace_existing=True,
+        next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
+    )
     return sched
 
 

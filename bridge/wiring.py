@@ -10,16 +10,20 @@ from typing import TypedDict
 from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 
+from bridge.audit import use_keyring
 from bridge.clock import Clock, SystemClock
-from bridge.config import Settings
+from bridge.config import Settings, audit_keyring
+from bridge.core.audit_events import RETENTION
 from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient
 from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
+from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
 from bridge.services.operations import OperationsService
 from bridge.services.queue_view import QueueService
+from bridge.services.retention import RetentionService
 from bridge.services.review import ReviewService
 from bridge.services.staff import StaffService
 from bridge.services.status import StatusService
@@ -62,7 +66,30 @@ class Wiring:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        engine = make_engine(self.settings.database_url)
+        use_keyring(engine, audit_keyring(self.settings))
+        return engine
+
+    @cached_property
+    def owner_engine(self) -> Engine:
+        """The database owner's connection (migrations, audit archive): BRIDGE_DATABASE_OWNER_URL."""
+        url = self.settings.owner_database_url
+        if url == self.settings.database_url:
+            return self.engine
+        engine = make_engine(url)
+        use_keyring(engine, audit_keyring(self.settings))
+        return engine
+
+    @cached_property
+    def audit_log(self) -> AuditLogService:
+        s = self.settings
+        return AuditLogService(
+            engine=self.engine,
+            owner_engine=lambda: self.owner_engine,
+            keyring=audit_keyring(s),
+            clock=self.clock,
+            anchor_file=s.audit_anchor_file,
+        )
 
     @cached_property
     def bundle(self) -> MappingBundle:
@@ -109,6 +136,7 @@ class Wiring:
                 adopt_existing=s.adopt_existing,
                 concurrency=s.sync_concurrency,
                 retry_alert_attempts=s.retry_alert_attempts,
+                drop_dir=s.drop_dir if s.sink == "file-drop" else None,
             ),
             progress=progress,
             stop=stop,
@@ -214,8 +242,36 @@ class Wiring:
         return OperationsService(engine=self.engine, clock=self.clock)
 
     def migrate(self) -> None:
-        """Upgrade the database to the newest schema."""
-        self.operations.migrate()
+        """Upgrade the database to the newest schema (as the owner, BRIDGE_DATABASE_OWNER_URL)."""
+        OperationsService(engine=self.owner_engine, clock=self.clock).migrate()
+
+    @cached_property
+    def retention(self) -> RetentionService:
+        s = self.settings
+        return RetentionService(
+            engine=self.engine,
+            clock=self.clock,
+            content_days=s.retention_content_days,
+            metadata_years=s.retention_metadata_years,
+        )
+
+    def retry_erasures(self, *, as_owner: bool = False) -> list[str]:
+        """Erasures left incomplete (attention `erasure_incomplete`) tried again; `as_owner`:
+        through BRIDGE_DATABASE_OWNER_URL (`visor-bridge db scrub`), who may rewrite tables."""
+        from bridge.services.sync.erasure import retry_incomplete
+
+        s = self.settings
+        return retry_incomplete(
+            self.owner_engine if as_owner else self.engine,
+            now=self.clock.now(),
+            actor=RETENTION,
+            wait=self.clock.sleep,
+            drop_dir=s.drop_dir if s.sink == "file-drop" else None,
+        )
+
+    def grant_application(self, role: str) -> None:
+        """Grant the application's role its privileges (as the owner; PostgreSQL)."""
+        OperationsService(engine=self.owner_engine, clock=self.clock).grant_application(role)
 
     @cached_property
     def admin(self) -> AdminService:
@@ -240,5 +296,7 @@ class Wiring:
         return EditService(self.review, lambda: self.bundle)
 
     def close(self) -> None:
+        if "owner_engine" in self.__dict__:
+            self.owner_engine.dispose()
         if "engine" in self.__dict__:
             self.engine.dispose()

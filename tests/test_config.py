@@ -28,6 +28,7 @@ def test_production_refuses_development_secrets() -> None:
         environment="production",
         secret_key=SecretStr("a-real-key-from-the-vault"),
         ndelius_client_secret=SecretStr("real-client-secret"),
+        audit_key=SecretStr("an-audit-key-of-at-least-32-bytes-long"),
     ).check_deployable()
 
 

@@ -21,13 +21,13 @@ def test_every_transform_is_documented_in_docs_mapping_md() -> None:
     )
 
 
-DATA_HANDLING = ROOT / "docs" / "data-handling.md"
+DATA_PROTECTION = ROOT / "docs" / "data-protection.md"
 _ROW = re.compile(r"^\| `(?P<action>[a-z_.]+)` \| (?P<category>[a-z]+) \| (?P<fields>[^|]*) \|")
 
 
 def _documented_audit_actions() -> dict[str, tuple[str, tuple[str, ...]]]:
     """action → (category, detail fields), from the table under "## The audit log"."""
-    text = DATA_HANDLING.read_text(encoding="utf-8")
+    text = DATA_PROTECTION.read_text(encoding="utf-8")
     section = text.split("## The audit log", 1)[1].split("\n## ", 1)[0]
     table: dict[str, tuple[str, tuple[str, ...]]] = {}
     for line in section.splitlines():
@@ -45,7 +45,7 @@ def test_every_audit_action_is_documented_with_its_category_and_fields() -> None
     missing = sorted(set(catalogue) - set(documented))
     unknown = sorted(set(documented) - set(catalogue))
     assert (missing, unknown) == ([], []), (
-        f"docs/data-handling.md's audit table misses {missing} and names {unknown}, "
+        f"docs/data-protection.md's audit table misses {missing} and names {unknown}, "
         "which bridge/core/audit_events.py does not record"
     )
     differ = {a: (documented[a], catalogue[a]) for a in catalogue if documented[a] != catalogue[a]}

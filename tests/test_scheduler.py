@@ -9,6 +9,7 @@ processes are their point (marked `subprocess`, outside `make test-fast`).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
-from bridge.scheduler import sync_job
+from bridge.scheduler import retention_job, sync_job
 from bridge.store.db import make_engine
 from bridge.store.locks import claim_tick
 from bridge.store.models import CaseState, Entry, SyncRun
@@ -256,3 +257,20 @@ def test_sigterm_stops_after_the_current_page(
     assert run.status == "stopped"
     assert run.finished_at is not None
     assert 0 < _entry_count(sqlite_url) < 80  # some pages done, not all of them
+
+
+def test_every_scheduled_run_anchors_the_audit_chain_outside_the_database(
+    sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring, clock: FixedClock, tmp_path: Path
+) -> None:
+    """issue 17: the head (count, last id, value, key id) goes to the anchor file and the log."""
+    only_cases(ndelius_url, {"B203456"})
+    anchors = tmp_path / "anchors.jsonl"
+    wiring = make_wiring(sqlite_url, ndelius_url, audit_anchor_file=anchors)
+    sync_job(wiring)
+    clock.advance(wiring.settings.retention_interval_seconds)
+    retention_job(wiring)
+    lines = [json.loads(line) for line in anchors.read_text().splitlines()]
+    assert len(lines) == 2
+    assert set(lines[0]) == {"at", "events", "last_id", "head", "key_id"}
+    assert lines[1]["events"] >= lines[0]["events"] > 0
+    assert wiring.audit_log.verify().anchors == 2

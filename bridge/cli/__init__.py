@@ -11,6 +11,7 @@ import click
 import structlog
 import typer
 
+from bridge.cli.audit import audit_app
 from bridge.cli.case import case_app
 from bridge.cli.common import info, wiring
 from bridge.cli.mappings import mappings_app
@@ -46,6 +47,7 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(admin_app, name="admin")
+app.add_typer(audit_app, name="audit")
 app.command("sync")(sync)
 app.command("retries")(retries)
 app.command("status")(status)

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 
 from bridge.cli.common import emit_json, info, print_table, wiring
+from bridge.core.purposes import check_purpose
 from bridge.core.vocabulary import kind_label, section_label, state_label
 from bridge.errors import BadInput
 from bridge.services.task_views import Task
@@ -31,7 +32,7 @@ Crn = Annotated[str, typer.Argument(help="Case reference (CRN).")]
 
 _VERSIONS = re.compile(r"[+-]?\d{1,30}=[+-]?\d{1,30}(,[+-]?\d{1,30}=[+-]?\d{1,30})*")
 #: The purpose recorded for a `case show` that gives none.
-SHOW_PURPOSE = "visor-bridge case show"
+SHOW_PURPOSE = "cli:case.show"
 
 
 def parse_versions(value: str) -> dict[int, int]:
@@ -118,12 +119,15 @@ def case_show(
     crn: Crn,
     as_: As,
     purpose: Annotated[
-        str | None, typer.Option("--purpose", help="Why you are viewing it (recorded).")
+        str | None,
+        typer.Option("--purpose", help="Why you are viewing it: a purpose code (recorded)."),
     ] = None,
     json_: Json = False,
 ) -> None:
     """Every open entry of a case with its record (an audited view of each)."""
-    shown = wiring(ctx).tasks.show(crn, actor=as_, purpose=purpose or SHOW_PURPOSE)
+    shown = wiring(ctx).tasks.show(
+        crn, actor=as_, purpose=check_purpose(purpose), default_purpose=SHOW_PURPOSE
+    )
     if json_:
         emit_json(shown.listed())
         return

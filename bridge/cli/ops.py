@@ -23,9 +23,32 @@ fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=Tru
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Upgrade the database at BRIDGE_DATABASE_URL to the newest schema."""
+    """Upgrade the database to the newest schema, as its owner (BRIDGE_DATABASE_OWNER_URL,
+    default BRIDGE_DATABASE_URL)."""
     wiring(ctx).migrate()
     info("Database is at the newest schema.")
+
+
+@db_app.command("grant")
+def db_grant(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Argument(help="The application's PostgreSQL role.")],
+) -> None:
+    """As the owner (BRIDGE_DATABASE_OWNER_URL): grant the application's role what it needs,
+    with only INSERT and SELECT on the audit log (PostgreSQL)."""
+    wiring(ctx).grant_application(role)
+    info(f"Role {role} may read and write the working tables and only append to the audit log.")
+
+
+@db_app.command("scrub")
+def db_scrub(ctx: typer.Context, json_: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """As the owner: finish erasures left incomplete (the attention list's
+    `erasure_incomplete`): rewrite the content tables, truncate the WAL, clear drop files."""
+    done = wiring(ctx).retry_erasures(as_owner=True)
+    if json_:
+        emit_json({"erased": done})
+    else:
+        info(f"Erasures completed: {len(done)}.")
 
 
 @staff_app.command("import")

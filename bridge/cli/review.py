@@ -10,6 +10,7 @@ from rich.table import Table
 
 from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiring
 from bridge.core.edit import parse_assignments
+from bridge.core.purposes import check_purpose
 from bridge.core.vocabulary import kind_label, long_datetime, section_label, state_label
 from bridge.errors import BadInput
 from bridge.services.views import EntrySummary, QueueRow, jsonable
@@ -79,12 +80,18 @@ def show(
     entry_id: EntryId,
     as_: As,
     purpose: Annotated[
-        str | None, typer.Option("--purpose", help="Why you are viewing it (recorded).")
+        str | None,
+        typer.Option("--purpose", help="Why you are viewing it: a purpose code (recorded)."),
     ] = None,
     json_: Json = False,
 ) -> None:
     """Show an entry's record, diff and history (an audited view)."""
-    data = wiring(ctx).review.show(parse_entry_id(entry_id), actor=as_, purpose=purpose)
+    data = wiring(ctx).review.show(
+        parse_entry_id(entry_id),
+        actor=as_,
+        purpose=check_purpose(purpose),
+        default_purpose="cli:entry.show",
+    )
     if json_:
         emit_json(jsonable(data))
         return

@@ -33,6 +33,9 @@ class AttentionReason(StrEnum):
     UNREADABLE = "unreadable"
     #: Open entries that no current proxy may take (worked out when the list is read).
     UNTAKEABLE = "untakeable"
+    #: The case was erased but making it physical failed (the SQLite WAL could not be
+    #: truncated, a drop file could not be removed): retried by the retention job.
+    ERASURE_INCOMPLETE = "erasure_incomplete"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Every audit action the bridge records, with its DPA 2018 s.62 category: one catalogue, pure.
 
 An action's name is its **contract** string (stored in `auditevent.action`, documented in
-docs/data-handling.md, read by `audit export`): it is spelled here once, in `AuditAction`. Each
+docs/data-protection.md, read by `audit export`): it is spelled here once, in `AuditAction`. Each
 action has one typed constructor named after it (`entry.viewed` → `entry_viewed`), returning an
 `AuditEvent` for `bridge.audit.record` to write. Details carry ids, states, counts, dates and
 reasons — never record content (no names, dates of birth, addresses or XML).
@@ -33,6 +33,7 @@ __all__ = [
     "CATALOGUE",
     "CLI",
     "DEMO",
+    "RETENTION",
     "REVIEW",
     "SUBMIT",
     "SYNC",
@@ -41,6 +42,13 @@ __all__ = [
     "AuditEvent",
     "Category",
     "access_refused",
+    "audit_archived",
+    "audit_exported",
+    "content_purged",
+    "erasure_incomplete",
+    "failures_viewed",
+    "metadata_purged",
+    "registry_viewed",
     "account_password_set",
     "case_adopted",
     "case_attention",
@@ -97,6 +105,7 @@ SUBMIT = "system:submit"  #: delivery to ViSOR through a sink
 REVIEW = "system:review"  #: claims expiring on their own
 CLI = "system:cli"  #: an operator's shell command with no `--as` (staff import, passwords)
 DEMO = "system:demo"  #: the demo's set-up
+RETENTION = "system:retention"  #: the retention job (content and metadata periods)
 ANONYMOUS = "web:anonymous"  #: a sign-in attempt, before anyone is signed in
 
 
@@ -159,6 +168,14 @@ class AuditAction(StrEnum):
     CASE_ERASED = "case.erased"
     CASE_ATTENTION = "case.attention"
     CASE_ATTENTION_CLEARED = "case.attention_cleared"
+    # issue 17: the audit log itself, retention, administrators' consultations
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_ARCHIVED = "audit.archived"
+    CONTENT_PURGED = "content.purged"
+    METADATA_PURGED = "metadata.purged"
+    ERASURE_INCOMPLETE = "erasure.incomplete"
+    REGISTRY_VIEWED = "registry.viewed"
+    FAILURES_VIEWED = "failures.viewed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +208,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_EDITED, _C.ALTERATION, "version fields"),
         (_A.ENTRY_APPROVED, _C.ALTERATION, "version"),
         (_A.ENTRY_REJECTED, _C.ALTERATION, ""),
-        (_A.ENTRY_FAILED, _C.ALTERATION, "reason"),
+        (_A.ENTRY_FAILED, _C.ALTERATION, "reason_sha256"),
         (_A.ENTRY_REQUEUED, _C.ALTERATION, "version"),
         (_A.RETRY_SCHEDULED, _C.ALTERATION, "was attempts"),
         (_A.STAFF_UPDATED, _C.ALTERATION, "staff fields"),
@@ -211,6 +228,13 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ENTRY_ENTERED, _C.DISCLOSURE, "reference"),
         (_A.CASE_MERGED, _C.COMBINATION, "into"),
         (_A.CASE_ERASED, _C.ERASURE, "versions entries baselines case_state retry"),
+        (_A.AUDIT_EXPORTED, _C.CONSULTATION, "events purpose"),
+        (_A.AUDIT_ARCHIVED, _C.ERASURE, "events before after_event_id sha256"),
+        (_A.CONTENT_PURGED, _C.ERASURE, "entries versions baselines tables"),
+        (_A.METADATA_PURGED, _C.ERASURE, "entries"),
+        (_A.ERASURE_INCOMPLETE, _C.ERASURE, "step"),
+        (_A.REGISTRY_VIEWED, _C.CONSULTATION, "staff purpose"),
+        (_A.FAILURES_VIEWED, _C.CONSULTATION, "entries purpose"),
     )
 }
 
@@ -256,7 +280,8 @@ def case_adopted(actor: str, crn: str, *, sections: Sequence[str]) -> AuditEvent
 
 
 def case_read_failed(actor: str, crn: str, *, attempts: int, error: str) -> AuditEvent:
-    """Reading a case from nDelius failed; it is in the retry set (`error`: the error class)."""
+    """Reading a case from nDelius failed; it is in the retry set (`error`: a hash of the
+    error text kept on the retry item, never the text)."""
     return _event(_A.CASE_READ_FAILED, actor, crn, None, attempts=attempts, error=error)
 
 
@@ -345,9 +370,12 @@ def entry_rejected(actor: str, crn: str, entry_id: int | None) -> AuditEvent:
     return _event(_A.ENTRY_REJECTED, actor, crn, entry_id)
 
 
-def entry_failed(actor: str, crn: str, entry_id: int | None, *, reason: str | None) -> AuditEvent:
-    """The sink refused an entry (`reason`: ViSOR's messages, quoted values masked)."""
-    return _event(_A.ENTRY_FAILED, actor, crn, entry_id, reason=reason)
+def entry_failed(
+    actor: str, crn: str, entry_id: int | None, *, reason_sha256: str | None
+) -> AuditEvent:
+    """The sink refused an entry (`reason_sha256`: a hash of the reason kept on the entry,
+    never the sink's text — see core.failure_text)."""
+    return _event(_A.ENTRY_FAILED, actor, crn, entry_id, reason_sha256=reason_sha256)
 
 
 def entry_requeued(actor: str, crn: str, entry_id: int | None, *, version: int) -> AuditEvent:
@@ -490,3 +518,47 @@ def case_erased(
     """nDelius deleted the person (GDPR): how many rows of each kind were removed."""
     rows = {"versions": versions, "entries": entries, "baselines": baselines}
     return _event(_A.CASE_ERASED, actor, crn, None, **rows, case_state=case_state, retry=retry)
+
+
+# -- the audit log itself, retention, administrators' consultations (issue 17) -----------
+
+
+def audit_exported(actor: str, crn: str, *, events: int, purpose: str) -> AuditEvent:
+    """An administrator exported one person's audit events (subject access; `purpose`: a code)."""
+    return _event(_A.AUDIT_EXPORTED, actor, crn, None, events=events, purpose=purpose)
+
+
+def audit_archived(
+    actor: str, *, events: int, before: str, after_event_id: int, sha256: str
+) -> AuditEvent:
+    """The owner archived the events before `before`; the chain starts after `after_event_id`."""
+    detail = {"events": events, "before": before, "after_event_id": after_event_id}
+    return _event(_A.AUDIT_ARCHIVED, actor, None, None, **detail, sha256=sha256)
+
+
+def content_purged(
+    actor: str, crn: str, *, entries: int, versions: int, baselines: int, tables: Sequence[str]
+) -> AuditEvent:
+    """Retention removed a case's record content (counts; `tables`: registered ones)."""
+    rows = {"entries": entries, "versions": versions, "baselines": baselines}
+    return _event(_A.CONTENT_PURGED, actor, crn, None, **rows, tables=list(tables))
+
+
+def metadata_purged(actor: str, crn: str, *, entries: int) -> AuditEvent:
+    """Retention removed a case's remaining metadata after the metadata period."""
+    return _event(_A.METADATA_PURGED, actor, crn, None, entries=entries)
+
+
+def erasure_incomplete(actor: str, crn: str, *, step: str) -> AuditEvent:
+    """An erasure could not be made physical (`step`: a code); the case is listed, not erased."""
+    return _event(_A.ERASURE_INCOMPLETE, actor, crn, None, step=step)
+
+
+def registry_viewed(actor: str, *, staff: int, purpose: str) -> AuditEvent:
+    """An administrator consulted the staff registry (`staff`: how many records were shown)."""
+    return _event(_A.REGISTRY_VIEWED, actor, None, None, staff=staff, purpose=purpose)
+
+
+def failures_viewed(actor: str, *, entries: Sequence[int], purpose: str) -> AuditEvent:
+    """An administrator consulted failed submissions and their (filtered) sink reasons."""
+    return _event(_A.FAILURES_VIEWED, actor, None, None, entries=list(entries), purpose=purpose)

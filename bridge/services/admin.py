@@ -23,7 +23,13 @@ from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.config import Settings
 from bridge.core.attention import AttentionReason
-from bridge.core.audit_events import entry_reassigned, entry_released
+from bridge.core.audit_events import (
+    entry_reassigned,
+    entry_released,
+    failures_viewed,
+    registry_viewed,
+)
+from bridge.core.failure_text import reason_for
 from bridge.core.lifecycle import (
     UNAPPROVED,
     Action,
@@ -203,12 +209,16 @@ class AdminService:
     # -- the staff registry ---------------------------------------------------------------
 
     def staff_registry(self, *, actor: str) -> list[StaffRecord]:
-        """Everyone in the registry (active first), with their vetting state as of today."""
-        today = local_date(self._clock.now())
+        """Everyone in the registry (active first), with their vetting state as of today.
+        A consultation of staff records: audited (`registry.viewed`)."""
+        now = self._clock.now()
+        today = local_date(now)
         self._require_admin(actor, "staff-registry")
-        with Session(self._engine) as s:
+        with session_scope(self._engine) as s:
             people = s.exec(select(Staff).order_by(col(Staff.active).desc(), col(Staff.code))).all()
-            return [_person(p, today) for p in people]
+            out = [_person(p, today) for p in people]
+            record(s, registry_viewed(actor, staff=len(out), purpose="admin:staff"), at=now)
+            return out
 
     def staff_member(self, code: str, *, actor: str) -> StaffRecord | None:
         today = local_date(self._clock.now())
@@ -270,9 +280,13 @@ class AdminService:
     # -- failed submissions ---------------------------------------------------------------
 
     def failed_submissions(self, *, actor: str) -> list[FailedSubmission]:
-        """Entries the sink refused (metadata and the masked reason; never the record)."""
+        """Entries the sink refused: metadata, and the reason as an administrator may see it
+        (the sink's filtered text for one who is also a current proxy, else the fixed
+        phrase; core.failure_text). Audited as a consultation (`failures.viewed`)."""
+        now = self._clock.now()
         self._require_admin(actor, "failed-submissions")
-        with Session(self._engine) as s:
+        with session_scope(self._engine) as s:
+            proxy = has_current_vetting(s.get(Staff, actor), local_date(now))
             rows = (
                 s.connection()
                 .execute(
@@ -291,7 +305,20 @@ class AdminService:
                 .mappings()
                 .all()
             )
-            return [FailedSubmission(**row) for row in rows]
+            out = [
+                FailedSubmission(
+                    **{
+                        **row,
+                        "reason": reason_for(
+                            State.FAILED, row["reason"], proxy=proxy, shown=frozenset()
+                        ),
+                    }
+                )
+                for row in rows
+            ]
+            ids = [f.id for f in out]
+            record(s, failures_viewed(actor, entries=ids, purpose="admin:failures"), at=now)
+            return out
 
     # -- configuration --------------------------------------------------------------------
 

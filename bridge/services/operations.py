@@ -29,6 +29,12 @@ class OperationsService:
 
         upgrade(self._engine)
 
+    def grant_application(self, role: str) -> None:
+        """As the owner: give the application's PostgreSQL role its privileges (store.roles)."""
+        from bridge.store.roles import grant_application
+
+        grant_application(self._engine, role)
+
     def claim_tick(self, name: str, *, min_gap: timedelta, holder: str) -> bool:
         """This instance runs this tick of job `name`; False if another instance has it."""
         return claim_tick(self._engine, name, now=self._clock.now(), min_gap=min_gap, holder=holder)

@@ -37,6 +37,7 @@ from bridge.core.lifecycle import (
     may_handle,
     state_after,
 )
+from bridge.core.purposes import purpose_code
 from bridge.core.record import section_of, to_xml
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
 from bridge.services.views import EditableSection, EntryShown, EntrySummary, HistoryItem
@@ -108,14 +109,23 @@ class ReviewService:
 
     # -- reading --------------------------------------------------------------------
 
-    def show(self, entry_id: int, *, actor: str, purpose: str | None = None) -> EntryShown:
+    def show(
+        self,
+        entry_id: int,
+        *,
+        actor: str,
+        purpose: str | None = None,
+        default_purpose: str = "unstated",
+    ) -> EntryShown:
         """The entry with its record, diff, version and history; recorded as a consultation.
 
-        The consultation records why, when the proxy says (configuration can require it).
+        The consultation records why: a purpose code (core.purposes; free text becomes a
+        hash), or `default_purpose`, the fixed one the entrypoint's route or command implies;
+        configuration can require the person to give one.
         """
-        why = (purpose or "").strip()[:120] or None
-        if self._purpose_required and why is None:
+        if self._purpose_required and not (purpose or "").strip():
             raise BadInput("Say why you are viewing this entry (--purpose); it is recorded.")
+        why = purpose_code(purpose, default_purpose)
         with self.guarded(actor, entry_id, "view") as (s, entry, now):
             renew_claims(
                 s, entry.crn, staff=actor, now=now, since=now - self._claim_ttl

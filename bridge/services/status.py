@@ -2,7 +2,7 @@
 
 One view of a case serves `visor-bridge status`, GET /api/cases/{crn}/status and the case
 page, with one rule: only the active offender manager who manages the case sees it (ARCHITECTURE
-§6, docs/data-handling.md "Who sees what"); proxies and administrators are refused like anyone
+§6, docs/data-protection.md "Who sees what"); proxies and administrators are refused like anyone
 else. Reasons are shown only for returned (`rejected`) and `superseded` entries: a `failed`
 entry's reason comes from the sink and stays with the proxies and administrators.
 
@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.core.audit_events import cases_listed, status_viewed
+from bridge.core.failure_text import reason_for
 from bridge.core.lifecycle import Role, StaffFacts, State
 from bridge.errors import NotPermitted
 from bridge.services.views import CaseStatus, CaseSummary, StatusEntry
@@ -92,7 +93,7 @@ class StatusService:
                             created_at=row.created_at,
                             due_date=_as_date(row.due_date) or row.due_date,
                             entered_at=_as_date(row.entered_at),
-                            reason=row.reason if row.status in REASONED else None,
+                            reason=reason_for(row.status, row.reason, proxy=False, shown=REASONED),
                         )
                         for row in rows
                     ],

@@ -34,6 +34,7 @@ from bridge.core.audit_events import (
     entry_requeued,
     entry_submitted,
 )
+from bridge.core.failure_text import reason_for, text_digest
 from bridge.core.lifecycle import (
     Action,
     State,
@@ -271,7 +272,11 @@ class SubmissionService:
             current.status = state_after(current.status, Action.FAIL)
             current.reason, current.updated_at = reason[:500], now
             s.add(current)
-            record(s, entry_failed(ACTOR, current.crn, current.id, reason=current.reason), at=now)
+            # The audit log keeps a hash of the sink's text, never the text (issue 17).
+            event = entry_failed(
+                ACTOR, current.crn, current.id, reason_sha256=text_digest(current.reason)
+            )
+            record(s, event, at=now)
             row = self._row(current)
         log.warning("submit.rejected", entry_id=entry.id, crn=entry.crn)
         result.failed += 1
@@ -289,7 +294,8 @@ class SubmissionService:
             version=entry.version,
             status=entry.status,
             reference=entry.visor_reference,
-            reason=entry.reason,
+            # An operator's output: the fixed phrase for a failure (the text is the proxies').
+            reason=reason_for(entry.status, entry.reason, proxy=False, shown=frozenset()),
         )
 
 

@@ -66,6 +66,7 @@ from bridge.core.lifecycle import (
     local_date,
     may_handle,
 )
+from bridge.core.purposes import purpose_code
 from bridge.errors import ApprovalRefused, BadInput, NotPermitted, WrongState
 from bridge.services.queue_view import hidden_crns
 from bridge.services.review import ReviewService
@@ -298,11 +299,20 @@ class TaskService:
 
     # -- reading ------------------------------------------------------------------------
 
-    def show(self, crn: str, *, actor: str, purpose: str | None = None) -> TaskShown:
-        """Every open entry of the case with its record: an audited view of each."""
-        why = (purpose or "").strip()[:120] or None
-        if self._purpose_required and why is None:
+    def show(
+        self,
+        crn: str,
+        *,
+        actor: str,
+        purpose: str | None = None,
+        default_purpose: str = "unstated",
+    ) -> TaskShown:
+        """Every open entry of the case with its record: an audited view of each. The purpose
+        recorded is a code (core.purposes; free text becomes a hash), or `default_purpose`,
+        the fixed one the entrypoint's command or route implies."""
+        if self._purpose_required and not (purpose or "").strip():
             raise BadInput("Say why you are viewing this case (--purpose); it is recorded.")
+        why = purpose_code(purpose, default_purpose)
         with self._guarded(actor, crn, "view") as (s, norm, entries, now):
             renewed = tq.renew(s, norm, staff=actor, now=now, since=now - self._ttl)
             shown = []

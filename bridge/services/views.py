@@ -16,6 +16,9 @@ from typing import Any
 
 __all__ = [
     "AttentionRow",
+    "AuditExportRow",
+    "AuditVerification",
+    "ChainAnchor",
     "CaseStatus",
     "CaseSummary",
     "EditableSection",
@@ -326,3 +329,42 @@ class ImportResult:
     updated: int = 0
     deactivated: int = 0
     released: int = 0
+
+
+# -- the audit log (issue 17) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """`visor-bridge audit verify --json`: the chain intact or not, and where it broke."""
+
+    ok: bool
+    events: int
+    first_bad: int | None
+    anchors: int = 0  # anchors written outside the database that were checked
+
+
+@dataclass(frozen=True)
+class ChainAnchor:
+    """The chain's head as noted outside the database."""
+
+    at: datetime
+    events: int
+    last_id: int | None
+    head: str | None
+    key_id: str
+
+
+@dataclass(frozen=True)
+class AuditExportRow:
+    """One event of `visor-bridge audit export --crn` (subject access)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    category: str
+    crn: str | None
+    entry_id: int | None
+    purpose: str | None
+    detail: dict[str, Any]

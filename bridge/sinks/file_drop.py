@@ -23,7 +23,7 @@ from bridge.errors import SubmitRejected, SubmitUnavailable
 from bridge.sinks import Delivery, idempotency_key
 from bridge.store.models import Entry
 
-__all__ = ["MANIFEST", "FileDropSink", "drop_name"]
+__all__ = ["MANIFEST", "FileDropSink", "drop_name", "erase_person"]
 
 log = structlog.get_logger(__name__)
 
@@ -145,3 +145,34 @@ class FileDropSink:
                 entry_id=entry.id,
             ) from exc
         return Delivery(detail={"file": name, "sha256": digest})
+
+
+def erase_person(folder: Path, crn: str) -> list[str]:
+    """Remove the files of `crn` still in the drop folder and its lines from the manifest
+    (rewritten atomically, owner-only); return the files that could NOT be removed (a
+    non-empty list leaves the erasure incomplete: the caller lists the case)."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return []
+    kept: list[str] = []
+    left: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            mine = row.get("crn") == crn
+        except (ValueError, AttributeError):
+            mine = crn in line  # a torn line naming the person goes with them
+            row = {}
+        if not mine:
+            kept.append(line)
+            continue
+        name = str(row.get("file") or "")
+        if name and "/" not in name and name not in (".", ".."):
+            try:
+                (folder / name).unlink(missing_ok=True)
+            except OSError:
+                left.append(name)
+                kept.append(line)  # listed for removal with its manifest line
+    data = "".join(f"{line}\n" for line in kept).encode("utf-8")
+    _write_atomically(path, data)
+    return left

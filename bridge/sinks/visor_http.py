@@ -9,7 +9,6 @@ clock). Logs carry entry ids, CRNs and status codes — never the record.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import httpx
@@ -17,12 +16,13 @@ import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from bridge.clock import Clock
+from bridge.core.failure_text import allowlisted
 from bridge.errors import SubmitRejected, SubmitUnavailable
 from bridge.http_retry import Retryable, RetryWait, retry_after
 from bridge.sinks import Delivery, idempotency_key
 from bridge.store.models import Entry
 
-__all__ = ["VisorHttpSink", "mask_values"]
+__all__ = ["VisorHttpSink"]
 
 log = structlog.get_logger(__name__)
 
@@ -33,24 +33,10 @@ RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 #: those leave the entry for a later run and count towards the circuit breaker.
 REJECT_STATUS = frozenset({400, 409, 413, 415, 422})
 
-# XSD messages quote the offending value ("The value 'X' is not accepted…", "'X' is not a
-# valid value of…"); the failure reason is shown to offender managers, who never see ViSOR
-# data, so quoted values are masked. Element names and facets stay: they say what to fix.
-_QUOTED_VALUES = (
-    re.compile(r"(?<=[Tt]he value )'[^']*'"),
-    re.compile(r"'[^']*'(?= is not a valid value)"),
-)
-
-
-def mask_values(message: str) -> str:
-    """`message` with any quoted field value replaced by '…'."""
-    for pattern in _QUOTED_VALUES:
-        message = pattern.sub("'…'", message)
-    return message
-
 
 def _errors_of(response: httpx.Response) -> list[str]:
-    """The server's error messages (`{"errors": [...]}` or `{"error": ...}`), masked."""
+    """The server's error messages (`{"errors": [...]}` or `{"error": ...}`), as sent: they
+    are never stored or shown but through `core.failure_text.allowlisted`."""
     try:
         body = response.json()
     except ValueError:
@@ -59,7 +45,7 @@ def _errors_of(response: httpx.Response) -> list[str]:
     if isinstance(body, dict):
         errors = body.get("errors")
         found = errors if isinstance(errors, list) else [body.get("error")]
-    return [mask_values(str(e)) for e in found if isinstance(e, str | int | float) and str(e)]
+    return [str(e) for e in found if isinstance(e, str | int | float) and str(e)]
 
 
 class VisorHttpSink:
@@ -173,8 +159,7 @@ class VisorHttpSink:
                 )
             return Delivery(reference=reference.strip(), detail={"replayed": status == 200})
         if status in REJECT_STATUS:
-            errors = _errors_of(response)
-            listing = "; ".join(errors) if errors else "no error list in the response"
+            listing = allowlisted(_errors_of(response))
             raise SubmitRejected(
                 f"ViSOR rejected the record (HTTP {status}): {listing}"[:500],
                 entry_id=entry.id,

@@ -12,6 +12,7 @@ from bridge.core.lifecycle import BASELINE, OPEN, OPEN_SQL, UNAPPROVED, RunStatu
 
 __all__ = [
     "Attention",
+    "AuditChainMark",
     "AuditEvent",
     "Baseline",
     "CaseState",
@@ -239,6 +240,21 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # The key that signed `hash` (HMAC-SHA-256, see core.audit_chain); NULL before 0003.
+    key_id: str | None = Field(default=None, max_length=16)
+
+
+class AuditChainMark(SQLModel, table=True):
+    """Where the audit chain starts: the keyed chain's first event (`keyed`, written by
+    migration 0003) and each archive's new start (`archived`, by `audit archive`). The
+    application's role may only read it (PostgreSQL); its rows are never changed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mark: str = Field(max_length=16)  # keyed | archived
+    after_event_id: int  # events up to this id are legacy (keyed) or removed (archived)
+    head: str = Field(max_length=64)  # the chain value of that event
+    events: int = 0  # how many events an archive removed
+    at: datetime
 
 
 class WebSession(SQLModel, table=True):

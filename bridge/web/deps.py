@@ -18,6 +18,7 @@ from bridge.web.templating import Pages
 from bridge.wiring import Wiring
 
 __all__ = [
+    "CrossSiteView",
     "CsrfFailed",
     "Forbidden",
     "SignInRequired",
@@ -27,6 +28,7 @@ __all__ = [
     "get_wiring",
     "local_path",
     "require_role",
+    "same_site_view",
 ]
 
 
@@ -40,6 +42,27 @@ class Forbidden(Exception):
 
 class CsrfFailed(Exception):
     """A form post without a valid CSRF token (403)."""
+
+
+class CrossSiteView(Forbidden):
+    """A request for an audited view that another site started (403, nothing recorded)."""
+
+
+#: `Sec-Fetch-Site` values of a request this service's own pages (or the person) started.
+_OWN_SITE = frozenset({"same-origin", "none"})
+
+
+def same_site_view(request: Request) -> None:
+    """Refuse an audited view of content that another site's page started.
+
+    A link or image on another site would otherwise record a consultation in the signed-in
+    person's name. Browsers send `Sec-Fetch-Site`; when present it must be `same-origin`
+    (our own pages) or `none` (typed, bookmarked). Clients that send no such header (the
+    API's scripts, older browsers) are not refused: the header is what a forged view has.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.strip().lower() not in _OWN_SITE:
+        raise CrossSiteView()
 
 
 def local_path(target: str | None) -> str:
@@ -110,3 +133,5 @@ OffenderManager = Annotated[Person, Depends(require_role(Role.OFFENDER_MANAGER))
 Admin = Annotated[Person, Depends(require_role(Role.ADMIN))]
 WiringDep = Annotated[Wiring, Depends(get_wiring)]
 PagesDep = Annotated[Pages, Depends(get_pages)]
+#: Put on every route that shows content or is recorded as a consultation.
+SameSite = Depends(same_site_view)

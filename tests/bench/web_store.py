@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 
 from bridge.audit import GENESIS, Audit
 from bridge.audit import _row as audit_row
+from bridge.core.audit_chain import DEV_AUDIT_KEY, Keyring
 from bridge.store.db import refresh_statistics
 from bridge.store.models import AuditEvent, Baseline, CaseState, Entry, EntryVersion
 
@@ -198,6 +199,10 @@ def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
+#: The key an engine with none bound signs with (the bench's stores are development ones).
+_KEYRING = Keyring.of([DEV_AUDIT_KEY])
+
+
 class _Chain:
     """Audit rows with a valid hash chain, flushed in batches."""
 
@@ -213,7 +218,7 @@ class _Chain:
 
     def add(self, at: datetime, event: Audit) -> None:
         self.count += 1
-        row = audit_row(self.prev, at, event)  # the writer's own chaining
+        row = audit_row(_KEYRING, self.prev, at, event)  # the writer's own chaining
         self.rows.append({"id": self.last_id + self.count, **row})
         self.prev = row["hash"]
         if len(self.rows) >= _BATCH:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from bridge.core.failure_text import FAILED_PHRASE
 from bridge.store.db import make_engine
 from bridge.store.models import AuditEvent, Entry
 from tests.builders import ADMIN, MANAGER, PROXY, Cli, MakeWiring, env_for, only_cases
@@ -71,7 +72,9 @@ def test_visor_http_failures_are_listed_and_requeued(
         2,
     )
     assert [f["id"] for f in data["failures"]] == ids[:2]
-    assert all("This element is not expected" in f["reason"] for f in data["failures"])
+    assert all(f["reason"] == FAILED_PHRASE for f in data["failures"])  # operator output
+    shown = cli.json("entry", "show", str(ids[0]), "--as", PROXY)  # a current proxy's view
+    assert shown["reason"] == "ViSOR rejected the record (HTTP 422): Kind: not expected"
     failed = cli.json("queue", "list", "--status", "failed")
     assert [r["id"] for r in failed] == ids[:2]
 

@@ -40,7 +40,7 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     "entry.edited": lambda: ev.entry_edited(STAFF, CRN, ENTRY, version=2, fields=["Category"]),
     "entry.approved": lambda: ev.entry_approved(STAFF, CRN, ENTRY, version=2),
     "entry.rejected": lambda: ev.entry_rejected(STAFF, CRN, ENTRY),
-    "entry.failed": lambda: ev.entry_failed(ev.SUBMIT, CRN, ENTRY, reason="'***' is not valid"),
+    "entry.failed": lambda: ev.entry_failed(ev.SUBMIT, CRN, ENTRY, reason_sha256="sha256:00"),
     "entry.requeued": lambda: ev.entry_requeued(STAFF, CRN, ENTRY, version=2),
     "retry.scheduled": lambda: ev.retry_scheduled(STAFF, CRN, was=WHEN, attempts=3),
     "staff.updated": lambda: ev.staff_updated(STAFF, staff="N07P009", fields=["roles"]),
@@ -74,6 +74,17 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     "case.erased": lambda: ev.case_erased(
         ev.SYNC, CRN, versions=2, entries=1, baselines=1, case_state=1, retry=0
     ),
+    "audit.exported": lambda: ev.audit_exported(STAFF, CRN, events=3, purpose="subject-access"),
+    "audit.archived": lambda: ev.audit_archived(
+        ev.CLI, events=10, before="2020-01-01", after_event_id=10, sha256="0" * 64
+    ),
+    "content.purged": lambda: ev.content_purged(
+        ev.RETENTION, CRN, entries=1, versions=2, baselines=1, tables=["outbox"]
+    ),
+    "metadata.purged": lambda: ev.metadata_purged(ev.RETENTION, CRN, entries=1),
+    "erasure.incomplete": lambda: ev.erasure_incomplete(ev.SYNC, CRN, step="wal_checkpoint"),
+    "registry.viewed": lambda: ev.registry_viewed(STAFF, staff=4, purpose="admin:staff"),
+    "failures.viewed": lambda: ev.failures_viewed(STAFF, entries=[ENTRY], purpose="admin:failures"),
 }
 
 #: Other shapes of an event, whose fields together with FULL's make the action's fields.
@@ -121,7 +132,13 @@ def test_the_categories_are_the_six_of_s62() -> None:
         "entry.submitted",
     ]
     assert by_category[Category.COMBINATION] == ["case.merged"]
-    assert by_category[Category.ERASURE] == ["case.erased"]
+    assert by_category[Category.ERASURE] == [
+        "audit.archived",
+        "case.erased",
+        "content.purged",
+        "erasure.incomplete",
+        "metadata.purged",
+    ]
 
 
 def test_optional_fields_are_left_out_when_not_given() -> None:
@@ -163,6 +180,7 @@ def test_the_system_actors_keep_their_stored_names() -> None:
         "REVIEW": "system:review",
         "CLI": "system:cli",
         "DEMO": "system:demo",
+        "RETENTION": "system:retention",
         "ANONYMOUS": "web:anonymous",
     }
     assert {name: getattr(ev, name) for name in actors} == actors
@@ -173,7 +191,7 @@ def test_the_system_actors_keep_their_stored_names() -> None:
 BRIDGE = Path(__file__).resolve().parents[2] / "bridge"
 #: Where an action's name may be spelled: the catalogue, and the frozen migrations.
 NAMES_ALLOWED = ("core/audit_events.py", "store/migrations/")
-ACTORS = {ev.SYNC, ev.SUBMIT, ev.REVIEW, ev.CLI, ev.DEMO, ev.ANONYMOUS}
+ACTORS = {ev.SYNC, ev.SUBMIT, ev.REVIEW, ev.CLI, ev.DEMO, ev.RETENTION, ev.ANONYMOUS}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -151,7 +151,7 @@ def test_a_view_records_its_purpose_and_configuration_can_require_one(
     assert entry_id is not None
     with pytest.raises(BadInput, match="--purpose"):
         w.review.show(entry_id, actor=PROXY)
-    w.review.show(entry_id, actor=PROXY, purpose="Checking before entry")
+    w.review.show(entry_id, actor=PROXY, purpose="review")
     with Session(w.engine) as s:
         views = s.exec(select(AuditEvent).where(col(AuditEvent.action) == "entry.viewed")).all()
-    assert [v.detail.get("purpose") for v in views] == ["Checking before entry"]
+    assert [v.detail.get("purpose") for v in views] == ["review"]

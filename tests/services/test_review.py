@@ -361,7 +361,8 @@ def test_views_and_refusals_are_audited_and_the_chain_verifies(
         (PROXY_2, entry_id, "B203456", "consultation"),
         (PROXY, entry_id, "B203456", "consultation"),
     ]
-    assert all(e.detail == {"version": 1} for e in viewed)
+    # no purpose given: the service's fixed one, never nothing (entrypoints pass their own)
+    assert all(e.detail == {"version": 1, "purpose": "unstated"} for e in viewed)
 
     with pytest.raises(NotPermitted):
         w.review.show(entry_id, actor=MANAGER)

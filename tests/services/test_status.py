@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bridge.clock import FixedClock
+from bridge.core.failure_text import FAILED_PHRASE
 from bridge.core.lifecycle import State
 from bridge.core.record import NS
 from bridge.core.xmltext import parse_untrusted
@@ -120,4 +121,4 @@ def test_reasons_are_shown_for_returned_and_superseded_entries_only(
     shown = {e.id: (e.status, e.reason) for e in w.status.case("G719053", actor=MANAGER).entries}
     assert shown[rejected] == ("rejected", "Screen the MAPPA category first.")
     assert shown[superseded] == ("superseded", "newer change")
-    assert shown[failed] == ("failed", None)
+    assert shown[failed] == ("failed", FAILED_PHRASE)  # never the sink's text

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from bridge.audit import verify_chain
 from bridge.clock import FixedClock
 from bridge.config import default_mappings_dir
+from bridge.core.failure_text import FAILED_PHRASE, text_digest
 from bridge.errors import NotPermitted, WrongState
 from bridge.scheduler import build_scheduler, submit_job
 from bridge.services.submission import SubmitResult
@@ -187,13 +188,15 @@ def test_a_422_fails_the_entry_with_the_reason_and_requeue_delivers_it(
     assert result.breaker == "closed"  # a refused record says ViSOR is up
     [failed] = result.failures
     assert failed.id == ids[0]
-    assert "HTTP 422" in failed.reason
-    assert "Surname': [facet 'maxLength']" in failed.reason
-    assert "Confidential Surname" not in failed.reason
+    assert failed.reason == FAILED_PHRASE  # an operator's output: the fixed phrase
     [row] = w.queue.listing("failed")
     assert row.id == ids[0]
-    assert entries(w, [ids[0]])[0].reason == failed.reason
-    assert [a.category for a in audit(w, "entry.failed")] == ["alteration"]
+    # kept on the entry for proxies: element names and facets only, never the value
+    stored = entries(w, [ids[0]])[0].reason
+    assert stored == "ViSOR rejected the record (HTTP 422): Surname: maxLength"
+    [event] = audit(w, "entry.failed")
+    assert event.category == "alteration"
+    assert event.detail == {"reason_sha256": text_digest(stored)}  # a hash, never the text
 
     with pytest.raises(NotPermitted):
         w.requeue.requeue(ids[0], actor=MANAGER)
@@ -257,7 +260,7 @@ def test_scheduled_submit_runs_once_per_tick_and_only_for_an_automatic_sink(
 ) -> None:
     manual = make_wiring(sqlite_url, ndelius_url)
     jobs = [j.id for j in build_scheduler(manual).get_jobs()]
-    assert jobs == ["ndelius-sync", "claims-expiry"]
+    assert jobs == ["ndelius-sync", "claims-expiry", "retention"]
     w = make_wiring(
         sqlite_url,
         ndelius_url,
@@ -267,7 +270,7 @@ def test_scheduled_submit_runs_once_per_tick_and_only_for_an_automatic_sink(
         breaker_cooldown_seconds=0,  # so only the tick can hold the second call back
     )
     jobs = [j.id for j in build_scheduler(w).get_jobs()]
-    assert jobs == ["ndelius-sync", "claims-expiry", "visor-submit"]
+    assert jobs == ["ndelius-sync", "claims-expiry", "visor-submit", "retention"]
     ids = approve_all(w, ndelius_url, {PLAIN})
     fault(visor_url, status=503, count=1000)
     submit_job(w)  # claims the tick, ViSOR is down: entries stay for a later tick
@@ -345,5 +348,6 @@ def test_file_drop_refuses_to_overwrite_a_different_file(
     (drop / drop_name(first)).write_text("<something-else/>", encoding="utf-8")
     result = submit(w)
     assert (result.failed, result.submitted) == (1, len(ids) - 1)
-    assert "already exists" in (result.failures[0].reason or "")
+    assert result.failures[0].reason == FAILED_PHRASE
+    assert "already exists" in (entries(w, ids[:1])[0].reason or "")
     assert (drop / drop_name(first)).read_text(encoding="utf-8") == "<something-else/>"

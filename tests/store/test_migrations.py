@@ -69,7 +69,11 @@ def test_the_comparison_sees_a_model_change(sqlite_url: str) -> None:
 def test_the_history_starts_at_one_baseline() -> None:
     """0001 to 0007 were squashed before the first release: the baseline, then what followed."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    assert [s.revision for s in script.walk_revisions()] == ["0002_attention", "0001_baseline"]
+    assert [s.revision for s in script.walk_revisions()] == [
+        "0003_audit_hmac",
+        "0002_attention",
+        "0001_baseline",
+    ]
     assert PRE_RELEASE_REVISIONS.isdisjoint({"0001_baseline"})
 
 

@@ -175,7 +175,7 @@ def test_an_entry_is_an_audited_consultation(
 ) -> None:
     entry_id = _entry_of(synced_wiring, "A117839")
     client = _signed_in(new_visitor, "N07P004")
-    body = client.get(f"/api/entries/{entry_id}", params={"purpose": "checking the alias"}).json()
+    body = client.get(f"/api/entries/{entry_id}", params={"purpose": "review"}).json()
     assert body["id"] == entry_id
     assert body["crn"] == "A117839"
     assert body["version"] == 1
@@ -193,7 +193,7 @@ def test_an_entry_is_an_audited_consultation(
     assert [(e.actor, e.entry_id, e.category) for e in viewed] == [
         ("N07P004", entry_id, "consultation")
     ]
-    assert viewed[0].detail == {"version": 1, "purpose": "checking the alias"}
+    assert viewed[0].detail == {"version": 1, "purpose": "review"}
 
 
 def test_an_excluded_entry_and_a_missing_one_are_refused_alike(

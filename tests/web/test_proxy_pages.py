@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any, cast
 
@@ -462,17 +463,24 @@ def test_views_ask_why_when_configured(
         )
         assert empty.status_code == 400
         assert '<a href="#purpose">' in empty.text
+        assert 'value="quality-check"' in ask.text  # chosen from fixed purposes
         shown = visitor.post(
+            f"/entries/{entry.id}/view", {"purpose": "review"}, page=f"/entries/{entry.id}"
+        )
+        assert shown.status_code == 200
+        assert f"Entry {entry.id}</h1>" in shown.text
+        typed = visitor.post(  # free text (a hand-made form) is recorded as a hash, never as text
             f"/entries/{entry.id}/view",
             {"purpose": "Checking before entry"},
             page=f"/entries/{entry.id}",
         )
-        assert shown.status_code == 200
-        assert f"Entry {entry.id}</h1>" in shown.text
+        assert typed.status_code == 200
     with Session(wiring.engine) as s:
         viewed = s.exec(
             select(AuditEvent).where(
                 AuditEvent.entry_id == entry.id, AuditEvent.action == "entry.viewed"
             )
         ).all()
-    assert [v.detail.get("purpose") for v in viewed] == ["Checking before entry"]
+    # free text is recorded as a hash of it, never the text (it could carry content)
+    digest = hashlib.sha256(b"Checking before entry").hexdigest()[:16]
+    assert [v.detail.get("purpose") for v in viewed] == ["review", f"other:{digest}"]

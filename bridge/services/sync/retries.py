@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from bridge.audit import AuditEvent
 from bridge.core.audit_events import case_read_failed, retry_scheduled
+from bridge.core.failure_text import text_digest
 from bridge.store.batch_queries import delete_retry_items
 from bridge.store.models import RetryItem
 
@@ -124,7 +125,9 @@ class RetrySet:
         delay = timedelta(seconds=self._base_seconds * (2 ** min(item.attempts - 1, 16)))
         item.next_attempt_at = now + min(delay, MAX_RETRY_DELAY)
         session.add(item)
-        return case_read_failed(actor, crn, attempts=item.attempts, error=item.last_error)
+        # The audit log keeps a hash of the error text, never the text (it may quote a body).
+        digest = text_digest(item.last_error) or ""
+        return case_read_failed(actor, crn, attempts=item.attempts, error=digest)
 
     @staticmethod
     def make_due(session: Session, crn: str, *, actor: str, now: datetime) -> AuditEvent | None:

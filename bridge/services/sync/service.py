@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import structlog
 from sqlalchemy import update
@@ -37,7 +38,7 @@ from bridge.mapping_files import MappingBundle
 from bridge.ndelius import ChangeEvent, NdeliusClient
 from bridge.services.staff import needs_proxy_codes
 from bridge.services.sync.attention import PageAttention
-from bridge.services.sync.erasure import erase_case, scrub
+from bridge.services.sync.erasure import erase_case, finish_erasure
 from bridge.services.sync.page_writer import PageWriter, merge_away
 from bridge.services.sync.reader import ProcessReads, ReaderSpec, Reads, ThreadReads, WorkerStats
 from bridge.services.sync.retries import RetrySet
@@ -68,6 +69,7 @@ class SyncOptions:
     adopt_existing: str = "adopt"
     concurrency: int = 8  # case reads in flight at once
     retry_alert_attempts: int = 5  # a CRN failing this often is shown to administrators
+    drop_dir: Path | None = None  # the file-drop sink's folder: an erasure clears it too
 
 
 @dataclass
@@ -82,6 +84,7 @@ class SyncResult:
     cases_failed: int = 0
     cursor: int | None = None
     cases_erased: int = 0
+    erasures_incomplete: int = 0  # erased rows whose bytes could not be proven gone (listed)
     cases_merged: int = 0
     retry_set: int = 0  # CRNs waiting in the durable retry set after this run
     retry_attention: int = 0  # ... of which have failed `retry_alert_attempts` times or more
@@ -449,9 +452,17 @@ class SyncService:
                 s.merge(SyncCursor(name=CURSOR, sequence=new_cursor, updated_at=now))
         if new_cursor is not None:
             self._cursor_written = new_cursor
-        if batch.erase:
-            scrub(self._engine)  # the rows are gone; now their bytes go too
-        result.cases_erased += len(batch.erase)
+        if batch.erase:  # the rows are gone; now their bytes go too, or the case is listed
+            done = finish_erasure(
+                self._engine,
+                batch.erase,
+                now=now,
+                actor=SYNC,
+                wait=self._clock.sleep,
+                drop_dir=self._opts.drop_dir,
+            )
+            result.cases_erased += len(done)
+            result.erasures_incomplete += len(batch.erase) - len(done)
         result.cases_merged += len(batch.merges)
         result.entries_created += counts.created
         result.entries_superseded += counts.superseded

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bridge.core.vocabulary import long_datetime
-from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
+from bridge.web.deps import Admin, PagesDep, SameSite, WiringDep, csrf_protect
 
 __all__ = ["router"]
 
@@ -87,7 +87,7 @@ def retry_now(
     return RedirectResponse("/admin/sync?done=retry", status_code=303)
 
 
-@router.get("/submissions")
+@router.get("/submissions", dependencies=[SameSite])
 def submissions_page(
     request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep
 ) -> Response:

@@ -28,7 +28,7 @@ from bridge.core.staff_input import (
 )
 from bridge.errors import BadInput
 from bridge.services.views import Person, StaffRecord, jsonable
-from bridge.web.deps import Admin, PagesDep, WiringDep, csrf_protect
+from bridge.web.deps import Admin, PagesDep, SameSite, WiringDep, csrf_protect
 from bridge.web.present import long_date
 
 __all__ = ["router"]
@@ -173,7 +173,7 @@ def _imported_banner(request: Request) -> str | None:
     )
 
 
-@router.get("/staff")
+@router.get("/staff", dependencies=[SameSite])
 def staff_registry(request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep) -> Response:
     people = wiring.admin.staff_registry(actor=staff.code)
     rows = [
@@ -303,7 +303,7 @@ def _person_or_404(wiring: WiringDep, code: str, actor: str) -> StaffRecord:
     return person
 
 
-@router.get("/staff/{code}")
+@router.get("/staff/{code}", dependencies=[SameSite])
 def edit_staff_form(
     request: Request, staff: Admin, wiring: WiringDep, pages: PagesDep, code: Code
 ) -> Response:

@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field
 from bridge.core.lifecycle import State
 from bridge.services.queue_view import QueueFilters
 from bridge.services.views import jsonable
-from bridge.web.deps import Proxy, SignedIn, WiringDep
+from bridge.web.deps import Proxy, SameSite, SignedIn, WiringDep
 
 __all__ = ["router"]
 
@@ -200,7 +200,12 @@ def api_queue(
     }
 
 
-@router.get("/entries/{entry_id}", response_model=EntryResponse, summary="One entry (audited)")
+@router.get(
+    "/entries/{entry_id}",
+    response_model=EntryResponse,
+    summary="One entry (audited)",
+    dependencies=[SameSite],
+)
 def api_entry(
     entry_id: Annotated[int, Path(ge=1)],
     staff: Proxy,
@@ -216,13 +221,18 @@ def api_entry(
     """The entry with its record, diff, issues, version and history. Recorded in the audit log
     as a consultation, exactly like opening the entry page."""
     shown: dict[str, Any] = jsonable(
-        wiring.review.show(entry_id, actor=staff.code, purpose=purpose)
+        wiring.review.show(
+            entry_id, actor=staff.code, purpose=purpose, default_purpose="api:entry.show"
+        )
     )
     return shown
 
 
 @router.get(
-    "/cases/{crn}/status", response_model=CaseStatusResponse, summary="The status of a case"
+    "/cases/{crn}/status",
+    response_model=CaseStatusResponse,
+    summary="The status of a case",
+    dependencies=[SameSite],
 )
 def api_case_status(
     crn: Annotated[str, Path(min_length=1, max_length=16)],

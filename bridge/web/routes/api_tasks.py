@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge.core.vocabulary import kind_label, section_label, state_label
 from bridge.errors import ApprovalRefused
 from bridge.services.views import jsonable
-from bridge.web.deps import Admin, CsrfFailed, Proxy, SignedIn, WiringDep
+from bridge.web.deps import Admin, CsrfFailed, Proxy, SameSite, SignedIn, WiringDep
 from bridge.web.routes.api import Issue
 from bridge.web.session import BrowserTokens
 
@@ -147,7 +147,12 @@ def api_csrf_token(request: Request, staff: SignedIn) -> dict[str, str]:
     return {"csrf_token": tokens.csrf(request.state.browser_token), "staff": staff.code}
 
 
-@router.get("/tasks", response_model=TaskListOut, summary="Case tasks, earliest due first")
+@router.get(
+    "/tasks",
+    response_model=TaskListOut,
+    summary="Case tasks, earliest due first",
+    dependencies=[SameSite],
+)
 def api_tasks(
     staff: Proxy,
     wiring: WiringDep,
@@ -196,7 +201,12 @@ def api_release(crn: CrnPath, staff: Proxy, _csrf: Csrf, wiring: WiringDep) -> d
     return _task(wiring.tasks.release(crn, actor=staff.code))
 
 
-@router.get("/tasks/{crn}", response_model=ShownOut, summary="A task's entries (audited)")
+@router.get(
+    "/tasks/{crn}",
+    response_model=ShownOut,
+    summary="A task's entries (audited)",
+    dependencies=[SameSite],
+)
 def api_task(
     crn: CrnPath,
     staff: Proxy,
@@ -205,7 +215,9 @@ def api_task(
 ) -> dict[str, Any]:
     """Every open entry of the case with its record, diff, issues and version; each is
     recorded as a consultation. Renews your claims on the case."""
-    shown = wiring.tasks.show(crn, actor=staff.code, purpose=purpose)
+    shown = wiring.tasks.show(
+        crn, actor=staff.code, purpose=purpose, default_purpose="api:task.show"
+    )
     out = jsonable(shown)
     for e in out["entries"]:
         e["label"] = state_label(e["status"])

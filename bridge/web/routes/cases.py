@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from bridge.core.lifecycle import State
 from bridge.core.vocabulary import explain_state, long_date, state_label
 from bridge.services.views import jsonable
-from bridge.web.deps import OffenderManager, PagesDep, WiringDep, csrf_protect
+from bridge.web.deps import OffenderManager, PagesDep, SameSite, WiringDep, csrf_protect
 
 __all__ = ["router"]
 
@@ -33,7 +33,7 @@ STATE_TAGS = {
 }
 
 
-@router.get("/cases")
+@router.get("/cases", dependencies=[SameSite])
 def cases_page(
     request: Request, staff: OffenderManager, wiring: WiringDep, pages: PagesDep
 ) -> Response:
@@ -49,7 +49,7 @@ def cases_page(
     )
 
 
-@router.get("/cases/{crn}")
+@router.get("/cases/{crn}", dependencies=[SameSite])
 def case_page(
     request: Request,
     staff: OffenderManager,

@@ -17,12 +17,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from bridge.core.lifecycle import State, local_date
+from bridge.core.purposes import CHOSEN
 from bridge.errors import BadInput
 from bridge.services.editing import EditRefused
 from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters
 from bridge.services.views import Person, jsonable
 from bridge.web import entry_view
-from bridge.web.deps import PagesDep, Proxy, WiringDep, csrf_protect
+from bridge.web.deps import PagesDep, Proxy, SameSite, WiringDep, csrf_protect
 from bridge.web.present import long_date, section_title
 from bridge.web.templating import Pages
 from bridge.wiring import Wiring
@@ -47,7 +48,15 @@ DONE: dict[str, tuple[str, bool]] = {
 }
 DUE_LABELS = {"overdue": "Overdue", "today": "Due today or earlier", "week": "Due within 7 days"}
 #: Why a page is shown again after a refused action, when views must say why (audited).
-RESHOWN = "shown again after a refused action"
+RESHOWN = "reshown"  # a purpose code (core.purposes)
+#: The purpose a view implies after an action (by its `done` code); otherwise the route's own.
+IMPLIED_PURPOSE = {
+    State.CLAIMED: "claim",
+    State.APPROVED: "decide",
+    State.REJECTED: "decide",
+    "entered": "decide",
+    "saved": "correction",
+}
 
 
 #: The cookie carrying what the last action did to the page it redirects to (one use).
@@ -205,7 +214,8 @@ def _render_entry(
     """Show the entry (an audited view) with any errors of the action just refused."""
     if purpose is None and status_code != 200 and wiring.settings.view_purpose_required:
         purpose = RESHOWN
-    shown = wiring.review.show(entry_id, actor=staff.code, purpose=purpose)
+    implied = IMPLIED_PURPOSE.get(request.cookies.get(DONE_COOKIE) or "", "web:entry.view")
+    shown = wiring.review.show(entry_id, actor=staff.code, purpose=purpose, default_purpose=implied)
     model = entry_view.entry_page(
         shown,
         wiring.bundle.spec,
@@ -236,7 +246,7 @@ def _render_entry(
     return _shown(request, response)
 
 
-@router.get("/entries/{entry_id}")
+@router.get("/entries/{entry_id}", dependencies=[SameSite])
 def entry(
     request: Request,
     entry_id: EntryId,
@@ -249,14 +259,19 @@ def entry(
         asked = pages.render(
             request,
             "proxy/purpose.html",
-            {"title": f"Entry {entry_id}", "entry_id": entry_id, "banner": _banner(request)},
+            {
+                "title": f"Entry {entry_id}",
+                "entry_id": entry_id,
+                "banner": _banner(request),
+                "purposes": CHOSEN,
+            },
             staff=staff,
         )
         return _shown(request, asked)
     return _render_entry(request, staff, wiring, pages, entry_id)
 
 
-@router.post("/entries/{entry_id}/view")
+@router.post("/entries/{entry_id}/view", dependencies=[SameSite])
 def entry_with_purpose(
     request: Request,
     entry_id: EntryId,
@@ -268,13 +283,14 @@ def entry_with_purpose(
     """The entry, after the proxy said why they are opening it (recorded with the view)."""
     if not purpose.strip():
         wiring.review.check_access(entry_id, actor=staff.code)
-        message = "Enter why you are viewing this entry"
+        message = "Select why you are viewing this entry"
         return pages.render(
             request,
             "proxy/purpose.html",
             {
                 "title": f"Entry {entry_id}",
                 "entry_id": entry_id,
+                "purposes": CHOSEN,
                 "errors": [{"text": message, "href": "#purpose"}],
                 "purpose_error": message,
             },
