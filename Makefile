@@ -32,7 +32,7 @@ $(ASSETS): package.json package-lock.json frontend/app.scss frontend/app.js fron
 assets: $(ASSETS)
 
 run: $(STAMP) $(ASSETS)
-	$(BIN)/visor-bridge demo
+	BRIDGE_ENVIRONMENT=development $(BIN)/visor-bridge demo
 
 check: $(STAMP)
 	$(BIN)/ruff format --check bridge tests
@@ -74,8 +74,15 @@ test-fast: $(STAMP) $(ASSETS)
 
 # Long property-based runs: every hypothesis test with many more examples (the "fuzz" profile,
 # tests/conftest.py). Tests that set their own max_examples keep it.
+# Then atheris, coverage-guided, on case document -> mapped record for FUZZ_SECONDS (its finds
+# go to build/fuzz-corpus; the seeds and kept inputs are tests/fuzz/corpus, replayed by the suite).
+FUZZ_SECONDS ?= 300
 fuzz: $(STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m hypothesis --hypothesis-profile=fuzz
+	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
+	mkdir -p build/fuzz-corpus
+	$(BIN)/python tests/fuzz/fuzz_case_document.py -max_total_time=$(FUZZ_SECONDS) \
+		-rss_limit_mb=2048 -artifact_prefix=build/fuzz- build/fuzz-corpus tests/fuzz/corpus
 
 # Benchmarks are separate from `make test`: they measure ratios side by side in one run and
 # write the numbers into docs/BENCHMARKS.md. Mapping first, then the sync (100,000 cases; try

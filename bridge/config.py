@@ -13,15 +13,29 @@ from bridge.errors import ConfigError
 
 __all__ = [
     "DEV_SECRET_KEY",
+    "MIN_SECRET_KEY_BYTES",
     "Settings",
     "audit_key_problems",
     "audit_keyring",
     "default_fixtures_dir",
     "default_mappings_dir",
+    "secret_key_problems",
 ]
 
 #: A key that marks a development set-up; a deployment refuses to start with it.
 DEV_SECRET_KEY = "dev-only-change-me"  # noqa: S105  (a marker, refused in production)
+#: The shortest BRIDGE_SECRET_KEY outside development (it signs sessions and CSRF tokens).
+MIN_SECRET_KEY_BYTES = 32
+
+
+def secret_key_problems(secret_key: SecretStr) -> list[str]:
+    """Why BRIDGE_SECRET_KEY may not be used outside development (empty: it may)."""
+    value = secret_key.get_secret_value()
+    if value == DEV_SECRET_KEY:
+        return ["BRIDGE_SECRET_KEY is the development marker"]
+    if len(value.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+        return [f"BRIDGE_SECRET_KEY is shorter than {MIN_SECRET_KEY_BYTES} bytes"]
+    return []
 
 
 def default_fixtures_dir() -> Path | None:
@@ -47,7 +61,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="BRIDGE_", env_file=".env", extra="ignore")
 
-    environment: Literal["development", "demo", "test", "production"] = "development"
+    #: Production unless set (ARCHITECTURE §7): only `development` skips the start-up checks.
+    environment: Literal["production", "development"] = "production"
     database_url: str = "sqlite:///./bridge.db"
     ndelius_url: str = "http://127.0.0.1:8081"
     ndelius_client_id: str = "bridge-dev"
@@ -94,19 +109,24 @@ class Settings(BaseSettings):
     def mappings_dir(self) -> Path:
         return self.mappings or default_mappings_dir()
 
-    def check_deployable(self) -> None:
-        """Refuse to run a real deployment with a development secret or client secret."""
-        if self.environment != "production":
-            return
-        problems = []
-        if self.secret_key.get_secret_value() == DEV_SECRET_KEY:
-            problems.append("BRIDGE_SECRET_KEY is the development default")
+    def deployment_problems(self) -> list[str]:
+        """Every setting that may not be used outside development, each named (ARCHITECTURE §7)."""
+        if self.environment == "development":
+            return []
+        problems = secret_key_problems(self.secret_key)
         if self.ndelius_client_secret.get_secret_value() == "bridge-dev-secret":
             problems.append("BRIDGE_NDELIUS_CLIENT_SECRET is the development default")
         problems.extend(audit_key_problems(self))
+        return problems
+
+    def check_deployable(self) -> None:
+        """Refuse to start outside development while any setting is unfit, naming every one."""
+        problems = self.deployment_problems()
         if problems:
             raise ConfigError(
-                "Refusing to start in production: " + "; ".join(problems) + ". Set real secrets."
+                f"Refusing to start in {self.environment} (BRIDGE_ENVIRONMENT): "
+                + "; ".join(problems)
+                + ". Set real secrets, or BRIDGE_ENVIRONMENT=development on a developer's machine."
             )
 
 

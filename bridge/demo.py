@@ -22,6 +22,7 @@ from bridge.sim import ndelius as ndelius_sim
 from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
 from bridge.web.app import create_app
+from bridge.web.serving import proxy_options
 from bridge.wiring import Wiring
 
 __all__ = ["DEMO_ACCOUNTS", "fixtures_dir", "run_demo"]
@@ -63,7 +64,7 @@ def _say(text: str) -> None:
 
 def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
     clock = SystemClock()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     fixtures = fixtures_dir()
     client_id, client_secret = "bridge-demo", secrets.token_urlsafe(16)
     with ExitStack() as stack:
@@ -85,7 +86,7 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             )
         )
         settings = Settings(
-            environment="demo",
+            environment="development",
             database_url=f"sqlite:///{(folder / 'bridge.db').resolve()}",
             ndelius_url=nd_url,
             ndelius_client_id=client_id,
@@ -110,7 +111,13 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
         stack.callback(sched.shutdown, wait=False)
         port = _free_port(web_port)
         server = uvicorn.Server(
-            uvicorn.Config(create_app(wiring), host="127.0.0.1", port=port, log_level="warning")
+            uvicorn.Config(
+                create_app(wiring),
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                **proxy_options(None),
+            )
         )
         queued = len(wiring.queue.listing(State.PENDING))
         cmd = command_path()
@@ -124,6 +131,7 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             f"  Database:               {folder / 'bridge.db'}\n"
             f"  Entries waiting:        {queued} (a sync runs every {interval} s)\n\n"
             f"  Try, in another terminal (same folder):\n"
+            f"    export BRIDGE_ENVIRONMENT=development\n"
             f"    export BRIDGE_DATABASE_URL=sqlite:///{(folder / 'bridge.db').resolve()}\n"
             f"    {cmd} queue list\n"
             f"    {cmd} queue claim-next --as N07P004      # a vetted proxy\n"

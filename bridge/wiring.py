@@ -22,6 +22,7 @@ from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
 from bridge.services.operations import OperationsService
+from bridge.services.privilege import PrivilegeService
 from bridge.services.queue_view import QueueService
 from bridge.services.retention import RetentionService
 from bridge.services.review import ReviewService
@@ -278,6 +279,11 @@ class Wiring:
         return AdminService(engine=self.engine, clock=self.clock)
 
     @cached_property
+    def privilege(self) -> PrivilegeService:
+        """The two-person rule for privilege granted in the web (issue 18)."""
+        return PrivilegeService(engine=self.engine, clock=self.clock, hasher=self._password_hasher)
+
+    @cached_property
     def accounts(self) -> AccountService:
         s = self.settings
         return AccountService(
@@ -289,6 +295,7 @@ class Wiring:
                 lockout=timedelta(minutes=s.sign_in_lockout_minutes),
             ),
             hasher=self._password_hasher,
+            name_key=s.secret_key.get_secret_value().encode("utf-8"),
         )
 
     @cached_property

@@ -86,7 +86,7 @@ def staff_file(folder: Path, today: date) -> Path:
 
 def settings(db_url: str, ndelius_url: str = "http://127.0.0.1:9", **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "environment": "test",
+        "environment": "development",
         "database_url": db_url,
         "ndelius_url": ndelius_url,
         "ndelius_client_id": SIM_CLIENT[0],
@@ -131,7 +131,7 @@ def seeded_wiring(
 def env_for(db_url: str, ndelius_url: str) -> dict[str, str]:
     """BRIDGE_* variables for running the CLI against a test database and simulator."""
     return {
-        "BRIDGE_ENVIRONMENT": "test",
+        "BRIDGE_ENVIRONMENT": "development",
         "BRIDGE_DATABASE_URL": db_url,
         "BRIDGE_NDELIUS_URL": ndelius_url,
         "BRIDGE_NDELIUS_CLIENT_ID": SIM_CLIENT[0],

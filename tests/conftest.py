@@ -60,6 +60,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             "BRIDGE_TEST_REQUIRE_ALL",
         }:
             monkeypatch.delenv(key)
+    # Production is the default (ARCHITECTURE §7): the tests run in development, as the demo
+    # does; a test of the production checks sets it itself.
+    monkeypatch.setenv("BRIDGE_ENVIRONMENT", "development")
     monkeypatch.chdir(tmp_path)
 
 

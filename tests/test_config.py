@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from bridge.cli import run
-from bridge.config import Settings, default_mappings_dir
+from bridge.config import DEV_SECRET_KEY, MIN_SECRET_KEY_BYTES, Settings, default_mappings_dir
 from bridge.errors import ConfigError
 
 
@@ -21,19 +21,51 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.mappings_dir == default_mappings_dir()
 
 
+GOOD_KEY = SecretStr("k" * MIN_SECRET_KEY_BYTES)
+
+
 def test_production_refuses_development_secrets() -> None:
     with pytest.raises(ConfigError, match="BRIDGE_SECRET_KEY"):
         Settings(environment="production").check_deployable()
     Settings(
         environment="production",
-        secret_key=SecretStr("a-real-key-from-the-vault"),
+        secret_key=GOOD_KEY,
         ndelius_client_secret=SecretStr("real-client-secret"),
         audit_key=SecretStr("an-audit-key-of-at-least-32-bytes-long"),
     ).check_deployable()
 
 
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("", "shorter than 32 bytes"),
+        ("x", "shorter than 32 bytes"),
+        ("k" * 31, "shorter than 32 bytes"),
+        (DEV_SECRET_KEY, "development marker"),
+    ],
+)
+def test_a_short_or_marker_secret_key_is_refused_outside_development(key: str, why: str) -> None:
+    """Before: an empty or one-character key was accepted in production."""
+    settings = Settings(environment="production", secret_key=SecretStr(key))
+    problems = settings.deployment_problems()
+    assert any(why in p and "BRIDGE_SECRET_KEY" in p for p in problems)
+    # every failing setting is named, not only the first
+    assert any("BRIDGE_NDELIUS_CLIENT_SECRET" in p for p in problems)
+    assert (
+        Settings(environment="development", secret_key=SecretStr(key)).deployment_problems() == []
+    )
+
+
+def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: an unset BRIDGE_ENVIRONMENT meant development and accepted the development key."""
+    monkeypatch.delenv("BRIDGE_ENVIRONMENT")
+    assert Settings().environment == "production"
+    with pytest.raises(ConfigError, match="BRIDGE_SECRET_KEY is the development marker"):
+        Settings().check_deployable()
+
+
 def test_development_allows_defaults() -> None:
-    Settings().check_deployable()
+    Settings(environment="development").check_deployable()
 
 
 def test_cli_exits_2_with_one_line_on_a_bad_setting(
@@ -52,5 +84,9 @@ def test_cli_refuses_production_with_default_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("BRIDGE_ENVIRONMENT", "production")
+    monkeypatch.setenv("BRIDGE_SECRET_KEY", "short")
     assert run(["queue", "list"]) == 2
-    assert "Refusing to start in production" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Refusing to start in production" in err
+    assert "BRIDGE_SECRET_KEY is shorter than 32 bytes" in err
+    assert "BRIDGE_NDELIUS_CLIENT_SECRET" in err

@@ -274,3 +274,19 @@ def test_every_scheduled_run_anchors_the_audit_chain_outside_the_database(
     assert set(lines[0]) == {"at", "events", "last_id", "head", "key_id"}
     assert lines[1]["events"] >= lines[0]["events"] > 0
     assert wiring.audit_log.verify().anchors == 2
+
+
+def test_a_job_error_is_logged_as_its_class_and_a_reference_never_its_text() -> None:
+    """Issue 18: the scheduler logged str(exc); an SQL error's text can carry parameters."""
+    from structlog.testing import capture_logs
+
+    from bridge.scheduler import _job_error
+
+    with capture_logs() as logs:
+        _job_error("sync", RuntimeError("INSERT ... parameters: ('B203456', 'Siobhán O''Neil')"))
+    [line] = logs
+    assert line["event"] == "sync.job_error"
+    assert line["error_type"] == "RuntimeError"
+    assert len(line["reference"]) == 12
+    assert "Siobh" not in str(line)
+    assert "B203456" not in str(line)

@@ -69,13 +69,28 @@ def serve(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port")] = 8000,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Comma-separated addresses of the reverse proxy whose X-Forwarded-For and "
+            "X-Forwarded-Proto are trusted (default: none; proxy headers are ignored).",
+        ),
+    ] = "",
 ) -> None:
     """Serve the web UI and JSON API."""
     import uvicorn
 
     from bridge.web.app import create_app
+    from bridge.web.serving import proxy_options
 
-    uvicorn.run(create_app(wiring(ctx)), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(wiring(ctx)),
+        host=host,
+        port=port,
+        log_level="warning",
+        **proxy_options(forwarded_allow_ips),
+    )
 
 
 @app.command("scheduler")

@@ -135,12 +135,16 @@ def approve(
     entry_id: EntryId,
     as_: As,
     version: Annotated[
-        int | None,
-        typer.Option("--version", help="Refuse if the entry has moved on from this version."),
-    ] = None,
+        int,
+        typer.Option(
+            "--version",
+            min=1,
+            help="The version you saw (entry show): refused if the entry has moved on.",
+        ),
+    ],
     json_: Json = False,
 ) -> None:
-    """Approve a claimed entry with no blocking issues."""
+    """Approve a claimed entry with no blocking issues, at the version you saw (required)."""
     _act(ctx, "approve", entry_id, as_, json_, version=version)
 
 

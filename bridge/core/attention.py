@@ -31,6 +31,9 @@ class AttentionReason(StrEnum):
     REFUSED = "refused"
     #: nDelius sent a body that is not the JSON, or not the shape, the reader needs.
     UNREADABLE = "unreadable"
+    #: A limited-access flag with no usable list, or a list that cannot be parsed: the case is
+    #: hidden from everyone (fail closed) until nDelius sends lists the bridge can apply.
+    ACCESS_UNCLEAR = "access_unclear"
     #: Open entries that no current proxy may take (worked out when the list is read).
     UNTAKEABLE = "untakeable"
     #: The case was erased but making it physical failed (the SQLite WAL could not be
@@ -49,6 +52,8 @@ class ReadFailure:
 
 def case_reason(prepared: PreparedCase) -> AttentionReason | None:
     """Why a case read successfully needs a person; None when it does not."""
+    if prepared.access_unclear:
+        return AttentionReason.ACCESS_UNCLEAR
     if not prepared.scope.in_scope and prepared.scope.reason == NO_MANAGER:
         return AttentionReason.OFFICER_UNDETERMINED
     return None

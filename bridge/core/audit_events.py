@@ -73,6 +73,9 @@ __all__ = [
     "entry_submitted",
     "entry_superseded",
     "entry_viewed",
+    "privilege_approved",
+    "privilege_declined",
+    "privilege_requested",
     "retry_scheduled",
     "session_expired",
     "sign_in",
@@ -176,6 +179,9 @@ class AuditAction(StrEnum):
     ERASURE_INCOMPLETE = "erasure.incomplete"
     REGISTRY_VIEWED = "registry.viewed"
     FAILURES_VIEWED = "failures.viewed"
+    PRIVILEGE_REQUESTED = "privilege.requested"
+    PRIVILEGE_APPROVED = "privilege.approved"
+    PRIVILEGE_DECLINED = "privilege.declined"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,13 +219,16 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.RETRY_SCHEDULED, _C.ALTERATION, "was attempts"),
         (_A.STAFF_UPDATED, _C.ALTERATION, "staff fields"),
         (_A.ACCOUNT_PASSWORD_SET, _C.ALTERATION, "staff"),
+        (_A.PRIVILEGE_REQUESTED, _C.ALTERATION, "staff request grants"),
+        (_A.PRIVILEGE_APPROVED, _C.ALTERATION, "staff request grants requested_by"),
+        (_A.PRIVILEGE_DECLINED, _C.ALTERATION, "staff request"),
         (_A.ENTRY_VIEWED, _C.CONSULTATION, "version purpose"),
         (_A.STATUS_VIEWED, _C.CONSULTATION, ""),
         (_A.CASES_LISTED, _C.CONSULTATION, "crns"),
         (_A.TASKS_SEARCHED, _C.CONSULTATION, "terms crns"),
         (_A.SIGN_IN, _C.CONSULTATION, ""),
         (_A.SIGN_IN_FAILED, _C.CONSULTATION, "staff unknown_username"),
-        (_A.SIGN_IN_THROTTLED, _C.CONSULTATION, "staff"),
+        (_A.SIGN_IN_THROTTLED, _C.CONSULTATION, "staff username_hash"),
         (_A.SIGN_OUT, _C.CONSULTATION, ""),
         (_A.SESSION_EXPIRED, _C.CONSULTATION, ""),
         (_A.ACCESS_REFUSED, _C.CONSULTATION, "action"),
@@ -398,6 +407,33 @@ def account_password_set(actor: str, *, staff: str) -> AuditEvent:
     return _event(_A.ACCOUNT_PASSWORD_SET, actor, staff=staff)
 
 
+def privilege_requested(
+    actor: str, *, staff: str, request: int, grants: Sequence[str]
+) -> AuditEvent:
+    """An administrator asked to grant a privilege (the proxy or administrator role, vetting,
+    another person's password); it waits for a second administrator (the grants' names only)."""
+    return _event(_A.PRIVILEGE_REQUESTED, actor, staff=staff, request=request, grants=list(grants))
+
+
+def privilege_approved(
+    actor: str, *, staff: str, request: int, grants: Sequence[str], requested_by: str
+) -> AuditEvent:
+    """A second administrator approved a privilege request: the change was applied."""
+    return _event(
+        _A.PRIVILEGE_APPROVED,
+        actor,
+        staff=staff,
+        request=request,
+        grants=list(grants),
+        requested_by=requested_by,
+    )
+
+
+def privilege_declined(actor: str, *, staff: str, request: int) -> AuditEvent:
+    """An administrator declined (or its requester withdrew) a privilege request."""
+    return _event(_A.PRIVILEGE_DECLINED, actor, staff=staff, request=request)
+
+
 # -- consultation -----------------------------------------------------------------------------
 
 
@@ -436,9 +472,12 @@ def sign_in_failed(actor: str, *, staff: str | None) -> AuditEvent:
     return _event(_A.SIGN_IN_FAILED, actor, staff=staff)
 
 
-def sign_in_throttled(actor: str, *, staff: str) -> AuditEvent:
-    """A sign-in refused unchecked: too many failures for the username or client address."""
-    return _event(_A.SIGN_IN_THROTTLED, actor, staff=staff)
+def sign_in_throttled(
+    actor: str, *, staff: str | None = None, username_hash: str | None = None
+) -> AuditEvent:
+    """A sign-in refused unchecked: too many failures for the username, the client address or
+    everyone. `staff` when the name typed is a staff code, else only a short hash of it."""
+    return _event(_A.SIGN_IN_THROTTLED, actor, **_given(staff=staff, username_hash=username_hash))
 
 
 def sign_out(actor: str) -> AuditEvent:

@@ -22,8 +22,13 @@ from bridge.core.mapping.spec import FieldSpec, SectionSpec
 from bridge.core.mapping.transforms import TRANSFORMS, Problem
 from bridge.core.xmltext import clean_text
 
-__all__ = ["EditProblem", "apply_edits", "parse_assignments"]
+__all__ = ["BIDI_CONTROLS", "EditProblem", "apply_edits", "parse_assignments"]
 
+#: Bidirectional controls (U+202A-202E embeddings and overrides, U+2066-2069 isolates, the
+#: LRM/RLM marks U+200E/U+200F and the Arabic letter mark U+061C): they make a value read
+#: differently from what it holds, so an edit may not carry them. The joiners U+200C/U+200D
+#: (ZWNJ/ZWJ), which some names need, stay allowed.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _STEP = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)(?:\[(\d+)\])?")
 
 
@@ -122,6 +127,15 @@ def apply_edits(
         text, removed = clean_text(raw.strip())
         if removed:
             problems.append(EditProblem(path, f"{fspec.label} has characters ViSOR cannot hold"))
+            continue
+        if BIDI_CONTROLS.search(text):
+            problems.append(
+                EditProblem(
+                    path,
+                    f"{fspec.label} has hidden characters that reorder text (bidirectional "
+                    "controls); type the value again without them",
+                )
+            )
             continue
         parent: etree._Element | None = out
         siblings: Sequence[FieldSpec] = spec.fields

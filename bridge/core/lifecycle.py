@@ -39,6 +39,8 @@ __all__ = [
     "is_admin",
     "is_overdue",
     "local_date",
+    "HIDDEN",
+    "lists_allow",
     "may_handle",
     "needs_proxy_on",
     "state_after",
@@ -231,6 +233,21 @@ def _norm(code: str) -> str:
     return code.strip().upper()
 
 
+#: The one entry of a hidden case's `restricted_to` (bridge.core.scope.read_access): it matches
+#: nobody, not even a code spelt "*" (staff codes are letters and digits anyway).
+HIDDEN = "*"
+
+
+def lists_allow(code: str, excluded_from: Collection[str], restricted_to: Collection[str]) -> bool:
+    """The case's access lists alone (everyone, officers too): not excluded, and not kept out
+    by a non-empty restriction list. Codes compare trimmed and upper-cased; a hidden case's
+    list (`bridge.core.scope.HIDDEN`) matches nobody."""
+    who = _norm(code)
+    if HIDDEN in restricted_to or who in {_norm(c) for c in excluded_from}:
+        return False
+    return not restricted_to or who in {_norm(c) for c in restricted_to}
+
+
 def case_allows(
     code: str,
     on_behalf_of: str | None,
@@ -240,12 +257,9 @@ def case_allows(
     """The case's own part of the rule, over plain columns (for queries that read no rows):
     not excluded, not restricted away, not their own case. Staff codes compare trimmed and
     upper-cased, as nDelius's exclusion lists are not always in the registry's case."""
-    who = _norm(code)
-    if who in {_norm(c) for c in excluded_from}:
+    if not lists_allow(code, excluded_from, restricted_to):
         return False
-    if restricted_to and who not in {_norm(c) for c in restricted_to}:
-        return False
-    return on_behalf_of is None or _norm(on_behalf_of) != who
+    return on_behalf_of is None or _norm(on_behalf_of) != _norm(code)
 
 
 def may_handle(staff: StaffFacts | None, case: CaseAccess | None, today: date) -> bool:

@@ -98,6 +98,8 @@ class PreparedCase:
     mappa: CaseSnapshot
     owning_force: str | None = None
     routing_issues: tuple[Issue, ...] = ()
+    #: The access lists could not be read (scope.read_access): the case is hidden from everyone.
+    access_unclear: bool = False
 
     @property
     def acting_for(self) -> str:

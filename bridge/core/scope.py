@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from bridge.core.lifecycle import HIDDEN
 from bridge.core.mapping.codes import CodeTable
-from bridge.core.snapshot import CaseSnapshot
+from bridge.core.snapshot import CaseSnapshot, as_dict
 
 __all__ = [
+    "HIDDEN",
+    "AccessLists",
+    "access_of",
+    "read_access",
     "CATEGORY_TABLE",
     "LEVEL_TABLE",
     "NO_MANAGER",
@@ -97,3 +103,89 @@ def decide_scope(
     if manager not in needs_proxy:
         return ScopeDecision(False, NO_PROXY)
     return ScopeDecision(True, "in scope", on_behalf_of=manager)
+
+
+# -- limited access (ARCHITECTURE §4: fail closed) -------------------------------------------
+
+# HIDDEN (bridge.core.lifecycle) is the one entry of a hidden case's `restricted_to`: no staff
+# code can equal it (codes are letters and digits, bridge.core.staff_input), so the one access
+# rule (`lists_allow`) and every query over the stored lists refuse the case to everyone.
+
+#: Keys of an object item that may hold the staff code (community-API and integration shapes).
+_CODE_KEYS = ("code", "staffCode")
+
+
+@dataclass(frozen=True, slots=True)
+class AccessLists:
+    """A case's limited-access lists as the bridge applies them: codes trimmed and upper-cased.
+
+    `unclear` is true when a flag says the case is limited but no usable list says to whom, or
+    a list cannot be parsed: then `restricted_to` is `(HIDDEN,)` and the case is hidden from
+    everyone and listed to administrators (the attention list's `access_unclear`).
+    """
+
+    excluded_from: tuple[str, ...] = ()
+    restricted_to: tuple[str, ...] = ()
+    unclear: bool = False
+
+
+def _norm(code: str) -> str:
+    return code.strip().upper()
+
+
+def _item_code(item: Any) -> str | None:
+    """A list item's staff code: a string, or an object's `code`/`staffCode`, or its
+    `staff.code`; None when the item holds no usable code."""
+    if isinstance(item, dict):
+        for key in _CODE_KEYS:
+            if isinstance(item.get(key), str):
+                return _item_code(item[key])
+        return _item_code(as_dict(item.get("staff")).get("code")) if "staff" in item else None
+    if isinstance(item, str) and item.strip():
+        return _norm(item)
+    return None
+
+
+def _read_list(value: Any) -> tuple[str, ...] | None:
+    """The codes of one list (missing or null: empty); None when it cannot be parsed (not a
+    list, or any item with no usable code — a list read in part would let the rest in)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        return None
+    codes = [_item_code(item) for item in value]
+    if any(code is None for code in codes):
+        return None
+    return tuple(dict.fromkeys(c for c in codes if c is not None))
+
+
+def _flag(offender: Mapping[str, Any], key: str) -> bool:
+    """A limited-access flag: missing, null or false mean false; anything else, true."""
+    return offender.get(key) not in (None, False)
+
+
+def read_access(offender: Mapping[str, Any], access: Any) -> AccessLists:
+    """The access lists of a case from its OffenderDetail and access-limitations bodies.
+
+    A non-empty list always applies, flags or not. `currentExclusion`/`currentRestriction`
+    true with an empty or missing list, a list that is not a list of codes (or objects with
+    one), or a body that is not an object, hide the case (fail closed).
+    """
+    body = {} if access is None else access
+    if not isinstance(body, dict):
+        return AccessLists(restricted_to=(HIDDEN,), unclear=True)
+    excluded = _read_list(body.get("excludedFrom"))
+    restricted = _read_list(body.get("restrictedTo"))
+    if (
+        excluded is None
+        or restricted is None
+        or (_flag(offender, "currentExclusion") and not excluded)
+        or (_flag(offender, "currentRestriction") and not restricted)
+    ):
+        return AccessLists(excluded or (), (HIDDEN,), unclear=True)
+    return AccessLists(excluded, restricted)
+
+
+def access_of(snapshot: CaseSnapshot) -> AccessLists:
+    """`read_access` over a snapshot."""
+    return read_access(snapshot.offender, snapshot.access_body)

@@ -45,6 +45,17 @@ def content_hash(document: Any) -> str:
     return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: Where a snapshot keeps an access-limitations body that is not a JSON object (so the access
+#: rule can refuse it rather than read it as "no limits").
+_RAW_ACCESS = "\x00raw"
+
+
+def _access_field(access: Any) -> dict[str, Any]:
+    if access is None or isinstance(access, dict):
+        return as_dict(access)
+    return {_RAW_ACCESS: access}
+
+
 @dataclass(frozen=True, slots=True)
 class Registration:
     """The parts of an nDelius registration the bridge reads."""
@@ -111,7 +122,7 @@ class CaseSnapshot:
             offender=as_dict(offender),
             registrations=tuple(Registration(r) for r in regs if isinstance(r, dict)),
             contacts=tuple(c for c in as_list(contacts) if isinstance(c, dict)),
-            access=as_dict(access),
+            access=_access_field(access),
         )
 
     @classmethod
@@ -175,12 +186,9 @@ class CaseSnapshot:
         return as_str(as_dict(self.current_manager().get("staff")).get("code"))
 
     @property
-    def excluded_from(self) -> tuple[str, ...]:
-        return tuple(s for s in as_list(self.access.get("excludedFrom")) if isinstance(s, str))
-
-    @property
-    def restricted_to(self) -> tuple[str, ...]:
-        return tuple(s for s in as_list(self.access.get("restrictedTo")) if isinstance(s, str))
+    def access_body(self) -> Any:
+        """The access-limitations body as read (None: not read), for `scope.read_access`."""
+        return self.access.get(_RAW_ACCESS, self.access) if self.access else None
 
     def fingerprint(self) -> str:
         """A hash of everything read, so an unchanged case is skipped cheaply."""

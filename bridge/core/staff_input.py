@@ -28,7 +28,9 @@ __all__ = [
     "decode_staff_csv",
     "keeps_importer",
     "keeps_own_admin",
+    "PRIVILEGED_ROLES",
     "parse_staff_csv",
+    "privilege_grants",
     "vetting_state",
 ]
 
@@ -62,27 +64,29 @@ _YES = {"yes", "y", "true", "1", ""}
 _NO = {"no", "n", "false", "0"}
 
 
-def _date(value: Any, where: str, problems: list[str]) -> date | None:
+def _text_or_none(item: dict[str, Any], key: str, where: str, problems: list[str]) -> str:
+    value = item.get(key)
     if value is None:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        problems.append(f"{where}: not a date (YYYY-MM-DD)")
-        return None
+        return ""
+    if not isinstance(value, str):
+        problems.append(f"{where}.{key}: must be text")
+        return ""
+    return value
 
 
 def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
     """Check a decoded staff file (ARCHITECTURE §6); raises BadInput listing every problem.
 
-    `path` names the file in the messages.
+    Each record gets the form's checks (`check_staff`): codes trimmed and upper-cased, two
+    records with one code after that refuse the file, as does any invalid record; keys the
+    bridge does not know are ignored. `path` names the file in the messages.
     """
     staff = data.get("staff") if isinstance(data, dict) else None
     if not isinstance(staff, list):
         raise BadInput(f'{path}: expected {{"staff": [...]}}')
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, item in enumerate(staff):
         where = f"{path}: staff[{i}]"
         if not isinstance(item, dict):
@@ -92,38 +96,39 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
         if not isinstance(code, str) or not code.strip():
             problems.append(f"{where}.code: missing")
             continue
-        if code in seen:
-            problems.append(f"{where}.code: {code} appears twice")
-        seen.add(code)
+        found: list[str] = []
         roles = item.get("roles", [])
-        if not isinstance(roles, list) or not set(roles) <= _ROLES:
-            problems.append(f"{where}.roles: must be a list of {sorted(_ROLES)}")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            found.append(f"{where}.roles: must be a list of {sorted(_ROLES)}")
             roles = []
         vetting = item.get("vetting") or {}
         needs = item.get("needsProxy") or {}
         if not isinstance(vetting, dict) or not isinstance(needs, dict):
             problems.append(f"{where}: vetting and needsProxy must be objects")
             continue
-        if Role.PROXY in roles and not vetting:
-            problems.append(f"{where}.vetting: required for the proxy role")
-        rows.append(
-            {
-                "code": code.strip(),
-                "name": str(item.get("name") or code),
-                "roles": sorted(roles),
-                "team": item.get("team"),
-                "vetting_level": vetting.get("level"),
-                "vetting_expires": _date(
-                    vetting.get("expires"), f"{where}.vetting.expires", problems
-                ),
-                "needs_proxy_since": _date(
-                    needs.get("since"), f"{where}.needsProxy.since", problems
-                ),
-                "needs_proxy_until": _date(
-                    needs.get("until"), f"{where}.needsProxy.until", problems
-                ),
-            }
+        name = _text_or_none(item, "name", where, found) or code
+        value = StaffInput(
+            code=code,
+            name=name,
+            roles=tuple(roles),
+            team=_text_or_none(item, "team", where, found),
+            vetting_level=_text_or_none(vetting, "level", f"{where}.vetting", found),
+            vetting_expires=_text_or_none(vetting, "expires", f"{where}.vetting", found) or None,
+            needs_proxy_since=_text_or_none(needs, "since", f"{where}.needsProxy", found) or None,
+            needs_proxy_until=_text_or_none(needs, "until", f"{where}.needsProxy", found) or None,
         )
+        row, checked = check_staff(value)
+        found += [f"{where} ({row['code']}): {message}" for _, message in checked]
+        if row["code"] in seen:
+            found.append(
+                f"{where}.code: {row['code']} appears twice (also staff[{seen[row['code']]}];"
+                " codes are compared trimmed and upper-cased)"
+            )
+        seen.setdefault(row["code"], i)
+        problems += found
+        if not found:
+            del row["active"]  # the file says nothing about it: an import makes them active
+            rows.append(row)
     if problems:
         raise BadInput("staff file has problems:\n" + "\n".join(f"  - {p}" for p in problems))
     return rows
@@ -256,6 +261,31 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         "active": value.active,
     }
     return row, problems
+
+
+#: Roles whose grant needs a second administrator (issue 18): each opens case content or
+#: the power to grant it.
+PRIVILEGED_ROLES = frozenset({Role.PROXY, Role.ADMIN})
+
+
+def privilege_grants(old: StaffFacts | None, row: dict[str, Any]) -> list[str]:
+    """What a checked change (`check_staff`'s row) grants beyond what `old` holds: the proxy
+    or administrator role (newly held, or held again by someone made active) and `vetting`
+    (a level recorded or changed, or an expiry made later). Taking privilege away grants
+    nothing."""
+    if not row.get("active", True):
+        return []  # an inactive person can do nothing; making them active again grants
+    held = set(old.roles) if old is not None and old.active else set()
+    grants = sorted(str(r) for r in (set(row["roles"]) & PRIVILEGED_ROLES) - held)
+    level, expires = row.get("vetting_level"), row.get("vetting_expires")
+    if level and (
+        old is None
+        or old.vetting_level != level
+        or old.vetting_expires is None
+        or (expires is not None and expires > old.vetting_expires)
+    ):
+        grants.append("vetting")
+    return grants
 
 
 def vetting_state(staff: StaffFacts, today: date) -> str | None:

@@ -8,6 +8,7 @@ and failure is an audit event (category `access`); nothing records the password 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from bridge.services.views import Person
 from bridge.store.db import session_scope
 from bridge.store.models import SignInThrottle, Staff, WebSession
 
-__all__ = ["AccountService", "SignInRefused", "SignInThrottled", "hash_token"]
+__all__ = ["AccountService", "SignInRefused", "SignInThrottled", "hash_token", "username_digest"]
 
 MIN_PASSWORD_LENGTH = 12
 #: Sessions are touched at most this often, so reading pages does not write on every request.
@@ -61,8 +62,23 @@ def hash_token(token: str) -> str:
 class Throttling:
     max_failures: int = 5  # within `window`, per username
     max_failures_per_client: int = 20  # per client address (an office may share one)
+    #: Failures of every username from every address together: past it, every sign-in is
+    #: refused unchecked for `lockout` (a guessing run spread over many addresses and names).
+    max_failures_global: int = 200
     window: timedelta = timedelta(minutes=15)
     lockout: timedelta = timedelta(minutes=15)
+
+
+#: The throttling row that counts every failure (the global budget).
+_GLOBAL = "global"
+
+
+def username_digest(typed: str, key: bytes = b"") -> str:
+    """What the audit log keeps of a typed username that is not a staff code: a short keyed
+    hash (HMAC-SHA-256 under the secret key), so a password typed into the wrong box never
+    reaches the permanent log, nor can be guessed back from it without the key."""
+    mac = hmac.new(key, typed.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return mac.hexdigest()[:16]
 
 
 class AccountService:
@@ -76,12 +92,14 @@ class AccountService:
         idle_timeout: timedelta = timedelta(minutes=30),
         throttling: Throttling | None = None,
         hasher: PasswordHasher | None = None,
+        name_key: bytes = b"",
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._idle = idle_timeout
         self._throttling = throttling or Throttling()
         self._hasher = hasher or PasswordHasher()
+        self._name_key = name_key  # keys the hash of a throttled, unknown username
         # Verified against when the username is unknown, so both failures take as long.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
@@ -112,20 +130,17 @@ class AccountService:
         """A new session token for `username`, or SignInRefused / SignInThrottled (audited)."""
         now = self._clock.now()
         code = username.strip().upper()[:16]
-        keys = (f"user:{code}", f"client:{client[:180]}")
+        keys = (f"user:{code}", f"client:{client[:180]}", _GLOBAL)
         with session_scope(self._engine) as s:
             self._purge(s, now)
             locked = self._locked_minutes(s, keys, now)
             if locked:
-                record(
-                    s,
-                    events.sign_in_throttled(events.ANONYMOUS, staff=code),
-                    at=now,
-                )
+                self._audit_throttled(s, code, now)
                 raise_later: DomainRefusal = SignInThrottled(locked)
             else:
                 staff = s.get(Staff, code)
-                if staff is not None and self._verify(s, staff, password) and staff.active:
+                # Verified against a dummy hash when the name is unknown: one timing for both.
+                if self._verify(s, staff, password) and staff is not None and staff.active:
                     s.execute(delete(SignInThrottle).where(col(SignInThrottle.key) == keys[0]))
                     token = secrets.token_urlsafe(32)
                     s.add(
@@ -187,13 +202,31 @@ class AccountService:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _verify(self, s: Session, staff: Staff, password: str) -> bool:
-        stored = staff.password_hash
+    def _audit_throttled(self, s: Session, code: str, now: datetime) -> None:
+        """One `sign_in.throttled` per typed name per lockout period (the log is permanent): a
+        staff code as itself, anything else as a short hash of what was typed."""
+        known = s.get(Staff, code) is not None
+        digest = username_digest(code, self._name_key)
+        marker_key = f"audited:{code if known else digest}"
+        marker = s.get(SignInThrottle, marker_key)
+        if marker is not None and marker.locked_until is not None and marker.locked_until > now:
+            return
+        marker = marker or SignInThrottle(key=marker_key, first_failed_at=now)
+        marker.first_failed_at, marker.locked_until = now, now + self._throttling.lockout
+        s.add(marker)
+        if known:
+            event = events.sign_in_throttled(events.ANONYMOUS, staff=code)
+        else:
+            event = events.sign_in_throttled(events.ANONYMOUS, username_hash=digest)
+        record(s, event, at=now)
+
+    def _verify(self, s: Session, staff: Staff | None, password: str) -> bool:
+        stored = staff.password_hash if staff is not None else None
         try:
             self._hasher.verify(stored or self._dummy_hash, password)
         except (VerificationError, InvalidHashError):
             return False
-        if stored is None:
+        if stored is None or staff is None:
             return False
         if self._hasher.check_needs_rehash(stored):
             staff.password_hash = self._hasher.hash(password)
@@ -228,7 +261,13 @@ class AccountService:
                 row = row or SignInThrottle(key=key, first_failed_at=now)
                 row.failures, row.first_failed_at, row.locked_until = 0, now, None
             row.failures += 1
-            limit = t.max_failures if key.startswith("user:") else t.max_failures_per_client
+            limit = (
+                t.max_failures
+                if key.startswith("user:")
+                else t.max_failures_global
+                if key == _GLOBAL
+                else t.max_failures_per_client
+            )
             if row.failures >= limit:
                 row.locked_until = now + t.lockout
             s.add(row)

@@ -8,9 +8,12 @@ returns metadata only and is audited; every call checks the actor is an administ
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from dataclasses import replace as replace_result
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 from sqlalchemy import func
@@ -45,12 +48,16 @@ from bridge.core.lifecycle import (
 from bridge.core.staff_input import (
     StaffCsvInvalid,
     StaffInput,
+    check_staff,
     decode_staff_csv,
     keeps_importer,
+    keeps_own_admin,
     parse_staff_csv,
+    privilege_grants,
     vetting_state,
 )
 from bridge.errors import BadInput, NotPermitted, WrongState
+from bridge.services import privilege
 from bridge.services import staff as registry
 from bridge.services.sync.retries import RetryRow, RetrySet
 from bridge.services.views import (
@@ -60,6 +67,7 @@ from bridge.services.views import (
     FailedSubmission,
     ImportResult,
     Setting,
+    StaffChange,
     StaffRecord,
     SyncRunRow,
     Untakeable,
@@ -227,20 +235,42 @@ class AdminService:
             person = s.get(Staff, code)
             return _person(person, today) if person is not None else None
 
-    def add_staff(self, value: StaffInput, *, actor: str) -> StaffRecord:
-        """A new member of staff; `StaffInvalid` (nothing saved) lists the problems."""
+    def add_staff(self, value: StaffInput, *, actor: str) -> StaffChange:
+        """A new member of staff; `StaffInvalid` (nothing saved) lists the problems. Someone
+        added with the proxy or administrator role, or vetting, is held for a second
+        administrator (`bridge.services.privilege`)."""
         now = self._clock.now()
         self._require_admin(actor, "staff-add")
         with session_scope(self._engine) as s:
-            return _person(registry.add_staff(s, value, now=now, actor=actor), local_date(now))
+            row, problems = check_staff(value)
+            if not problems and s.get(Staff, row["code"]) is None:
+                grants = privilege_grants(None, row)
+                if grants:
+                    held = privilege.hold(
+                        s, code=row["code"], kind=privilege.STAFF, grants=grants, change=row,
+                        actor=actor, now=now,
+                    )  # fmt: skip
+                    return StaffChange(row["code"], held.id)
+            return StaffChange(registry.add_staff(s, value, now=now, actor=actor).code)
 
-    def edit_staff(self, code: str, value: StaffInput, *, actor: str) -> StaffRecord:
+    def edit_staff(self, code: str, value: StaffInput, *, actor: str) -> StaffChange:
+        """Change one person; a change that grants privilege is held for a second
+        administrator, the rest applies at once."""
         now = self._clock.now()
         self._require_admin(actor, "staff-edit")
         with session_scope(self._engine) as s:
-            return _person(
-                registry.edit_staff(s, code, value, now=now, actor=actor), local_date(now)
-            )
+            old = s.get(Staff, code)
+            row, problems = check_staff(replace(value, code=code))
+            problems += keeps_own_admin(row, actor)
+            if old is not None and not problems:
+                grants = privilege_grants(old, row)
+                if grants:
+                    held = privilege.hold(
+                        s, code=code, kind=privilege.STAFF, grants=grants, change=row,
+                        actor=actor, now=now,
+                    )  # fmt: skip
+                    return StaffChange(code, held.id)
+            return StaffChange(registry.edit_staff(s, code, value, now=now, actor=actor).code)
 
     def import_staff_csv(self, data: bytes, *, actor: str, replace: bool = False) -> ImportResult:
         """Import a staff CSV all or nothing, like `visor-bridge staff import [--replace]`."""
@@ -251,7 +281,25 @@ class AdminService:
         if problems:
             raise StaffCsvInvalid(problems)
         with session_scope(self._engine) as s:
-            return registry.import_staff(s, rows, now=now, actor=actor, replace=replace)
+            now_rows: list[tuple[dict[str, Any], list[str]]] = []
+            held: list[tuple[dict[str, Any], list[str]]] = []
+            for row in rows:  # a row granting privilege waits for a second administrator
+                grants = privilege_grants(s.get(Staff, row["code"]), row)
+                (held if grants else now_rows).append((row, grants))
+            for row, grants in held:
+                privilege.hold(
+                    s, code=row["code"], kind=privilege.STAFF, grants=grants, change=row,
+                    actor=actor, now=now,
+                )  # fmt: skip
+            result = registry.import_staff(
+                s,
+                [row for row, _ in now_rows],
+                now=now,
+                actor=actor,
+                replace=replace,
+                keep=frozenset(row["code"] for row, _ in held),
+            )
+            return replace_result(result, held=len(held))
 
     # -- sync runs and the retry set ------------------------------------------------------
 
@@ -345,20 +393,32 @@ def _person(p: Staff, today: date) -> StaffRecord:
     )
 
 
+#: Query parameters whose value is a secret (libpq's `password`, `sslpassword`, API keys...).
+_SECRET_PARAM = re.compile(r"pass|pwd|secret|token|key", re.IGNORECASE)
+
+
 def _mask_url(value: str) -> str:
-    """A URL with any password replaced by ***."""
+    """A URL with any password replaced by ***: in its user part, and in any query parameter
+    that names a password, secret, token or key (`?password=...`)."""
     if "://" not in value:
         return value
     try:
-        url = make_url(value)
+        shown = make_url(value).render_as_string(hide_password=True)
     except ArgumentError:
         parts = urlsplit(value)
-        if parts.password is None:
-            return value
-        host = parts.hostname or ""
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url.render_as_string(hide_password=True)
+        shown = value
+        if parts.password is not None:
+            host = parts.hostname or ""
+            netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+            shown = urlunsplit(parts._replace(netloc=netloc))
+    parts = urlsplit(shown)
+    if not parts.query:
+        return shown
+    query = [
+        (k, "***" if _SECRET_PARAM.search(k) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 def masked_configuration(settings: Settings) -> list[Setting]:

@@ -26,6 +26,7 @@ from bridge.core.audit_events import (
     entry_released,
     entry_viewed,
 )
+from bridge.core.ids import storable_entry_id
 from bridge.core.issues import has_blocking, issues_from_json
 from bridge.core.lifecycle import (
     REMOVALS,
@@ -104,7 +105,9 @@ class ReviewService:
                     raise NotPermitted()
                 yield s, entry, now
         except NotPermitted:
-            record_refusal(self._engine, actor, action, at=now, entry_id=entry_id)
+            record_refusal(
+                self._engine, actor, action, at=now, entry_id=storable_entry_id(entry_id)
+            )
             raise
 
     # -- reading --------------------------------------------------------------------

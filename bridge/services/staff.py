@@ -76,11 +76,13 @@ def import_staff(
     now: datetime,
     actor: str,
     replace: bool = False,
+    keep: frozenset[str] = frozenset(),
 ) -> ImportResult:
     """Add and update staff (never duplicates); with `replace`, deactivate those not in the file.
 
     A row may carry `active` (the CSV does); without it the person is active. Whoever ends
-    up inactive has their claims released back to the queue.
+    up inactive has their claims released back to the queue. `keep`: codes that `replace`
+    leaves alone although not in `rows` (the web import's rows held for a second administrator).
     """
     result = {"added": 0, "updated": 0, "deactivated": 0, "released": 0}
     codes = set()
@@ -103,7 +105,7 @@ def import_staff(
                 result["released"] += _release_claims(session, existing.code, now=now, actor=actor)
     if replace:
         for staff in session.exec(select(Staff).where(col(Staff.active))):
-            if staff.code not in codes:
+            if staff.code not in codes and staff.code not in keep:
                 staff.active = False
                 staff.updated_at = now
                 session.add(staff)
@@ -186,6 +188,27 @@ def edit_staff(
     )
     if was_active and not staff.active:
         _release_claims(session, code, now=now, actor=actor)
+    return staff
+
+
+def apply_row(session: Session, row: dict[str, Any], *, now: datetime, actor: str) -> Staff:
+    """A checked row applied as it stands (an approved privilege request): added or updated,
+    audited like the form's change; made inactive, their claims are released."""
+    staff = session.get(Staff, row["code"])
+    if staff is None:
+        staff = Staff(**row, updated_at=now)
+        session.add(staff)
+        record(session, staff_added(actor, staff=staff.code), at=now)
+        return staff
+    changed = _audit_fields(staff, row)
+    was_active = staff.active
+    for key, new in row.items():
+        setattr(staff, key, new)
+    staff.updated_at = now
+    session.add(staff)
+    record(session, staff_updated(actor, staff=staff.code, fields=changed), at=now)
+    if was_active and not staff.active:
+        _release_claims(session, staff.code, now=now, actor=actor)
     return staff
 
 

@@ -1,10 +1,15 @@
 """What an offender manager may see about their cases: states, dates and reasons — never content.
 
 One view of a case serves `visor-bridge status`, GET /api/cases/{crn}/status and the case
-page, with one rule: only the active offender manager who manages the case sees it (ARCHITECTURE
-§6, docs/data-protection.md "Who sees what"); proxies and administrators are refused like anyone
-else. Reasons are shown only for returned (`rejected`) and `superseded` entries: a `failed`
-entry's reason comes from the sink and stays with the proxies and administrators.
+page, with one rule (ARCHITECTURE §6, docs/data-protection.md "Who sees what"): an active offender
+manager whom the case's access lists do not keep out (exclusion, restriction, a hidden case)
+sees it, and
+- the case's current officer (`CaseState.on_behalf_of`) sees every entry of it;
+- a former officer sees only the entries made on their behalf (never the new officer's
+  entries, nor the reasons given on them).
+Proxies and administrators are refused like anyone else. Reasons are shown only for returned
+(`rejected`) and `superseded` entries: a `failed` entry's reason comes from the sink and stays
+with the proxies and administrators.
 
 The queries here select only metadata columns (never `xml`, `diff` or `issues`), so record
 content does not even leave the database for these views. Every view is audited.
@@ -25,12 +30,13 @@ from bridge.audit import record, record_refusal
 from bridge.clock import Clock
 from bridge.core.audit_events import cases_listed, status_viewed
 from bridge.core.failure_text import reason_for
-from bridge.core.lifecycle import Role, StaffFacts, State
+from bridge.core.ids import possible_crn
+from bridge.core.lifecycle import Role, StaffFacts, State, lists_allow
 from bridge.errors import NotPermitted
 from bridge.services.views import CaseStatus, CaseSummary, StatusEntry
 from bridge.store import entries as q
 from bridge.store.db import session_scope
-from bridge.store.models import Entry, Staff
+from bridge.store.models import CaseState, Entry, Staff
 
 __all__ = ["REASONED", "StatusService"]
 
@@ -41,6 +47,15 @@ _REFUSED = "Not permitted: no such case, or you may not see it."
 
 def _is_manager(staff: StaffFacts | None) -> bool:
     return staff is not None and staff.active and Role.OFFENDER_MANAGER in staff.roles
+
+
+def _same(a: str | None, b: str) -> bool:
+    return a is not None and a.strip().upper() == b.strip().upper()
+
+
+def _lists_allow(actor: str, case: CaseState | None) -> bool:
+    """The case's access lists let `actor` see it (no state held: no lists to keep them out)."""
+    return case is None or lists_allow(actor, case.excluded_from, case.restricted_to)
 
 
 class StatusService:
@@ -54,6 +69,9 @@ class StatusService:
         """The case's entries (oldest first) for the officer who manages it, audited as a
         consultation; anyone else, and a case with no entries, get one audited refusal."""
         now = self._clock.now()
+        if not possible_crn(crn):  # a CRN that cannot exist: refused as an unknown one
+            record_refusal(self._engine, actor, "status", at=now)
+            raise NotPermitted(_REFUSED)
         with session_scope(self._engine) as s:
             staff = s.get(Staff, actor)
             case_row = q.case_state(s, crn)
@@ -76,11 +94,12 @@ class StatusService:
                 )
                 .all()
             )
-            manages = _is_manager(staff) and (
-                (case_row is not None and case_row.on_behalf_of == actor)
-                or any(row.on_behalf_of == actor for row in rows)
-            )
-            if manages and rows:
+            current = case_row is not None and _same(case_row.on_behalf_of, actor)
+            if not (_is_manager(staff) and _lists_allow(actor, case_row)):
+                rows = []
+            elif not current:  # a former officer: their own entries' states only
+                rows = [row for row in rows if _same(row.on_behalf_of, actor)]
+            if rows:
                 record(s, status_viewed(actor, crn), at=now)
                 return CaseStatus(
                     crn=crn,
@@ -109,6 +128,8 @@ class StatusService:
         with session_scope(self._engine) as s:
             if _is_manager(s.get(Staff, actor)):
                 out = _summaries(s, actor)
+                states = q.case_states(s, {row.crn for row in out})
+                out = [row for row in out if _lists_allow(actor, states.get(row.crn))]
                 crns = [row.crn for row in out]
                 record(
                     s,

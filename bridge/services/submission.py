@@ -35,6 +35,7 @@ from bridge.core.audit_events import (
     entry_submitted,
 )
 from bridge.core.failure_text import reason_for, text_digest
+from bridge.core.ids import storable_entry_id
 from bridge.core.lifecycle import (
     Action,
     State,
@@ -341,7 +342,7 @@ class RequeueService:
         raise self._refused(actor, None, now)
 
     def _refused(self, actor: str, entry_id: int | None, now: datetime) -> NotPermitted:
-        record_refusal(self._engine, actor, "requeue", at=now, entry_id=entry_id)
+        record_refusal(self._engine, actor, "requeue", at=now, entry_id=storable_entry_id(entry_id))
         return NotPermitted()
 
 

@@ -15,6 +15,8 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "PrivilegeRequestRow",
+    "StaffChange",
     "AttentionRow",
     "AuditExportRow",
     "AuditVerification",
@@ -253,6 +255,30 @@ class StaffRecord:
 
 
 @dataclass(frozen=True)
+class StaffChange:
+    """What an administrator's change to a member of staff did: applied at once, or held as a
+    privilege request (`request`) for a second administrator to approve."""
+
+    code: str
+    request: int | None = None
+
+
+@dataclass(frozen=True)
+class PrivilegeRequestRow:
+    """A privilege change waiting for a second administrator (no password, no hash)."""
+
+    id: int
+    staff: str
+    name: str | None
+    kind: str
+    grants: list[str]
+    requested_by: str
+    requested_at: datetime
+    outcome: str | None
+    decided_by: str | None
+
+
+@dataclass(frozen=True)
 class SyncRunRow:
     """One sync run and what it did (the administrators' sync page)."""
 
@@ -329,6 +355,8 @@ class ImportResult:
     updated: int = 0
     deactivated: int = 0
     released: int = 0
+    #: Rows held for a second administrator (the web's import only; the file import has none).
+    held: int = 0
 
 
 # -- the audit log (issue 17) -----------------------------------------------------------------

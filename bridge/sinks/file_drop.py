@@ -30,6 +30,13 @@ log = structlog.get_logger(__name__)
 MANIFEST = "manifest.jsonl"
 
 
+def _read_no_follow(path: Path) -> str:
+    """A file's text, refusing (OSError, ELOOP) when `path` is a symbolic link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read().decode("utf-8")
+
+
 def drop_name(entry: Entry) -> str:
     return f"entry-{idempotency_key(entry)}.xml"
 
@@ -82,8 +89,8 @@ class FileDropSink:
         if self._listed is None:
             self._listed = set()
             path = self.folder / MANIFEST
-            if path.exists():
-                for line in path.read_text(encoding="utf-8").splitlines():
+            if path.exists() or path.is_symlink():
+                for line in _read_no_follow(path).splitlines():
                     try:
                         row = json.loads(line)
                         self._listed.add((int(row["entry_id"]), int(row["version"])))
@@ -94,7 +101,9 @@ class FileDropSink:
     def _append_manifest(self, line: dict[str, object]) -> None:
         path = self.folder / MANIFEST
         data = (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        # Never through a link: a symlink planted as manifest.jsonl would send the lines (CRNs,
+        # file names) wherever it points; O_NOFOLLOW makes the open fail instead.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         try:
             size = os.fstat(fd).st_size
             if size and os.pread(fd, 1, size - 1) != b"\n":

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
-__all__ = ["is_postgres", "make_engine", "refresh_statistics", "session_scope"]
+__all__ = [
+    "FILE_MODE",
+    "FOLDER_MODE",
+    "is_postgres",
+    "make_engine",
+    "owner_only_sqlite_file",
+    "refresh_statistics",
+    "session_scope",
+]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -26,9 +37,40 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Database files and the folders the bridge makes for them: owner only, in every environment
+#: (ARCHITECTURE §7). SQLite makes its -wal and -shm files with the database file's mode.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def owner_only_sqlite_file(url: str) -> Path | None:
+    """Make a SQLite database file (and any missing folders on its path) owner-only before
+    SQLite opens it, and take group and other access off an existing one. None for an
+    in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=FOLDER_MODE)
+        os.chmod(folder, FOLDER_MODE)  # whatever the umask
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(file, mode & 0o700)
+    return path
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Build the engine for `url`; nothing is connected until first use."""
     if url.startswith("sqlite"):
+        owner_only_sqlite_file(url)
         engine = create_engine(
             url,
             echo=echo,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bridge.core.ids import possible_entry_id
 from bridge.core.lifecycle import UNAPPROVED, State
 from bridge.store.models import Baseline, CaseState, Entry, EntryVersion
 
@@ -26,7 +27,8 @@ __all__ = [
 
 
 def get_entry(session: Session, entry_id: int) -> Entry | None:
-    return session.get(Entry, entry_id)
+    """The entry, or None (also for an id no entry can have: looked up nowhere)."""
+    return session.get(Entry, entry_id) if possible_entry_id(entry_id) else None
 
 
 def open_entry(session: Session, crn: str, section: str, item_key: str = "") -> Entry | None:

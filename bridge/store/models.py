@@ -206,6 +206,29 @@ class Attention(SQLModel, table=True):
     since: datetime
 
 
+class PrivilegeRequest(SQLModel, table=True):
+    """A change to someone's privilege that waits for a second administrator (issue 18): a
+    proxy or administrator role granted, vetting recorded, or another person's password set.
+
+    `change` holds what approval applies: the checked staff record (dates as ISO text) or, for
+    a password, its hash (never the password). `outcome` is None while it waits, then
+    `granted` or `declined`.
+    """
+
+    __table_args__ = (Index("ix_privilegerequest_outcome", "outcome"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_code: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    grants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    change: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: str = Field(max_length=16)
+    requested_at: datetime
+    outcome: str | None = Field(default=None, max_length=16)
+    decided_by: str | None = Field(default=None, max_length=16)
+    decided_at: datetime | None = None
+
+
 class JobLock(SQLModel, table=True):
     """Last run of a scheduled job, so only one instance runs each tick."""
 

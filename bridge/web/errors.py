@@ -26,7 +26,14 @@ from bridge.errors import (
     WrongState,
 )
 from bridge.services.accounts import SignInRefused, SignInThrottled
-from bridge.web.deps import CsrfFailed, Forbidden, SignInRequired, local_path
+from bridge.web.deps import (
+    CsrfFailed,
+    Forbidden,
+    SignInRequired,
+    current_staff,
+    get_wiring,
+    local_path,
+)
 from bridge.web.templating import Pages
 
 __all__ = ["install_error_handlers", "translate"]
@@ -80,6 +87,31 @@ def translate(exc: Exception) -> tuple[int, str]:
     )
 
 
+#: Path parameters naming an entry or a case: one that cannot exist is an unknown one (§6).
+_ID_PARAMS = {("path", "entry_id"), ("path", "crn")}
+
+
+def _as_unknown(request: Request, exc: RequestValidationError) -> Exception:
+    """A path's entry id or CRN that cannot exist (say 0, or a 40-character CRN), refused
+    exactly as an unknown one: the services' own refusal, audited, with its message. Text that
+    is not a number at all stays bad input (400), as on the CLI."""
+    errors = exc.errors()
+    locs = {tuple(e.get("loc", ()))[:2] for e in errors}
+    staff = current_staff(request)
+    malformed = any(e.get("type") in ("int_parsing", "missing") for e in errors)
+    if not locs or not locs <= _ID_PARAMS or malformed or staff is None:
+        return exc
+    wiring = get_wiring(request)
+    try:
+        if ("path", "entry_id") in locs:
+            wiring.review.check_access(0, actor=staff.code)
+        else:
+            wiring.status.case("", actor=staff.code)
+    except NotPermitted as refused:
+        return refused
+    return exc  # pragma: no cover - both always refuse
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in {"/healthz", "/readyz"}
 
@@ -91,6 +123,8 @@ def install_error_handlers(app: FastAPI, pages: Pages) -> None:
             return RedirectResponse(
                 f"/login?next={quote(local_path(target), safe='/')}", status_code=303
             )
+        if isinstance(exc, RequestValidationError):
+            exc = _as_unknown(request, exc)
         status, message = translate(exc)
         reference: str | None = None
         if status >= 500:

@@ -135,7 +135,7 @@ def _child_sync(args: argparse.Namespace) -> None:
 
     configure_logging(verbose=False)
     settings = Settings(
-        environment="test",  # the development audit key (a bench store, not a deployment)
+        environment="development",  # the development audit key (a bench store, not a deployment)
         database_url=args.db,
         ndelius_url=args.url,
         sync_concurrency=args.concurrency,

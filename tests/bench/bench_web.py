@@ -277,7 +277,7 @@ def _measure(
     from bridge.web.app import create_app
     from bridge.wiring import Wiring
 
-    wiring = Wiring(Settings(database_url=url, environment="test"))
+    wiring = Wiring(Settings(database_url=url, environment="development"))
     timer = ServerTimer(create_app(wiring))
     facts = _facts(wiring)
     timer.watch(wiring.engine)

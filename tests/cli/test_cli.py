@@ -154,7 +154,7 @@ REFUSALS = [
     ["entry", "show", "999999", "--as", PROXY, "--json"],
     ["entry", "show", "{excluded}", "--as", PROXY, "--json"],
     ["entry", "claim", "{entry}", "--as", MANAGER, "--json"],
-    ["entry", "approve", "{entry}", "--as", "NOBODY1"],
+    ["entry", "approve", "{entry}", "--as", "NOBODY1", "--version", "1"],
     ["queue", "claim-next", "--as", EXPIRED_PROXY, "--json"],
 ]
 
@@ -180,7 +180,9 @@ def test_refusals_exit_1_with_the_same_one_line_and_nothing_on_stdout(
 
 def test_wrong_state_and_version_conflict_exit_1(synced_cli: Cli) -> None:
     entry = _identity_ids(synced_cli)["G719053"]
-    code, out, err = synced_cli("entry", "approve", entry, "--as", PROXY, "--json")
+    code, out, err = synced_cli(
+        "entry", "approve", entry, "--as", PROXY, "--version", "1", "--json"
+    )
     assert (code, out, err.count("\n")) == (1, "", 1)  # not claimed yet
     synced_cli.json("entry", "claim", entry, "--as", PROXY)
     code, out, err = synced_cli(
@@ -198,6 +200,8 @@ def test_wrong_state_and_version_conflict_exit_1(synced_cli: Cli) -> None:
         ["entry", "show", "1"],  # --as is required
         ["queue", "list", "--wat"],
         ["entry", "reject", "1", "--as", PROXY],  # a rejection needs a reason
+        ["entry", "approve", "1", "--as", PROXY],  # an approval needs the version seen (#18)
+        ["entry", "approve", "1", "--as", PROXY, "--version", "0"],
         [
             "entry",
             "mark-entered",

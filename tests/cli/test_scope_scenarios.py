@@ -48,8 +48,8 @@ def _status(cli: Cli, crn: str, manager: str) -> list[dict[str, Any]]:
 
 
 def _approve(cli: Cli, entry_id: int) -> None:
-    for action in ("claim", "approve"):
-        code, _out, err = cli("entry", action, str(entry_id), "--as", PROXY)
+    for action in (["claim"], ["approve", "--version", "1"]):
+        code, _out, err = cli("entry", action[0], str(entry_id), "--as", PROXY, *action[1:])
         assert code == 0, err
 
 

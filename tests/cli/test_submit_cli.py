@@ -33,7 +33,7 @@ def approve_by_cli(cli: Cli, ndelius_url: str) -> list[int]:
     for row in cli.json("queue", "list", "--status", "pending"):
         if not any(issue["blocking"] for issue in row["issues"]):
             assert cli("entry", "claim", str(row["id"]), "--as", PROXY)[0] == 0
-            assert cli("entry", "approve", str(row["id"]), "--as", PROXY)[0] == 0
+            assert cli("entry", "approve", str(row["id"]), "--as", PROXY, "--version", "1")[0] == 0
             ids.append(row["id"])
     return ids
 

@@ -45,13 +45,22 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     "retry.scheduled": lambda: ev.retry_scheduled(STAFF, CRN, was=WHEN, attempts=3),
     "staff.updated": lambda: ev.staff_updated(STAFF, staff="N07P009", fields=["roles"]),
     "account.password_set": lambda: ev.account_password_set(ev.CLI, staff=STAFF),
+    "privilege.requested": lambda: ev.privilege_requested(
+        STAFF, staff="N07P009", request=1, grants=["proxy", "vetting"]
+    ),
+    "privilege.approved": lambda: ev.privilege_approved(
+        "ADM0002", staff="N07P009", request=1, grants=["proxy"], requested_by=STAFF
+    ),
+    "privilege.declined": lambda: ev.privilege_declined(STAFF, staff="N07P009", request=1),
     "entry.viewed": lambda: ev.entry_viewed(STAFF, CRN, ENTRY, version=1, purpose="review"),
     "status.viewed": lambda: ev.status_viewed(STAFF, CRN),
     "cases.listed": lambda: ev.cases_listed(STAFF, crns=[CRN]),
     "tasks.searched": lambda: ev.tasks_searched(STAFF, terms="0" * 64, crns=[CRN]),
     "sign_in": lambda: ev.sign_in(STAFF),
     "sign_in.failed": lambda: ev.sign_in_failed(ev.ANONYMOUS, staff=STAFF),
-    "sign_in.throttled": lambda: ev.sign_in_throttled(ev.ANONYMOUS, staff=STAFF),
+    "sign_in.throttled": lambda: ev.sign_in_throttled(
+        ev.ANONYMOUS, staff=STAFF, username_hash="0123456789abcdef"
+    ),
     "sign_out": lambda: ev.sign_out(STAFF),
     "session.expired": lambda: ev.session_expired(STAFF),
     "access.refused": lambda: ev.access_refused(STAFF, action="view", entry_id=ENTRY),

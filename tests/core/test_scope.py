@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bridge.config import default_mappings_dir
-from bridge.core.scope import NO_PROXY, ScopeRules, decide_scope
+from bridge.core.scope import NO_PROXY, ScopeRules, access_of, decide_scope
 from bridge.core.snapshot import CaseSnapshot
 from bridge.errors import MappingSpecError
 from bridge.mapping_files import load_mapping
@@ -166,9 +166,9 @@ def test_category_and_level_filters(crn: str, rules: ScopeRules, reason: str | N
 
 def test_access_limitations_are_read_from_the_case() -> None:
     excluded = _snap("F600218")
-    assert "N07P004" in excluded.excluded_from
+    assert "N07P004" in access_of(excluded).excluded_from
     restricted = _snap("N480937")
-    assert set(restricted.restricted_to) == {"N07A001", "N07P005", "N07A050"}
+    assert set(access_of(restricted).restricted_to) == {"N07A001", "N07P005", "N07A050"}
     assert decide_scope(excluded, needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES).in_scope
     assert decide_scope(restricted, needs_proxy=NEEDS_PROXY, rules=ALL, tables=TABLES).in_scope
 

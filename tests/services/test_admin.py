@@ -80,3 +80,26 @@ def test_vetting_that_lapses_within_30_days(
     rows = w.admin.expiring_vetting(actor=ADMIN)
     assert [(r.code, r.expired) for r in rows] == [(EXPIRED_PROXY, True), (PROXY_2, False)]
     assert [r.code for r in w.admin.expiring_vetting(actor=ADMIN, days=400)][-1] == PROXY
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://app@db/bridge?password=s3cret-pw", "postgresql+psycopg://app@db/bridge?password=***"),
+        ("postgresql+psycopg://app:s3cret-pw@db/bridge?sslmode=require&sslpassword=s3cret-pw",
+         "postgresql+psycopg://app:***@db/bridge?sslmode=require&sslpassword=***"),
+        ("http://127.0.0.1:8082/?api_key=s3cret-pw&x=1", "http://127.0.0.1:8082/?api_key=***&x=1"),
+        ("http://127.0.0.1:8082/?PassWord=s3cret-pw", "http://127.0.0.1:8082/?PassWord=***"),
+    ],
+)  # fmt: skip
+def test_a_password_in_a_urls_query_is_masked(url: str, shown: str) -> None:
+    """Issue 18: a `?password=` in a URL was shown on the configuration page."""
+    from bridge.config import Settings
+    from bridge.services.admin import masked_configuration
+
+    rows = {
+        r.name: r.value
+        for r in masked_configuration(Settings(environment="development", database_url=url))
+    }
+    assert rows["BRIDGE_DATABASE_URL"] == shown
+    assert "s3cret-pw" not in str(rows)

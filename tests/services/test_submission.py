@@ -351,3 +351,24 @@ def test_file_drop_refuses_to_overwrite_a_different_file(
     assert result.failures[0].reason == FAILED_PHRASE
     assert "already exists" in (entries(w, ids[:1])[0].reason or "")
     assert (drop / drop_name(first)).read_text(encoding="utf-8") == "<something-else/>"
+
+
+def test_file_drop_never_writes_the_manifest_through_a_link(
+    sqlite_url: str, ndelius_url: str, make_wiring: MakeWiring, tmp_path: Path
+) -> None:
+    """Issue 18: a symlink planted as manifest.jsonl was followed (the lines, with CRNs, went
+    wherever it pointed). Now the open fails and the entries wait for the next run."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("untouched\n", encoding="utf-8")
+    (drop / MANIFEST).symlink_to(elsewhere)
+    w = make_wiring(sqlite_url, ndelius_url, sink="file-drop", drop_dir=drop)
+    ids = approve_all(w, ndelius_url, {PLAIN})
+    result = submit(w)
+    assert result.submitted == 0
+    assert elsewhere.read_text(encoding="utf-8") == "untouched\n"
+    assert statuses(w, ids) == {"approved"}
+    (drop / MANIFEST).unlink()  # the link removed: the next run delivers
+    assert submit(w).submitted == len(ids)
+    assert not (drop / MANIFEST).is_symlink()

@@ -70,6 +70,7 @@ def test_the_history_starts_at_one_baseline() -> None:
     """0001 to 0007 were squashed before the first release: the baseline, then what followed."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert [s.revision for s in script.walk_revisions()] == [
+        "0004_privilege_requests",
         "0003_audit_hmac",
         "0002_attention",
         "0001_baseline",
@@ -106,7 +107,7 @@ def test_a_database_at_a_revision_not_here_is_refused_in_one_line(
         engine.dispose()
 
     monkeypatch.setenv("BRIDGE_DATABASE_URL", db_url)
-    monkeypatch.setenv("BRIDGE_ENVIRONMENT", "test")
+    monkeypatch.setenv("BRIDGE_ENVIRONMENT", "development")
     code, out, err = Cli(capsys)("db", "upgrade")
     assert (code, out) == (2, "")
     assert err.count("\n") == 1, err

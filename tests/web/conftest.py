@@ -64,6 +64,26 @@ def set_passwords(wiring: Wiring) -> None:
         s.exec(update(Staff).values(password_hash=_password_hash()))  # type: ignore[call-overload]
 
 
+#: A second administrator (the two-person rule needs one), added as an operator would.
+ADMIN_2 = "ADM0002"
+
+
+def add_second_admin(wiring: Wiring) -> str:
+    """ADMIN_2, active, with PASSWORD: the registry's second administrator."""
+    with session_scope(wiring.engine) as s:
+        s.add(
+            Staff(
+                code=ADMIN_2,
+                name="Second Administrator",
+                roles=["admin"],
+                active=True,
+                password_hash=_password_hash(),
+                updated_at=wiring.clock.now(),
+            )
+        )
+    return ADMIN_2
+
+
 @pytest.fixture
 def web_wiring(
     request: pytest.FixtureRequest, make_wiring: MakeWiring, db_url: str, ndelius_url: str

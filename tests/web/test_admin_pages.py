@@ -20,7 +20,7 @@ from bridge.store.models import AuditEvent, Entry, RetryItem, Staff
 from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, MakeWiring, only_cases, sync_json
-from tests.web.conftest import Visitor, set_passwords
+from tests.web.conftest import Visitor, add_second_admin, set_passwords
 
 ADMIN_PAGES = (
     "/admin/staff",
@@ -222,7 +222,19 @@ def test_adding_someone_with_problems_shows_them_and_saves_nothing(
     assert _audit(web_wiring, "staff.added") == []
 
 
-def test_adding_and_editing_someone(admin: Visitor, web_wiring: Wiring) -> None:
+def _approve_all(web_wiring: Wiring, new_visitor: type[Visitor]) -> None:
+    """A second administrator approves every waiting privilege request on the staff page."""
+    second = new_visitor()
+    second.sign_in(add_second_admin(web_wiring))
+    for row in web_wiring.privilege.waiting(actor=ADMIN):
+        done = second.post(f"/admin/staff/requests/{row.id}/approve", page="/admin/staff")
+        assert done.status_code == 303
+        assert done.headers["location"] == "/admin/staff?done=granted"
+
+
+def test_adding_and_editing_someone(
+    admin: Visitor, web_wiring: Wiring, new_visitor: type[Visitor]
+) -> None:
     added = admin.post(
         "/admin/staff/new",
         {
@@ -237,9 +249,12 @@ def test_adding_and_editing_someone(admin: Visitor, web_wiring: Wiring) -> None:
         },
     )
     assert added.status_code == 303
-    assert added.headers["location"] == "/admin/staff/N07P077?done=added"
+    # a proxy with vetting: held for a second administrator (issue 18)
+    assert added.headers["location"] == "/admin/staff?done=requested"
     page = admin.client.get(added.headers["location"])
-    assert _banner(page.text) == "Member of staff added"
+    assert _banner(page.text).startswith("Change requested")
+    assert _staff(web_wiring, "N07P077") is None
+    _approve_all(web_wiring, new_visitor)
     person = _staff(web_wiring, "N07P077")
     assert person is not None
     assert (person.name, person.roles, person.vetting_expires) == (
@@ -357,6 +372,7 @@ def test_an_administrator_cannot_lock_themselves_out(admin: Visitor, web_wiring:
 
 
 def test_setting_a_password(admin: Visitor, web_wiring: Wiring, new_visitor: type[Visitor]) -> None:
+    """Someone else's password: a request, set once a second administrator approves it."""
     page = f"/admin/staff/{PROXY_2}"
     mismatch = admin.post(
         f"{page}/password",
@@ -378,9 +394,11 @@ def test_setting_a_password(admin: Visitor, web_wiring: Wiring, new_visitor: typ
         page=page,
     )
     assert ok.status_code == 303
-    assert _banner(admin.client.get(ok.headers["location"]).text).startswith("New password set")
+    assert _banner(admin.client.get(ok.headers["location"]).text).startswith("Change requested")
+    assert _audit(web_wiring, "account.password_set") == []
+    _approve_all(web_wiring, new_visitor)
     [audit] = _audit(web_wiring, "account.password_set")
-    assert (audit.actor, audit.detail) == (ADMIN, {"staff": PROXY_2})
+    assert (audit.actor, audit.detail) == ("ADM0002", {"staff": PROXY_2})
     assert "a-long-new-passphrase" not in json.dumps(audit.detail)
     new_visitor().sign_in(PROXY_2, "a-long-new-passphrase")
 
@@ -399,7 +417,9 @@ def _upload(admin: Visitor, text: str, *, replace: bool = False) -> httpx.Respon
     )
 
 
-def test_importing_a_good_csv(admin: Visitor, web_wiring: Wiring) -> None:
+def test_importing_a_good_csv(
+    admin: Visitor, web_wiring: Wiring, new_visitor: type[Visitor]
+) -> None:
     page = admin.client.get("/admin/staff/import")
     assert '<label class="govuk-label govuk-label--s" for="staff_csv">' in page.text
     assert "Staff CSV file" in page.text
@@ -410,9 +430,12 @@ def test_importing_a_good_csv(admin: Visitor, web_wiring: Wiring) -> None:
     response = _upload(admin, "\ufeff" + GOOD_CSV)
     assert response.status_code == 303, response.text[:2000]
     banner = _banner(admin.client.get(response.headers["location"]).text)
-    assert (
-        banner == "Staff imported: 2 added, 1 updated, 0 made inactive (0 claimed entries released)"
+    assert banner == (
+        "Staff imported: 1 added, 1 updated, 0 made inactive (0 claimed entries released);"
+        " 1 waiting for approval by another administrator"
     )
+    assert _staff(web_wiring, "N07P098") is None  # a proxy: held for a second administrator
+    _approve_all(web_wiring, new_visitor)
     owen = _staff(web_wiring, "N07P098")
     assert owen is not None
     assert (owen.roles, owen.vetting_level, owen.vetting_expires, owen.active) == (
@@ -429,7 +452,7 @@ def test_importing_a_good_csv(admin: Visitor, web_wiring: Wiring) -> None:
     assert (
         _upload(admin, GOOD_CSV)
         .headers["location"]
-        .startswith("/admin/staff?done=imported&added=0")
+        .startswith("/admin/staff?done=imported&added=0&deactivated=0&held=0")
     )
 
 

@@ -75,6 +75,7 @@ NO_CASE_DATA = frozenset(
         "sinkbreaker",
         "auditevent",
         "auditchainmark",
+        "privilegerequest",
     }
 )
 #: How often the WAL checkpoint is tried before the erasure is reported incomplete.

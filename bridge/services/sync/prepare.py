@@ -12,7 +12,7 @@ from bridge.core.attention import ReadFailure, read_failure
 from bridge.core.issues import Issue
 from bridge.core.prepared import PreparedCase, PreparedSection
 from bridge.core.record import canonical_hash
-from bridge.core.scope import decide_scope
+from bridge.core.scope import access_of, decide_scope
 from bridge.core.snapshot import MAPPA_TYPE, CaseSnapshot
 from bridge.errors import SourceError
 from bridge.mapping_files import MappingBundle
@@ -31,6 +31,7 @@ def prepare_case(
     scope = decide_scope(
         snapshot, needs_proxy=needs_proxy, rules=bundle.scope, tables=bundle.spec.tables
     )
+    access = access_of(snapshot)
     sections: tuple[PreparedSection, ...] = ()
     owning_force: str | None = None
     routing_issues: tuple[Issue, ...] = ()
@@ -50,8 +51,9 @@ def prepare_case(
         has_visor_record=snapshot.has_visor_record,
         fingerprint=snapshot.fingerprint(),
         manager_code=snapshot.manager_code,
-        excluded_from=snapshot.excluded_from,
-        restricted_to=snapshot.restricted_to,
+        excluded_from=access.excluded_from,
+        restricted_to=access.restricted_to,
+        access_unclear=access.unclear,
         mappa=CaseSnapshot(
             snapshot.crn,
             registrations=tuple(r for r in snapshot.registrations if r.type_code == MAPPA_TYPE),

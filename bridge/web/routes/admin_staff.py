@@ -1,5 +1,10 @@
 """Administrator pages for the staff registry: list, add, edit, set a password, import a CSV.
 
+Two-person rule (issue 18): a change that grants the proxy or administrator role, records
+vetting or sets someone else's password is held as a request (`bridge.services.privilege`),
+listed on the registry page to every administrator, and applied when another administrator
+approves it.
+
 The registry's rules (what a valid person is, the CSV's columns, who may lock whom out) live
 in `bridge.services.staff` behind `AdminService`; these pages read forms, show the problems
 the service reports (GOV.UK error summary, inline messages, status 400, nothing saved) and
@@ -49,6 +54,15 @@ DONE = {
     "added": "Member of staff added",
     "updated": "Changes saved",
     "password": "New password set. Any sessions they had are signed out.",
+    "requested": "Change requested: another administrator must approve it before it applies",
+    "granted": "Request approved: the change has been applied",
+    "declined": "Request declined: nothing was changed",
+}
+GRANT_NAMES = {
+    "proxy": "Proxy role",
+    "admin": "Administrator role",
+    "vetting": "Vetting",
+    "password": "New password",
 }
 
 
@@ -162,14 +176,19 @@ def _count(request: Request, name: str) -> int:
 
 
 def _imported_banner(request: Request) -> str | None:
-    if request.query_params.get("done") != "imported":
+    done = request.query_params.get("done", "")
+    if done in ("requested", "granted", "declined"):
+        return DONE[done]
+    if done != "imported":
         return None
     added, updated, gone, released = (
         _count(request, k) for k in ("added", "updated", "deactivated", "released")
     )
+    held = _count(request, "held")
+    waiting = f"; {held} waiting for approval by another administrator" if held else ""
     return (
         f"Staff imported: {added} added, {updated} updated, {gone} made inactive "
-        f"({released} claimed entries released)"
+        f"({released} claimed entries released){waiting}"
     )
 
 
@@ -186,12 +205,37 @@ def staff_registry(request: Request, staff: Admin, wiring: WiringDep, pages: Pag
         }
         for p in people
     ]
+    waiting = [
+        {
+            **asdict(r),
+            "what": ", ".join(GRANT_NAMES.get(g, g) for g in r.grants),
+            "mine": staff.code in (r.requested_by, r.staff),
+            "own": staff.code == r.requested_by,
+        }
+        for r in wiring.privilege.waiting(actor=staff.code)
+    ]
     return pages.render(
         request,
         "admin/staff.html",
-        {"title": "Staff", "people": rows, "done": _imported_banner(request)},
+        {"title": "Staff", "people": rows, "waiting": waiting, "done": _imported_banner(request)},
         staff=staff,
     )
+
+
+@router.post("/staff/requests/{request_id}/{decision}")
+def decide_request(
+    staff: Admin,
+    wiring: WiringDep,
+    request_id: Annotated[int, Path(ge=1, lt=2**31)],
+    decision: Annotated[str, Path(pattern="^(approve|decline)$")],
+) -> Response:
+    """Approve or decline a privilege request (the two-person rule; refusals answer 403)."""
+    if decision == "approve":
+        wiring.privilege.approve(request_id, actor=staff.code)
+    else:
+        wiring.privilege.decline(request_id, actor=staff.code)
+    done = "granted" if decision == "approve" else "declined"
+    return RedirectResponse(f"/admin/staff?done={done}", status_code=303)
 
 
 @router.get("/staff/new")
@@ -209,6 +253,8 @@ async def add_staff(request: Request, staff: Admin, wiring: WiringDep, pages: Pa
         added = wiring.admin.add_staff(_staff_input(values), actor=staff.code)
     except StaffInvalid as exc:
         return _refused_form(request, pages, staff, values, None, exc)
+    if added.request is not None:
+        return RedirectResponse("/admin/staff?done=requested", status_code=303)
     return RedirectResponse(f"/admin/staff/{added.code}?done=added", status_code=303)
 
 
@@ -318,9 +364,11 @@ async def edit_staff(
     person = _person_or_404(wiring, code, staff.code)
     values = {**_form_values(await request.form()), "code": person.code}
     try:
-        wiring.admin.edit_staff(person.code, _staff_input(values), actor=staff.code)
+        changed = wiring.admin.edit_staff(person.code, _staff_input(values), actor=staff.code)
     except StaffInvalid as exc:
         return _refused_form(request, pages, staff, values, person, exc)
+    if changed.request is not None:
+        return RedirectResponse("/admin/staff?done=requested", status_code=303)
     return RedirectResponse(f"/admin/staff/{person.code}?done=updated", status_code=303)
 
 
@@ -338,7 +386,11 @@ async def set_password(
         problems.append(("password_confirm", "The passwords do not match"))
     else:
         try:
-            wiring.accounts.set_password(person.code, password, actor=staff.code)
+            if person.code == staff.code:  # their own: at once
+                wiring.accounts.set_password(person.code, password, actor=staff.code)
+            else:  # someone else's: a second administrator approves it
+                wiring.privilege.request_password(person.code, password, actor=staff.code)
+                return RedirectResponse("/admin/staff?done=requested", status_code=303)
         except BadInput as exc:
             problems.append(("password", str(exc)))
     if problems:

@@ -157,6 +157,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "Not permitted, or no such entry or case."},
 }
 
+#: Every /api/ router documents these (bridge.web.routes.api_tasks too).
+API_ERRORS = _ERRORS
 router = APIRouter(prefix="/api", tags=["api"], responses=_ERRORS)
 
 

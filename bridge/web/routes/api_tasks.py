@@ -21,7 +21,7 @@ from bridge.core.vocabulary import kind_label, section_label, state_label
 from bridge.errors import ApprovalRefused
 from bridge.services.views import jsonable
 from bridge.web.deps import Admin, CsrfFailed, Proxy, SameSite, SignedIn, WiringDep
-from bridge.web.routes.api import Issue
+from bridge.web.routes.api import API_ERRORS, ErrorBody, Issue
 from bridge.web.session import BrowserTokens
 
 __all__ = ["router"]
@@ -127,7 +127,9 @@ class ReassignIn(BaseModel):
     to: str = Field(max_length=16, description="Staff code of the proxy to give it to.")
 
 
-router = APIRouter(prefix="/api", tags=["tasks"])
+# The same documented refusals as the rest of the API (400, 401, 403): the schemathesis run
+# (tests/web/test_api_fuzz.py) holds every response to its documented status codes.
+router = APIRouter(prefix="/api", tags=["tasks"], responses=API_ERRORS)
 
 
 def _task(task: Any) -> dict[str, Any]:
@@ -262,14 +264,31 @@ def api_entered(
     return _task(task)
 
 
+#: A state that does not allow the move (nothing claimed, nothing open): documented (#18's fuzz).
+_STATE_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorBody,
+        "description": "The case's entries are not in a state that allows it.",
+    }
+}
+
+
 @router.post(
-    "/tasks/{crn}/force-release", response_model=TaskOut, summary="Administrators: release"
+    "/tasks/{crn}/force-release",
+    response_model=TaskOut,
+    summary="Administrators: release",
+    responses=_STATE_CONFLICT,
 )
 def api_force_release(crn: CrnPath, staff: Admin, _csrf: Csrf, wiring: WiringDep) -> dict[str, Any]:
     return _task(wiring.tasks.release_task(crn, admin=staff.code))
 
 
-@router.post("/tasks/{crn}/reassign", response_model=TaskOut, summary="Administrators: reassign")
+@router.post(
+    "/tasks/{crn}/reassign",
+    response_model=TaskOut,
+    summary="Administrators: reassign",
+    responses=_STATE_CONFLICT,
+)
 def api_reassign(
     crn: CrnPath,
     staff: Admin,

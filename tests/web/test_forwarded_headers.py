@@ -1,0 +1,82 @@
+"""`visor-bridge serve --forwarded-allow-ips` (issue 18): proxy headers are ignored unless the
+operator names the proxy. Before: uvicorn trusted X-Forwarded-For from loopback, so each sign-in
+attempt could claim a new address and the per-address throttle never tripped."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+import uvicorn
+
+from bridge.cli import run
+from bridge.web.app import create_app
+from bridge.web.serving import proxy_options
+from bridge.wiring import Wiring
+from tests.web.conftest import csrf_of
+
+#: The per-address limit (bridge.services.accounts.Throttling.max_failures_per_client).
+PER_CLIENT = 20
+
+
+@contextmanager
+def _served(wiring: Wiring, forwarded_allow_ips: str | None) -> Iterator[str]:
+    config = uvicorn.Config(
+        create_app(wiring),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        **proxy_options(forwarded_allow_ips),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _fail_from(url: str, n: int) -> int:
+    """Sign-in failures, each claiming another address; the status of one more."""
+    with httpx.Client(base_url=url) as client:
+        status = 0
+        for i in range(n + 1):
+            token = csrf_of(client.get("/login").text)
+            status = client.post(
+                "/login",
+                data={"username": f"NOBODY{i}", "password": "wrong-password", "csrf_token": token},
+                headers={"X-Forwarded-For": f"203.0.113.{i}"},
+            ).status_code
+        return status
+
+
+def test_proxy_headers_are_ignored_unless_the_proxy_is_named(web_wiring: Wiring) -> None:
+    assert proxy_options(None) == {"proxy_headers": False, "forwarded_allow_ips": ""}
+    assert proxy_options(" 10.0.0.5, 10.0.0.6 ") == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": "10.0.0.5,10.0.0.6",
+    }
+    with _served(web_wiring, None) as url:
+        assert _fail_from(url, PER_CLIENT) == 429  # every attempt counted against 127.0.0.1
+
+
+@pytest.mark.parametrize("ips", ["127.0.0.1"])
+def test_a_named_proxy_is_trusted(web_wiring: Wiring, ips: str) -> None:
+    with _served(web_wiring, ips) as url:
+        assert _fail_from(url, PER_CLIENT) == 401  # each address its own count
+
+
+def test_serve_has_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["serve", "--help"]) == 0
+    assert "--forwarded-allow-ips" in capsys.readouterr().out
