@@ -55,6 +55,7 @@ CSV_COLUMNS = (
 )
 _CODE = re.compile(r"[A-Z0-9]{3,16}")
 _TEAM = re.compile(r"[A-Za-z0-9]{1,16}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE_LABELS = {
     "vetting_expires": "Vetting expiry date",
     "needs_proxy_since": "Needs a proxy since",
@@ -116,6 +117,7 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
             vetting_expires=_text_or_none(vetting, "expires", f"{where}.vetting", found) or None,
             needs_proxy_since=_text_or_none(needs, "since", f"{where}.needsProxy", found) or None,
             needs_proxy_until=_text_or_none(needs, "until", f"{where}.needsProxy", found) or None,
+            email=_text_or_none(item, "email", where, found),
         )
         row, checked = check_staff(value)
         found += [f"{where} ({row['code']}): {message}" for _, message in checked]
@@ -153,6 +155,8 @@ class StaffInput:
     needs_proxy_since: DateValue = None
     needs_proxy_until: DateValue = None
     active: bool = True
+    #: Where notifications go (issue 16); None: not given, so left as it is.
+    email: str | None = None
 
 
 class StaffInvalid(BadInput):
@@ -247,6 +251,11 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         problems.append(
             ("needs_proxy_until", "Needs a proxy until must be the same as or after the since date")
         )
+    email = (value.email or "").strip()
+    if email and (len(email) > 320 or not _EMAIL.fullmatch(email)):
+        problems.append(
+            ("email", "Enter an email address in the correct format, like name@example.com")
+        )
     if since is not None and Role.OFFENDER_MANAGER not in roles and "roles" not in said:
         problems.append(("needs_proxy_since", "Only an offender manager can need a proxy"))
     row = {
@@ -260,6 +269,8 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         "needs_proxy_until": until,
         "active": value.active,
     }
+    if value.email is not None:
+        row["email"] = email or None
     return row, problems
 
 

@@ -252,6 +252,7 @@ class StaffRecord:
     needs_proxy_now: bool
     active: bool
     has_password: bool
+    email: str | None = None  # where notifications go (issue 16)
 
 
 @dataclass(frozen=True)

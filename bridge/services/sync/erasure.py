@@ -76,6 +76,7 @@ NO_CASE_DATA = frozenset(
         "auditevent",
         "auditchainmark",
         "privilegerequest",
+        "notifyoptout",
     }
 )
 #: How often the WAL checkpoint is tried before the erasure is reported incomplete.

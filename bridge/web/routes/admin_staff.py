@@ -78,6 +78,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "name": _text(form, "name"),
         "roles": [r for r in form.getlist("roles") if isinstance(r, str)],
         "team": _text(form, "team"),
+        "email": _text(form, "email"),
         "vetting_level": _text(form, "vetting_level"),
         "active": _text(form, "active") == "yes",
         **{
@@ -98,6 +99,7 @@ def _stored_values(person: StaffRecord) -> dict[str, Any]:
         "name": person.name,
         "roles": person.roles,
         "team": person.team or "",
+        "email": person.email or "",
         "vetting_level": person.vetting_level or "",
         "active": person.active,
         **{field: parts(getattr(person, field)) for field in DATE_FIELDS},
@@ -119,6 +121,7 @@ def _staff_input(values: dict[str, Any]) -> StaffInput:
         needs_proxy_since=parts("needs_proxy_since"),
         needs_proxy_until=parts("needs_proxy_until"),
         active=values["active"],
+        email=values.get("email", ""),
     )
 
 
