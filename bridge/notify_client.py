@@ -99,9 +99,11 @@ class NotifyClient:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         base = exc.wait if isinstance(exc, _Transient) and exc.wait else 0.5
-        wait = float(min(self._max_wait, base * 2 ** (state.attempt_number - 1)))
-        self.waits.append(wait)
-        return wait
+        return float(min(self._max_wait, base * 2 ** (state.attempt_number - 1)))
+
+    def _pause(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self._sleep(seconds)
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         def once() -> Any:
@@ -122,7 +124,7 @@ class NotifyClient:
             retry=retry_if_exception_type(_Transient),
             stop=stop_after_attempt(self._attempts),
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=self._pause,
             reraise=True,
         )
         try:

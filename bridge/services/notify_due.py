@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import structlog
 from sqlalchemy import func
@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.clock import Clock
-from bridge.core.lifecycle import LONDON, OPEN, Role, RunStatus, local_date
+from bridge.core.lifecycle import ACCEPTED_VETTING, LONDON, OPEN, Role, RunStatus, local_date
 from bridge.core.notify_kinds import NotifyKind
 from bridge.store.db import session_scope
 from bridge.store.models import Entry, Staff, SyncRun
@@ -76,9 +76,16 @@ class NotifyDueService:
         return out
 
 
-def _people(s: Session, role: Role) -> list[str]:
-    rows = s.exec(select(Staff.code, Staff.roles).where(col(Staff.active).is_(True)))
-    return sorted(code for code, roles in rows if role in (roles or []))
+def _acting_proxies(s: Session, today: date) -> list[str]:
+    """Active proxies whose vetting is current (a lapsed one cannot take the work)."""
+    rows = s.exec(
+        select(Staff.code, Staff.roles).where(
+            col(Staff.active).is_(True),
+            col(Staff.vetting_level).in_(sorted(ACCEPTED_VETTING)),
+            col(Staff.vetting_expires) >= today,
+        )
+    )
+    return sorted(code for code, roles in rows if Role.PROXY in (roles or []))
 
 
 def _overdue(s: Session, now: datetime, link: str) -> int:
@@ -107,7 +114,7 @@ def _proxies(s: Session, now: datetime, link: str) -> Counter[str]:
     today = local_date(now)
     policy = policy_of(s)
     mailbox = policy is not None and bool(policy.mailbox)
-    proxies = [] if mailbox else _people(s, Role.PROXY)
+    proxies = [] if mailbox else _acting_proxies(s, today)
     earliest = s.exec(
         select(Entry.crn, func.min(Entry.due_date))
         .where(col(Entry.status).in_(_OPEN))

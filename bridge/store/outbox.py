@@ -105,8 +105,11 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
     dialect = session.get_bind().dialect.name
     make = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = make(Notification).on_conflict_do_nothing(index_elements=["dedupe"])
-    result = session.connection().execute(statement, rows)
-    return int(getattr(result, "rowcount", 0) or 0)
+    added = 0
+    for row in rows:  # one at a time: an executemany's rowcount is not reliable on psycopg
+        result = session.connection().execute(statement, row)
+        added += max(0, int(getattr(result, "rowcount", 0) or 0))
+    return added
 
 
 def enqueue(
