@@ -22,6 +22,7 @@ __all__ = [
     "Audience",
     "KindInfo",
     "NotifyKind",
+    "OutboxStatus",
     "check_personalisation",
     "demo_template_id",
     "kind_info",
@@ -40,6 +41,16 @@ class NotifyKind(StrEnum):
     SYNC_STALE = "sync_stale"
     BREAKER_OPEN = "breaker_open"
     ATTENTION = "attention"
+
+
+class OutboxStatus(StrEnum):
+    """A notification's place in the outbox: queued → sending → sent | failed | skipped."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # committed just before the send: outcome unknown until `sent`
+    SENT = "sent"
+    FAILED = "failed"  # Notify refused it for good (its reason kept)
+    SKIPPED = "skipped"  # no address any more, or turned off
 
 
 class Audience(StrEnum):

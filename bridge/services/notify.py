@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 
 from bridge.clock import Clock
 from bridge.core.lifecycle import Role
-from bridge.core.notify_kinds import AUDIENCE, KINDS, Audience, NotifyKind
+from bridge.core.notify_kinds import AUDIENCE, KINDS, Audience, NotifyKind, OutboxStatus
 from bridge.errors import NotPermitted
 from bridge.notify_client import NotifyClient, NotifyRefused, NotifyUnavailable
 from bridge.store.db import session_scope
@@ -41,7 +41,8 @@ log = structlog.get_logger(__name__)
 
 #: Rows read per batch.
 BATCH = 200
-PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+PENDING, SENDING, SENT = OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.SENT
+FAILED, SKIPPED = OutboxStatus.FAILED, OutboxStatus.SKIPPED
 
 
 @dataclass

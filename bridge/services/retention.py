@@ -78,7 +78,7 @@ register(
         table="notification",
         crn_column="crn",
         time_column="created_at",
-        needed="status IN ('pending', 'sending')",
+        needed="status IN ('queued', 'sending')",
     )
 )
 

@@ -306,7 +306,7 @@ class Notification(SQLModel, table=True):
     transaction as its cause (or by the daily job), delivered by the sender.
 
     `dedupe` makes a cause write at most one row (an entry's return, one officer's overdue
-    message a day). `status`: pending → sending (the sender is about to call Notify) → sent,
+    message a day). `status`: queued → sending (the sender is about to call Notify) → sent,
     failed (a permanent refusal, `reason` says why) or skipped (no address, turned off).
     `reference` is what Notify was given: unique across database resets, looked up before a
     `sending` row is sent again. `personalisation` is content-free (bridge.core.notify_kinds).
@@ -327,7 +327,7 @@ class Notification(SQLModel, table=True):
     personalisation: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default="queued", max_length=16)
     attempts: int = 0
     reference: str | None = Field(default=None, max_length=64)
     notify_id: str | None = Field(default=None, max_length=64)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.core.lifecycle import Role, local_date
-from bridge.core.notify_kinds import NotifyKind, check_personalisation
+from bridge.core.notify_kinds import NotifyKind, OutboxStatus, check_personalisation
 from bridge.store.models import Entry, Notification, NotifyOptOut, Staff
 
 __all__ = [
@@ -133,7 +133,7 @@ def enqueue(
         "kind": kind.value,
         "crn": crn,
         "personalisation": personalisation,
-        "status": "pending",
+        "status": OutboxStatus.QUEUED.value,
         "attempts": 0,
         "created_at": now,
         "updated_at": now,
