@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bridge.web.routes import admin, admin_staff, api, api_tasks, cases, health, proxy, sign_in
+from bridge.web.routes import (
+    admin,
+    admin_staff,
+    api,
+    api_tasks,
+    cases,
+    health,
+    notifications,
+    proxy,
+    sign_in,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -13,6 +23,7 @@ ROUTERS: list[APIRouter] = [
     sign_in.router,
     proxy.router,
     cases.router,
+    notifications.router,
     admin_staff.router,
     admin.router,
     api.router,
