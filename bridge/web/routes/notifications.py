@@ -34,7 +34,7 @@ def notifications_page(
                 {
                     "value": kind.value,
                     "title": kind_info(kind).title,
-                    "means": kind_info(kind).means.replace("((crn))", "the case"),
+                    "means": kind_info(kind).means,
                     "on": on,
                 }
                 for kind, on in kinds
