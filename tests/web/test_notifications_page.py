@@ -47,3 +47,28 @@ def test_administrators_see_refused_messages_and_others_cannot(
 def test_the_page_needs_sign_in(visitor: Visitor) -> None:
     response = visitor.client.get("/notifications", follow_redirects=False)
     assert response.status_code in (303, 401)
+
+
+def test_an_administrator_gives_someone_an_address_on_the_staff_form(
+    web_wiring: Wiring, visitor: Visitor
+) -> None:
+    visitor.sign_in(ADMIN)
+    form = {
+        "name": "Fatima Okafor",
+        "roles": "offender_manager",
+        "team": "N07HCT",
+        "email": "not an address",
+        "needs_proxy_since-day": "2",
+        "needs_proxy_since-month": "6",
+        "needs_proxy_since-year": "2025",
+        "active": "yes",
+    }
+    bad = visitor.post("/admin/staff/N07A002", form)
+    assert bad.status_code == 400
+    assert 'href="#email"' in bad.text
+    form["email"] = "fatima.okafor@justice.example"
+    assert visitor.post("/admin/staff/N07A002", form).status_code == 303
+    assert web_wiring.notify().email_of("N07A002") == "fatima.okafor@justice.example"
+    assert (
+        'value="fatima.okafor@justice.example"' in visitor.client.get("/admin/staff/N07A002").text
+    )
