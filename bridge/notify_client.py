@@ -5,8 +5,9 @@ now) and raises `HTTPError` with Notify's status and `errors`. This adapter adds
 bridge needs around it: throttling (429) and server trouble (5xx, no connection) are retried
 with tenacity — honouring Notify's rate limit ("… of N requests per S seconds": one request's
 worth of the window, then doubling, capped) — sleeping through the injected `sleep`; a
-permanent refusal (any other 4xx) is `NotifyRefused` at once; a daily send limit, or trouble
-that outlasts the retries, is `NotifyUnavailable` (the sender stops and tries later).
+permanent refusal of the message (any other 4xx) is `NotifyRefused` at once; a refused key
+(401/403), the daily send limit, or trouble that outlasts the retries, is `NotifyUnavailable`
+(the sender stops and tries later; no message is failed for it).
 """
 
 from __future__ import annotations
@@ -112,8 +113,10 @@ class NotifyClient:
             except HTTPError as exc:
                 status = exc.status_code
                 error, message = _first_error(exc)
-                if status == 429 and error == "TooManyRequestsError":
-                    raise NotifyUnavailable(f"{status} {error}: {message}") from exc
+                if (status == 429 and error == "TooManyRequestsError") or status in (401, 403):
+                    # The day's limit, or the key (revoked, wrong, the clock off by more than
+                    # 30 s): no message is at fault, so none is failed; the run stops.
+                    raise NotifyUnavailable(f"{status} {error}: {message}"[:200]) from exc
                 if status == 429:
                     raise _Transient(_rate_wait(message)) from exc
                 if status >= 500:

@@ -145,28 +145,29 @@ class NotifyService:
                 ).all()
             if not ids:
                 return
-            for position, row_id in enumerate(ids):
+            for row_id in ids:
                 assert row_id is not None
                 after = row_id
                 try:
                     self._deliver(client, row_id, result)
                 except NotifyUnavailable as exc:
                     result.stopped = str(exc)
-                    result.left = len(ids) - position + self._waiting_after(row_id)
-                    log.warning("notify.unavailable", notification=row_id)
+                    result.left = self._waiting_from(row_id)
+                    log.warning("notify.unavailable", notification=row_id, reason=str(exc))
                     return
                 if stop():
                     return
 
-    def _waiting_after(self, row_id: int) -> int:
+    def _waiting_from(self, row_id: int) -> int:
+        """Rows still to deliver from `row_id` on (what a stopped run leaves)."""
         with Session(self._engine) as s:
-            return len(
+            return int(
                 s.exec(
-                    select(Notification.id).where(
+                    select(func.count()).where(
                         col(Notification.status).in_([PENDING, SENDING]),
-                        col(Notification.id) > row_id,
+                        col(Notification.id) >= row_id,
                     )
-                ).all()
+                ).one()
             )
 
     def _claim(self, row_id: int, result: SendResult) -> _Job | None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -296,3 +297,21 @@ def test_a_429_storm_converges_every_message_once(
     assert clock.slept == waits  # waited on the injected clock, never for real
     today = clock.now().date()
     assert isinstance(today, date)
+
+
+def test_a_refused_key_stops_the_run_and_fails_no_message(
+    db_url: str, ndelius_url: str, notify_url: str, make_wiring: MakeWiring
+) -> None:
+    other_key = "other-5a1c4f0e-2b3d-4e5f-8a9b-0c1d2e3f4a5b-6b7c8d9e-0f1a-4b2c-9d3e-4f5a6b7c8d9e"
+    overrides = notify_overrides(notify_url, notify_api_key=SecretStr(other_key))
+    w = make_wiring(db_url, ndelius_url, synced=CASES, **overrides)
+    give_addresses(w)
+    _return_one(w)
+    _return_one(w, ATTENTION_CASE)
+    result = w.notify().send()
+    assert result is not None
+    assert (result.sent, result.failed, result.left) == (0, 0, 2)
+    assert result.stopped is not None
+    assert result.stopped.startswith("403 AuthError")
+    assert {r.status for r in _rows(w)} == {"sending", "queued"}  # kept for the next run
+    assert sent(notify_url) == []
