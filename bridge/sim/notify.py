@@ -25,6 +25,7 @@ from typing import Any
 import jwt
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from bridge.clock import SystemClock
 from bridge.core.notify_kinds import KINDS, demo_template_id
@@ -255,7 +256,11 @@ def _add_routes(app: FastAPI, state: NotifyState) -> None:
         if refused is not None:
             return refused
         try:
-            body = json.loads(await request.body() or b"null")
+            raw = await request.body()
+        except ClientDisconnect:  # the sender died mid-request: nothing was received
+            return notify_error(400, "BadRequestError", "The request was not received")
+        try:
+            body = json.loads(raw or b"null")
         except ValueError:
             body = None
         template, problem = state.check_send(kind, body)
