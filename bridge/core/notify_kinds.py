@@ -173,8 +173,11 @@ _BY_KIND: Mapping[NotifyKind, KindInfo] = {k.kind: k for k in KINDS}
 PERSONALISATION: Mapping[NotifyKind, tuple[str, ...]] = {k.kind: k.keys for k in KINDS}
 AUDIENCE: Mapping[NotifyKind, Audience] = {k.kind: k.audience for k in KINDS}
 
-#: What a personalisation value may look like: a CRN, a staff code, a number, or our link.
-_VALUE = re.compile(r"^(?:[A-Z]\d{6}|[A-Z0-9]{3,16}|\d{1,6})$")
+#: What each personalisation value may look like (the link: the service's own address).
+_CRN = re.compile(r"[A-Z]\d{6}")
+_STAFF_CODE = re.compile(r"(?=[A-Z0-9]*\d)[A-Z0-9]{3,16}")  # N07A001, ADM0001: never a word
+_NUMBER = re.compile(r"\d{1,6}")
+_PATTERNS = {"crn": _CRN, "staff_code": _STAFF_CODE}
 _NAMESPACE = uuid.UUID("6f1a2f9e-4d1c-4c55-9f5e-0b6d2f1c7a10")
 
 
@@ -194,10 +197,10 @@ def check_personalisation(
     for key, value in values.items():
         text = str(value)
         if key == "link":
-            if not text.startswith(link_base):
+            if not (text == link_base or text.startswith(link_base.rstrip("/") + "/")):
                 raise ValueError(f"{info.kind}: the link must point at the service")
-        elif not _VALUE.fullmatch(text):
-            raise ValueError(f"{info.kind}: {key} must be a CRN, a staff code or a number")
+        elif not _PATTERNS.get(key, _NUMBER).fullmatch(text):
+            raise ValueError(f"{info.kind}: {key} is not a {key.replace('_', ' ')} of ours")
         out[key] = text
     return out
 
