@@ -77,3 +77,12 @@ def test_the_scheduler_runs_the_notify_jobs_only_with_a_key(
     notify_due_job(w)  # nothing synced yet: nothing due, nothing sent
     notify_send_job(w)
     assert sent(notify_url) == []
+
+
+def test_the_status_table_says_overdue(synced_cli: Cli) -> None:
+    assert isinstance(synced_cli.clock, FixedClock)
+    _, out, _ = synced_cli("status", "G719053", "--as", MANAGER)
+    assert "(overdue)" not in out
+    synced_cli.clock.advance(10 * 86_400)
+    _, out, _ = synced_cli("status", "G719053", "--as", MANAGER)
+    assert "Waiting (overdue)" in out

@@ -315,3 +315,22 @@ def test_a_refused_key_stops_the_run_and_fails_no_message(
     assert result.stopped.startswith("403 AuthError")
     assert {r.status for r in _rows(w)} == {"sending", "queued"}  # kept for the next run
     assert sent(notify_url) == []
+
+
+def test_outbox_rows_are_erased_with_their_case_and_purged_once_delivered(
+    wiring: Wiring, clock: FixedClock
+) -> None:
+    from bridge.services.sync.erasure import erase_case
+
+    w = wiring
+    _return_one(w)
+    _return_one(w, ATTENTION_CASE)
+    assert w.notify().send() is not None
+    _enter_all(w, ENTERED_CASE)  # queued, not yet sent
+    with session_scope(w.engine) as s:
+        erase_case(s, RETURNED_CASE, now=clock.now(), actor="test")
+    assert {r.crn for r in _rows(w)} == {ATTENTION_CASE, ENTERED_CASE}
+    clock.advance(91 * 86_400)
+    w.retention.run()
+    # The delivered row went after the content period; the one still to deliver stays.
+    assert [(r.crn, r.status) for r in _rows(w)] == [(ENTERED_CASE, "queued")]
