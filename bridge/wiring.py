@@ -21,6 +21,7 @@ from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
+from bridge.services.metrics import StoreCollector
 from bridge.services.operations import OperationsService
 from bridge.services.privilege import PrivilegeService
 from bridge.services.queue_view import QueueService
@@ -237,6 +238,11 @@ class Wiring:
     @cached_property
     def staff(self) -> StaffService:
         return StaffService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def metrics(self) -> StoreCollector:
+        """The store's figures for Prometheus (read at scrape time)."""
+        return StoreCollector(engine=self.engine, clock=self.clock, settings=self.settings)
 
     @cached_property
     def operations(self) -> OperationsService:
