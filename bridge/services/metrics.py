@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from bridge.clock import Clock
 from bridge.config import Settings
-from bridge.core.lifecycle import local_date
+from bridge.core.lifecycle import State, local_date
 from bridge.counters import VERIFIED
 from bridge.store.gauges import StoreFigures, read_figures
 
@@ -82,7 +82,9 @@ class StoreCollector(Collector):
         yield by_age
         yield from _gauge("bridge_entries_overdue", "Open entries past their due date.", f.overdue)
         yield from _gauge(
-            "bridge_claims_held", "Entries claimed by a proxy.", f.entries.get("claimed", 0)
+            "bridge_claims_held",
+            "Entries claimed by a proxy.",
+            f.entries.get(State.CLAIMED.value, 0),
         )
         oldest = f.oldest_open_queued_at
         age = None if oldest is None else (self._clock.now() - oldest).total_seconds()
