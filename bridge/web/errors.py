@@ -30,6 +30,7 @@ from bridge.web.deps import (
     CsrfFailed,
     Forbidden,
     SignInRequired,
+    VettingLapsed,
     current_staff,
     get_wiring,
     local_path,
@@ -122,6 +123,13 @@ def install_error_handlers(app: FastAPI, pages: Pages) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(
                 f"/login?next={quote(local_path(target), safe='/')}", status_code=303
+            )
+        if isinstance(exc, VettingLapsed) and not _wants_json(request):
+            return pages.render(
+                request,
+                "tasks/vetting_lapsed.html",
+                {"title": "Your vetting has lapsed"},
+                status_code=403,
             )
         if isinstance(exc, RequestValidationError):
             exc = _as_unknown(request, exc)
