@@ -92,9 +92,13 @@ def current_staff(request: Request) -> Person | None:
     """The signed-in staff member, resolved once per request."""
     if not hasattr(request.state, "staff"):
         token = getattr(request.state, "browser_token", None)
+        lapsed: list[str] = []
         request.state.staff = (
-            get_wiring(request).accounts.session_staff(token) if token is not None else None
+            get_wiring(request).accounts.session_staff(token, lapsed=lapsed)
+            if token is not None
+            else None
         )
+        request.state.lapsed_staff = lapsed[0] if lapsed else None
     staff: Person | None = request.state.staff
     return staff
 
@@ -126,6 +130,8 @@ async def csrf_protect(request: Request) -> None:
     tokens: BrowserTokens = request.app.state.tokens
     token = getattr(request.state, "browser_token", None)
     submitted = form.get("csrf_token")
+    # What the form carried, for a form held when the session has just ended (routes/held.py).
+    request.state.posted = {k: v for k, v in form.items() if isinstance(v, str)}
     if token is None or not tokens.csrf_ok(
         token, submitted if isinstance(submitted, str) else None
     ):

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import httpx
 import pytest
 from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
-from bridge.store.models import AuditEvent, Entry
+from bridge.store.models import AuditEvent, Entry, HeldForm
 from bridge.wiring import Wiring
-from tests.builders import EXPIRED_PROXY, PROXY, PROXY_2
+from tests.builders import EXPIRED_PROXY, PROXY, PROXY_2, case_doc
 from tests.web.conftest import Visitor
 
 
@@ -31,6 +32,11 @@ def _entries(wiring: Wiring, crn: str) -> list[Entry]:
 def _actions(wiring: Wiring, action: str) -> list[AuditEvent]:
     with Session(wiring.engine) as s:
         return list(s.exec(select(AuditEvent).where(col(AuditEvent.action) == action)))
+
+
+def _all_events(wiring: Wiring) -> list[AuditEvent]:
+    with Session(wiring.engine) as s:
+        return list(s.exec(select(AuditEvent)))
 
 
 def _claim_next(proxy: Visitor) -> str:
@@ -238,3 +244,92 @@ def test_my_tasks_and_ask_the_offender_manager(proxy: Visitor, synced_wiring: Wi
     assert returned.status_code == 303
     after = next(e for e in _entries(synced_wiring, crn) if e.id == entry.id)
     assert after.status == "rejected"
+
+
+def _identity(wiring: Wiring, crn: str) -> Entry:
+    return next(
+        e for e in _entries(wiring, crn) if e.section == "identity" and e.status != "superseded"
+    )
+
+
+def test_a_section_superseded_mid_task_keeps_the_answer_beside_the_newer_record(
+    proxy: Visitor, synced_wiring: Wiring, ndelius_url: str
+) -> None:
+    crn = "B203456"
+    assert proxy.post(f"/tasks/{crn}/claim", page="/tasks").status_code == 303
+    old = _identity(synced_wiring, crn)
+    href = _field(crn, old.id or 0, "Forename")
+    assert proxy.client.get(href).status_code == 200
+    doc = case_doc(crn)
+    doc["offender"]["surname"] = "Newsurname"
+    httpx.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
+    with synced_wiring.ndelius() as source:
+        synced_wiring.sync_service(source).run()
+    new = _identity(synced_wiring, crn)
+    assert new.id != old.id
+    kept = proxy.post(href, {"value": "Typedname", "version": str(old.version)}, page=href)
+    assert kept.status_code == 409
+    assert "nDelius sent a newer record" in kept.text
+    assert 'value="Typedname"' in kept.text
+    newer = _field(crn, new.id or 0, "Forename")
+    assert f'action="{newer}"' in kept.text
+    saved = proxy.post(newer, {"value": "Typedname", "version": str(new.version)}, page=newer)
+    assert saved.status_code == 303
+    assert "Typedname" in (_identity(synced_wiring, crn).xml or "")
+
+
+def test_a_session_expired_mid_form_holds_the_form_for_the_same_person(
+    proxy: Visitor, synced_wiring: Wiring, clock: FixedClock
+) -> None:
+    entry = _blocked_pnc(synced_wiring)
+    proxy.post(f"/tasks/{entry.crn}/claim", page="/tasks")
+    href = _field(entry.crn, entry.id or 0, "PNC")
+    token = proxy.csrf(href)
+    clock.advance(31 * 60)  # the session and the claim both lapse
+    sent = proxy.client.post(
+        href,
+        data={"value": "2001/0123456F", "version": str(entry.version), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/login?next=/held"
+    with Session(synced_wiring.engine) as s:
+        [held] = s.exec(select(HeldForm)).all()
+    assert (held.staff_code, held.crn) == (PROXY, entry.crn)
+    assert "csrf_token" not in held.fields
+    assert not [e for e in _all_events(synced_wiring) if "2001/0123456F" in str(e.detail)]
+
+    proxy.sign_in(PROXY)
+    offered = proxy.client.get("/held")
+    assert offered.status_code == 200
+    assert "2001/0123456F" in offered.text
+    assert f'action="{href}"' in offered.text
+    assert proxy.client.get("/held", follow_redirects=False).status_code == 303  # once
+    lapsed = proxy.post(
+        href, {"value": "2001/0123456F", "version": str(entry.version)}, page="/tasks"
+    )
+    assert lapsed.status_code == 409
+    assert "Your claim lapsed" in lapsed.text
+    assert 'name="reclaim"' in lapsed.text
+    saved = proxy.post(
+        href,
+        {"value": "2001/0123456F", "version": str(entry.version), "reclaim": "1"},
+        page="/tasks",
+    )
+    assert saved.status_code == 303
+
+
+def test_a_held_form_is_not_offered_to_someone_else(
+    proxy: Visitor, synced_wiring: Wiring, clock: FixedClock, new_visitor: type[Visitor]
+) -> None:
+    entry = _blocked_pnc(synced_wiring)
+    proxy.post(f"/tasks/{entry.crn}/claim", page="/tasks")
+    href = _field(entry.crn, entry.id or 0, "PNC")
+    token = proxy.csrf(href)
+    clock.advance(31 * 60)
+    proxy.client.post(href, data={"value": "x", "version": "1", "csrf_token": token})
+    other = new_visitor()
+    other.sign_in(PROXY_2)
+    assert other.client.get("/held", follow_redirects=False).status_code == 303
+    clock.advance(31 * 60)  # and it lapses
+    assert synced_wiring.held_forms.take(staff=PROXY) is None
