@@ -266,7 +266,8 @@ def entered(
         if following is not None:
             return see(request, f"/tasks/{following.crn}", "task-next")
         return see(request, "/tasks", "task-nothing")
-    return see(request, f"/tasks/{result.crn}", "task-entered")
+    del result  # the entered entries: the case's work is done, back to the tasks
+    return see(request, "/tasks", "task-entered")
 
 
 # -- one section ---------------------------------------------------------------------------
