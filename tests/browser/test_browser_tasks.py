@@ -43,6 +43,7 @@ def _banner(page: Page) -> Locator:
 def _claim_next(proxy: Tab, crn: str) -> None:
     proxy.sign_in(PROXY, lands_on="/tasks")
     proxy.scan()
+    proxy.screenshot("tasks")
     proxy.press_button("Claim next case")
     assert proxy.path == f"/tasks/{crn}"
     expect(_banner(proxy.page)).to_contain_text("You have claimed this case")
@@ -72,12 +73,14 @@ def test_a_new_person_end_to_end_as_one_task(launch: Launch, open_tab: OpenTab) 
         len(service.entries(NEW_PERSON))
     )
     proxy.scan()
+    proxy.screenshot("task")
     proxy.page.get_by_role("link", name="Addresses", exact=True).click()
     main = proxy.main_text()
     assert "Was:" not in main  # a new record tags nothing
     assert "No fixed abode" in main
     assert "false" not in main  # booleans read as words
     proxy.scan()
+    proxy.screenshot("task-section")
     proxy.page.get_by_role("link", name="Back to the case").first.click()
     _approve_and_enter(proxy)
     assert {(e.status, e.visor_reference) for e in service.entries(NEW_PERSON)} == {
@@ -115,6 +118,7 @@ def test_a_blocking_issue_fixed_through_a_question_page(launch: Launch, open_tab
     expect(proxy.page.locator(".govuk-error-summary")).to_be_visible()
     expect(proxy.page.get_by_label("PNC number")).to_have_value("2001/123")
     proxy.scan()
+    proxy.screenshot("question")
     proxy.page.get_by_label("PNC number").fill(GOOD_PNC)
     proxy.press_button("Save and continue")
     expect(_banner(proxy.page)).to_contain_text("Answer saved")
