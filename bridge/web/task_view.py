@@ -23,7 +23,7 @@ from bridge.core.record import section_of
 from bridge.core.vocabulary import kind_label, long_date, section_label, state_label
 from bridge.services.task_names import name_of
 from bridge.services.task_views import ApprovalFailure, TaskEntry, TaskShown
-from bridge.web.present import field_id, issue_field, section_rows
+from bridge.web.present import field_label, issue_field, section_rows
 from bridge.web.questions import leaf_spec, question_for, readable
 
 __all__ = [
@@ -45,9 +45,10 @@ def section_spec(spec: MappingSpec, name: str) -> SectionSpec | None:
     return next((s for s in spec.sections if s.name == name), None)
 
 
-def field_href(crn: str, entry_id: int, path: str) -> str:
-    """The question page of one field."""
-    return f"/tasks/{crn}/sections/{entry_id}/fields/{quote(path, safe='/')}"
+def field_href(crn: str, entry_id: int, path: str, *, back_to_task: bool = False) -> str:
+    """The question page of one field (`back_to_task`: saving it returns to the task page)."""
+    href = f"/tasks/{crn}/sections/{entry_id}/fields/{quote(path, safe='/')}"
+    return href + "?back=task" if back_to_task else href
 
 
 def _section_title(entry: Any) -> str:
@@ -67,6 +68,9 @@ class TaskLine:
     status_text: str
     blocking: list[ErrorLink]
     claimed_by_me: bool
+    #: For an update: each changed field as "Label: now (was before)", so the task page shows
+    #: what to key in without opening the section.
+    changes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,26 @@ class TaskPage:
     due_text: str
     overdue: bool
     blocking: int
+    manual: bool  # the proxy keys the record into ViSOR and gives its reference
 
 
-def task_page(shown: TaskShown, *, actor: str, manual_sink: bool, today: date) -> TaskPage:
+def _changes(entry: TaskEntry, spec: MappingSpec) -> list[str]:
+    if entry.kind == Kind.NOMINAL_CREATE:
+        return []
+    sspec = section_spec(spec, entry.section)
+    out = []
+    for d in entry.diff:
+        path = str(d.get("path", ""))
+        leaf = leaf_spec(sspec, path)
+        now = readable(d.get("after"), leaf) or "Not recorded"
+        was = readable(d.get("before"), leaf) or "Not recorded"
+        out.append(f"{field_label(sspec, path)}: {now} (was {was})")
+    return out
+
+
+def task_page(
+    shown: TaskShown, spec: MappingSpec, *, actor: str, manual_sink: bool, today: date
+) -> TaskPage:
     lines = []
     versions: dict[int, int] = {}
     blocking = 0
@@ -112,6 +133,7 @@ def task_page(shown: TaskShown, *, actor: str, manual_sink: bool, today: date) -
                 status_text=state_label(e.status),
                 blocking=links,
                 claimed_by_me=mine,
+                changes=_changes(e, spec),
             )
         )
     identity = next((e.xml for e in shown.entries if e.section == Section.IDENTITY), None)
@@ -134,13 +156,16 @@ def task_page(shown: TaskShown, *, actor: str, manual_sink: bool, today: date) -
         due_text=long_date(due),
         overdue=any(is_overdue(e.status, e.due_date, today) for e in shown.entries),
         blocking=blocking,
+        manual=manual_sink,
     )
 
 
 def _issue_href(crn: str, entry: TaskEntry | Any, issue_path: str) -> str:
+    """A blocking issue's field: its question page, which returns to the task page."""
     path = issue_field(entry.section, issue_path)
-    base = f"/tasks/{crn}/sections/{entry.id}"
-    return f"{base}#{field_id(path)}" if path else base
+    if path and entry.kind not in REMOVALS:
+        return field_href(crn, entry.id, path, back_to_task=True)
+    return f"/tasks/{crn}/sections/{entry.id}"
 
 
 def refusal_links(crn: str, failures: Sequence[ApprovalFailure]) -> list[ErrorLink]:
@@ -152,7 +177,7 @@ def refusal_links(crn: str, failures: Sequence[ApprovalFailure]) -> list[ErrorLi
         if f.problem == "blocking-issue":
             for path in f.fields or [""]:
                 leaf = issue_field(f.section or "", path)
-                href = field_href(crn, f.entry_id, leaf) if leaf else base
+                href = field_href(crn, f.entry_id, leaf, back_to_task=True) if leaf else base
                 what = leaf.replace("/", " ") if leaf else "a field"
                 out.append({"text": f"{title}: fix {what} before approving", "href": href})
         elif f.problem == "stale-version":

@@ -50,8 +50,6 @@ def _claim_next(proxy: Tab, crn: str) -> None:
 
 
 def _approve_and_enter(proxy: Tab) -> None:
-    proxy.press_button("Approve all")
-    expect(_banner(proxy.page)).to_contain_text("Every section is approved")
     proxy.page.get_by_label("ViSOR reference").fill(REFERENCE)
     proxy.scan()
     proxy.press_button("Save")
@@ -122,7 +120,8 @@ def test_a_blocking_issue_fixed_through_a_question_page(launch: Launch, open_tab
     proxy.page.get_by_label("PNC number").fill(GOOD_PNC)
     proxy.press_button("Save and continue")
     expect(_banner(proxy.page)).to_contain_text("Answer saved")
-    proxy.page.get_by_role("link", name="Back to the case").first.click()
+    assert proxy.path == f"/tasks/{BAD_PNC}"  # straight back to the task
+    expect(proxy.page.locator("#fixes")).to_have_count(0)
     _approve_and_enter(proxy)
 
 

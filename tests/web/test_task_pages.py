@@ -79,23 +79,44 @@ def test_a_new_person_as_one_task(proxy: Visitor, synced_wiring: Wiring) -> None
     for e in entries:
         assert f"/tasks/{crn}/sections/{e.id}" in page.text
     blocked = [e for e in entries if any(i["blocking"] for i in e.issues)]
-    approve = proxy.post(
+    versions = {f"v-{e.id}": str(e.version) for e in entries}
+    no_reference = proxy.post(f"/tasks/{crn}/approve", versions, page=f"/tasks/{crn}")
+    assert no_reference.status_code == 400
+    assert 'href="#visor_reference"' in no_reference.text
+    assert {e.status for e in _entries(synced_wiring, crn)} == {"claimed"}
+    done = proxy.post(
         f"/tasks/{crn}/approve",
-        {f"v-{e.id}": str(e.version) for e in entries},
+        {**versions, "visor_reference": "VIS-000123"},
         page=f"/tasks/{crn}",
     )
-    if blocked:  # refused as a whole, each blocking field linked
-        assert approve.status_code == 409
-        assert "There is a problem" in approve.text
-        assert f"/tasks/{crn}/sections/{blocked[0].id}" in approve.text
+    if blocked:  # refused as a whole, each blocking field linked, the reference kept
+        assert done.status_code == 409
+        assert "There is a problem" in done.text
+        assert f"/tasks/{crn}/sections/{blocked[0].id}" in done.text
+        assert 'value="VIS-000123"' in done.text
         return
-    assert approve.status_code == 303
-    entered = proxy.post(
-        f"/tasks/{crn}/entered", {"visor_reference": "VIS-000123"}, page=f"/tasks/{crn}"
-    )
-    assert entered.status_code == 303
+    assert done.status_code == 303  # approved and entered in one step
     assert {e.status for e in _entries(synced_wiring, crn)} == {"accepted"}
     assert {e.visor_reference for e in _entries(synced_wiring, crn)} == {"VIS-000123"}
+
+
+def test_approve_now_and_enter_later(proxy: Visitor, synced_wiring: Wiring) -> None:
+    crn = "B203456"
+    proxy.post(f"/tasks/{crn}/claim", page="/tasks")
+    versions = {f"v-{e.id}": str(e.version) for e in _entries(synced_wiring, crn)}
+    approved = proxy.post(f"/tasks/{crn}/approve", {**versions, "only": "1"}, page=f"/tasks/{crn}")
+    assert approved.status_code == 303
+    assert {e.status for e in _entries(synced_wiring, crn)} == {"approved"}
+    page = proxy.client.get(f"/tasks/{crn}")
+    assert 'action="/tasks/B203456/entered"' in page.text
+    entered = proxy.post(
+        f"/tasks/{crn}/entered",
+        {"visor_reference": "VIS-000124", "next": "1"},
+        page=f"/tasks/{crn}",
+    )
+    assert entered.status_code == 303
+    assert entered.headers["location"].startswith("/tasks/")  # the next case, claimed
+    assert {e.status for e in _entries(synced_wiring, crn)} == {"accepted"}
 
 
 def test_a_new_record_tags_nothing_and_booleans_read_as_words(
@@ -131,8 +152,15 @@ def test_a_blocking_issue_fixed_through_a_question_page(
     assert bad.status_code == 400
     assert "There is a problem" in bad.text
     assert 'value="not a pnc"' in bad.text  # what was typed is kept
-    good = proxy.post(href, {"value": "2001/0123456F", "version": str(entry.version)}, page=href)
+    task = proxy.client.get(f"/tasks/{entry.crn}")
+    assert f'href="{href}?back=task"' in task.text  # "Fix before approving" links the field
+    good = proxy.post(
+        href,
+        {"value": "2001/0123456F", "version": str(entry.version), "back": "task"},
+        page=f"{href}?back=task",
+    )
     assert good.status_code == 303, good.text[:2000]
+    assert good.headers["location"] == f"/tasks/{entry.crn}"  # straight back to the task
     after = next(e for e in _entries(synced_wiring, entry.crn) if e.id == entry.id)
     assert after.version == entry.version + 1
     assert not any(i["path"] == "identity/PNC" and i["blocking"] for i in after.issues)

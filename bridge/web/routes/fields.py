@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
@@ -66,6 +66,7 @@ def _render(
     error: str | None = None,
     notice: dict[str, Any] | None = None,
     status_code: int = 200,
+    to_task: bool = False,
 ) -> Response:
     errors = [{"text": error, "href": f"#{question.id}"}] if error else []
     action = task_view.field_href(crn, entry_id, question.path)
@@ -79,7 +80,8 @@ def _render(
             "version": version,
             "q": question,
             "action": action,
-            "back": f"/tasks/{crn}/sections/{entry_id}",
+            "back": f"/tasks/{crn}" if to_task else f"/tasks/{crn}/sections/{entry_id}",
+            "to_task": to_task,
             "error": error,
             "errors": errors,
             "notice": notice,
@@ -98,6 +100,7 @@ def field_page(
     staff: VettedProxy,
     pages: PagesDep,
     wiring: WiringDep,
+    back: Annotated[str, Query(max_length=8)] = "",
 ) -> Response:
     shown = wiring.review.show(entry_id, actor=staff.code, default_purpose="correction")
     question = _question(wiring, shown.section, path, _value_in(shown.xml, path))
@@ -107,7 +110,7 @@ def field_page(
         return see(request, f"/tasks/{shown.crn}/sections/{entry_id}", "field-unchanged")
     return _render(
         request, staff, pages, crn=shown.crn, entry_id=entry_id, version=shown.version,
-        question=question,
+        question=question, to_task=back == "task",
     )  # fmt: skip
 
 
@@ -158,7 +161,14 @@ def _save(
     current = wiring.review.editable(entry_id, actor=staff.code)
     before = _value_in(current.xml, path)
     typed, value, error = answer(_question(wiring, current.section, path, before), form)
-    page: dict[str, Any] = {"crn": norm, "entry_id": entry_id, "question": typed}
+    to_task = form.get("back") == "task"
+    page: dict[str, Any] = {
+        "crn": norm,
+        "entry_id": entry_id,
+        "question": typed,
+        "to_task": to_task,
+    }
+    after = f"/tasks/{norm}" if to_task else f"/tasks/{norm}/sections/{entry_id}"
     if error is not None:
         return _render(request, staff, pages, version=version, error=error, status_code=400, **page)
     if form.get("reclaim"):
@@ -170,7 +180,7 @@ def _save(
                 request, staff, pages, version=version, notice=notice, status_code=409, **page
             )
     if (value or "") == (before or "") and version > 0:
-        return see(request, f"/tasks/{norm}/sections/{entry_id}", "field-unchanged")
+        return see(request, after, "field-unchanged")
     try:
         wiring.editing.edit(
             entry_id, actor=staff.code, version=version, changes={path: value or ""}
@@ -183,7 +193,7 @@ def _save(
         return _stale(request, staff, pages, wiring, page, path)
     except WrongState:
         return _not_claimed(request, staff, pages, wiring, page, path, version)
-    return see(request, f"/tasks/{norm}/sections/{entry_id}", "field-saved")
+    return see(request, after, "field-saved")
 
 
 def _stale(
@@ -232,6 +242,7 @@ def _not_claimed(
                 question=page["question"],
                 notice=notice,
                 status_code=409,
+                to_task=page["to_task"],
             )
         notice = {"kind": "gone"}
         return _render(

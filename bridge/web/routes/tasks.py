@@ -14,10 +14,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from bridge.core.lifecycle import local_date
 from bridge.errors import ApprovalRefused, BadInput, WrongState
+from bridge.services.review import ReviewService
 from bridge.services.tasks import normal_crn
 from bridge.services.views import Person
 from bridge.web import task_view
@@ -159,6 +161,7 @@ def render_task(
     result = wiring.tasks.show(crn, actor=staff.code, default_purpose="web:task.view")
     model = task_view.task_page(
         result,
+        wiring.bundle.spec,
         actor=staff.code,
         manual_sink=wiring.settings.sink == "manual",
         today=local_date(wiring.clock.now()),
@@ -202,25 +205,52 @@ def release(request: Request, crn: Crn, staff: VettedProxy, wiring: WiringDep) -
 async def approve(
     request: Request, crn: Crn, staff: VettedProxy, pages: PagesDep, wiring: WiringDep
 ) -> Response:
-    form = await request.form()
+    """ "Approve all" at the versions shown; with a ViSOR reference (the manual sink), the
+    case is also recorded as entered, in the same step: one form for a clean case."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    return await run_in_threadpool(_approve, request, crn, staff, pages, wiring, form)
+
+
+def _approve(
+    request: Request,
+    crn: str,
+    staff: Person,
+    pages: Pages,
+    wiring: Wiring,
+    form: dict[str, str],
+) -> Response:
     versions: dict[int, int] = {}
     for key, value in form.items():
-        if key.startswith("v-") and isinstance(value, str):
+        if key.startswith("v-"):
             try:
                 versions[int(key[2:])] = int(value)
             except ValueError:
                 raise BadInput("Some of what was sent is not in the right form.") from None
+    values = {k: form.get(k, "") for k in ("visor_reference", "day", "month", "year")}
+    entering = not form.get("only")
+    if entering:
+        refused = _entry_problem(values)
+        if refused is not None:
+            return render_task(
+                request, staff, wiring, pages, crn, errors=[refused], values=values, status_code=400
+            )
     try:
         if not versions:
             raise WrongState("You hold no section of this case to approve.")
         result = wiring.tasks.approve(crn, actor=staff.code, versions=versions)
-    except ApprovalRefused as refused:
-        links = task_view.refusal_links(normal_crn(crn) or crn, refused.failures)
-        return render_task(request, staff, wiring, pages, crn, errors=links, status_code=409)
-    except WrongState as refused:
-        errors = [{"text": str(refused), "href": "#sections"}]
-        return render_task(request, staff, wiring, pages, crn, errors=errors, status_code=409)
-    return see(request, f"/tasks/{result.crn}#entered", "task-approved")
+    except ApprovalRefused as refused_all:
+        links = task_view.refusal_links(normal_crn(crn) or crn, refused_all.failures)
+        return render_task(
+            request, staff, wiring, pages, crn, errors=links, values=values, status_code=409
+        )
+    except WrongState as wrong:
+        errors = [{"text": str(wrong), "href": "#sections"}]
+        return render_task(
+            request, staff, wiring, pages, crn, errors=errors, values=values, status_code=409
+        )
+    if not entering:
+        return see(request, f"/tasks/{result.crn}#entered", "task-approved")
+    return _enter(request, staff, pages, wiring, result.crn, values, form.get("next", ""))
 
 
 def _entered_on(day: str, month: str, year: str) -> date | None:
@@ -230,6 +260,45 @@ def _entered_on(day: str, month: str, year: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         raise BadInput("Enter a real date") from None
+
+
+def _entry_problem(values: dict[str, str]) -> dict[str, str] | None:
+    """The error summary item for a ViSOR reference or date that cannot be recorded."""
+    try:
+        ReviewService.visor_reference(values["visor_reference"])
+    except BadInput:
+        text = "Enter the ViSOR reference: 4 to 32 letters, digits, slashes or hyphens"
+        return {"text": text, "href": "#visor_reference"}
+    try:
+        _entered_on(values["day"].strip(), values["month"].strip(), values["year"].strip())
+    except BadInput:
+        return {"text": "The date entered in ViSOR must be a real date", "href": "#entered-day"}
+    return None
+
+
+def _enter(
+    request: Request,
+    staff: Person,
+    pages: Pages,
+    wiring: Wiring,
+    crn: str,
+    values: dict[str, str],
+    next_: str,
+) -> Response:
+    """Record every approved entry of the case as entered in ViSOR under one reference."""
+    refused = _entry_problem(values)
+    if refused is not None:
+        return render_task(
+            request, staff, wiring, pages, crn, errors=[refused], values=values, status_code=400
+        )
+    on = _entered_on(values["day"].strip(), values["month"].strip(), values["year"].strip())
+    wiring.tasks.mark_entered(crn, actor=staff.code, reference=values["visor_reference"], on=on)
+    if next_:
+        following = wiring.tasks.claim_next(actor=staff.code)
+        if following is not None:
+            return see(request, f"/tasks/{following.crn}", "task-next")
+        return see(request, "/tasks", "task-nothing")
+    return see(request, "/tasks", "task-entered")  # the case's work is done
 
 
 @router.post("/tasks/{crn}/entered")
@@ -245,29 +314,9 @@ def entered(
     year: Annotated[str, Form(max_length=6)] = "",
     next: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
+    """ "Entered in ViSOR" for a case whose sections were approved earlier."""
     values = {"visor_reference": visor_reference, "day": day, "month": month, "year": year}
-    try:
-        on = _entered_on(day.strip(), month.strip(), year.strip())
-    except BadInput:
-        errors = [{"text": "The date entered in ViSOR must be a real date", "href": "#entered-day"}]
-        return render_task(
-            request, staff, wiring, pages, crn, errors=errors, values=values, status_code=400
-        )
-    try:
-        result = wiring.tasks.mark_entered(crn, actor=staff.code, reference=visor_reference, on=on)
-    except BadInput:
-        message = "Enter the ViSOR reference: 4 to 32 letters, digits, slashes or hyphens"
-        errors = [{"text": message, "href": "#visor_reference"}]
-        return render_task(
-            request, staff, wiring, pages, crn, errors=errors, values=values, status_code=400
-        )
-    if next:
-        following = wiring.tasks.claim_next(actor=staff.code)
-        if following is not None:
-            return see(request, f"/tasks/{following.crn}", "task-next")
-        return see(request, "/tasks", "task-nothing")
-    del result  # the entered entries: the case's work is done, back to the tasks
-    return see(request, "/tasks", "task-entered")
+    return _enter(request, staff, pages, wiring, normal_crn(crn) or crn, values, next)
 
 
 # -- one section ---------------------------------------------------------------------------
