@@ -106,6 +106,9 @@ class Entry(SQLModel, table=True):
         Index("ix_entry_status_queue", "status", "due_date", "id", "crn", "owning_force", "kind"),
         # The list of forces for the filter (a loose index scan).
         Index("ix_entry_force", "owning_force", "status", "kind"),
+        # Lapsed claims, looked for before every task action and view (a range, not a scan of
+        # every claimed entry).
+        Index("ix_entry_claim_expiry", "status", "claimed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

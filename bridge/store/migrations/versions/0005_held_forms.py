@@ -1,4 +1,5 @@
-"""heldform: a form sent after its session ended, held for the same person (issue 14)
+"""heldform: a form sent after its session ended, held for the same person; an index of
+claimed entries by claim time, for the lapsed-claim check every task page makes (issue 14)
 
 Revision ID: 0005_held_forms
 Revises: 0004_privilege_requests
@@ -30,9 +31,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_heldform_staff_code", "heldform", ["staff_code"], unique=False)
     op.create_index("ix_heldform_crn", "heldform", ["crn"], unique=False)
+    op.create_index("ix_entry_claim_expiry", "entry", ["status", "claimed_at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_entry_claim_expiry", table_name="entry")
     op.drop_index("ix_heldform_crn", table_name="heldform")
     op.drop_index("ix_heldform_staff_code", table_name="heldform")
     op.drop_table("heldform")
