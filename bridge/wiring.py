@@ -21,6 +21,7 @@ from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
+from bridge.services.held_forms import HeldFormService
 from bridge.services.metrics import StoreCollector
 from bridge.services.operations import OperationsService
 from bridge.services.privilege import PrivilegeService
@@ -183,6 +184,11 @@ class Wiring:
             search_key=s.secret_key.get_secret_value().encode(),
             purpose_required=s.view_purpose_required,
         )
+
+    @cached_property
+    def held_forms(self) -> HeldFormService:
+        """Forms sent after a session ended, held for the same person (issue 14)."""
+        return HeldFormService(engine=self.engine, clock=self.clock)
 
     def sink(self) -> Sink | None:
         """The configured sink (None: manual); the caller closes it."""

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bridge.web.routes import admin, admin_staff, api, api_tasks, cases, health, proxy, sign_in
+from bridge.web.routes import (
+    admin,
+    admin_staff,
+    api,
+    api_tasks,
+    cases,
+    fields,
+    health,
+    held,
+    proxy,
+    sign_in,
+    tasks,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -12,6 +24,9 @@ ROUTERS: list[APIRouter] = [
     health.router,
     sign_in.router,
     proxy.router,
+    tasks.router,
+    fields.router,
+    held.router,
     cases.router,
     admin_staff.router,
     admin.router,
