@@ -21,6 +21,7 @@ from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
+from bridge.services.held_tasks import HeldTaskService
 from bridge.services.operations import OperationsService
 from bridge.services.privilege import PrivilegeService
 from bridge.services.queue_view import QueueService
@@ -181,6 +182,16 @@ class Wiring:
             manual_sink=s.sink == "manual",
             search_key=s.secret_key.get_secret_value().encode(),
             purpose_required=s.view_purpose_required,
+        )
+
+    @cached_property
+    def held_tasks(self) -> HeldTaskService:
+        """Administrators' listing of held tasks (release and reassign are `tasks`')."""
+        return HeldTaskService(
+            engine=self.engine,
+            clock=self.clock,
+            claim_ttl=timedelta(minutes=self.settings.claim_minutes),
+            manual_sink=self.settings.sink == "manual",
         )
 
     def sink(self) -> Sink | None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bridge.web.routes import admin, admin_staff, api, api_tasks, cases, health, proxy, sign_in
+from bridge.web.routes import (
+    admin,
+    admin_staff,
+    admin_tasks,
+    api,
+    api_tasks,
+    cases,
+    health,
+    proxy,
+    sign_in,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -15,6 +25,7 @@ ROUTERS: list[APIRouter] = [
     cases.router,
     admin_staff.router,
     admin.router,
+    admin_tasks.router,
     api.router,
     api_tasks.router,
 ]
