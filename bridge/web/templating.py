@@ -19,6 +19,7 @@ from jinja2 import (
 )
 
 from bridge.core.lifecycle import Role
+from bridge.core.vocabulary import STATE_LABELS, kind_label, state_label
 from bridge.services.views import Person
 from bridge.web.present import section_title
 
@@ -88,6 +89,10 @@ class Pages:
         )
         self.env.filters["section_title"] = section_title
         self.env.filters["responsive"] = responsive
+        # One vocabulary (bridge.core.vocabulary): states, kinds and sections in people's words.
+        self.env.filters["state_label"] = state_label
+        self.env.filters["kind_label"] = kind_label
+        self.env.globals["vocabulary_states"] = {s.value: t for s, t in STATE_LABELS.items()}
         self._tokens = tokens
         self.assets_ready = assets_ready
 
