@@ -61,9 +61,9 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
         items.append({"text": "My cases", "href": "/cases"})
     if Role.ADMIN in staff.roles:
         items += [
+            {"text": "Staff", "href": "/admin/staff"},
             {"text": "Held tasks", "href": "/admin/tasks"},
             {"text": "Cases to look at", "href": "/admin/attention"},
-            {"text": "Staff", "href": "/admin/staff"},
             {"text": "Sync", "href": "/admin/sync"},
             {"text": "Submissions", "href": "/admin/submissions"},
             {"text": "Configuration", "href": "/admin/config"},
