@@ -277,7 +277,7 @@ class TimelineItem:
     title: str
     byline: str
     datetime: str  # ISO 8601, for the <time> element
-    date: str  # "23 November 2026 at 9:30am" (Europe/London)
+    date: str  # "23 November 2026 at 9:30am GMT" (Europe/London, GMT or BST)
     description: list[str]
 
 
@@ -321,7 +321,7 @@ def timeline(history: Iterable[Mapping[str, Any]]) -> list[TimelineItem]:
                 title=_ACTIONS.get(action, action),
                 byline=str(event.get("actor") or ""),
                 datetime=at.isoformat(),
-                date=long_datetime(at),
+                date=long_datetime(at, zone=True),
                 description=_describe(event.get("detail") or {}),
             )
         )
