@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from bridge.clock import FixedClock
 from bridge.core.attention import AttentionReason
 from bridge.core.attention_words import ATTENTION_GUIDANCE, ATTENTION_LABELS
 from bridge.store.models import AuditEvent, Entry, Staff
@@ -248,3 +250,76 @@ def test_an_empty_attention_list_says_so(web_wiring: Wiring, admin: Visitor) -> 
     assert "No case needs a person to look at it." in _text(
         admin.client.get("/admin/attention").text
     )
+
+
+# -- what the held-task listing says ------------------------------------------------------------
+
+
+def test_an_approved_task_waiting_to_be_entered_does_not_lapse_and_can_only_be_reassigned(
+    synced_wiring: Wiring, admin: Visitor
+) -> None:
+    task = synced_wiring.tasks.claim_next(actor=PROXY)
+    assert task is not None
+    versions = {e.id: e.version for e in synced_wiring.tasks.show(task.crn, actor=PROXY).entries}
+    blocked = [
+        e.id
+        for e in synced_wiring.tasks.show(task.crn, actor=PROXY).entries
+        if any(i.get("blocking") for i in e.issues)
+    ]
+    if blocked:
+        pytest.skip("the first fixture task has a blocking issue")
+    synced_wiring.tasks.approve(task.crn, actor=PROXY, versions=versions)
+    [held] = [t for t in synced_wiring.held_tasks.listing(actor=ADMIN) if t.crn == task.crn]
+    assert (held.holder, held.expires, held.approved) == (PROXY, None, held.entries)
+
+    text = _text(admin.client.get("/admin/tasks").text)
+    assert "Does not lapse: approved, waiting to be entered in ViSOR" in text
+    assert f"Release task {task.crn}" not in text
+    assert f"Reassign task {task.crn}" in text
+
+
+def test_a_holder_who_may_no_longer_act_is_tagged(
+    synced_wiring: Wiring, held: str, admin: Visitor
+) -> None:
+    with Session(synced_wiring.engine) as s:
+        person = s.get(Staff, PROXY)
+        assert person is not None
+        person.vetting_expires = date(2026, 11, 1)  # lapsed before the fixture's today
+        s.add(person)
+        s.commit()
+    [task] = [t for t in synced_wiring.held_tasks.listing(actor=ADMIN) if t.crn == held]
+    assert task.holder_may_act is False
+    assert "May no longer act" in _text(admin.client.get("/admin/tasks").text)
+
+
+def test_only_proxies_who_may_work_on_the_case_are_offered(
+    synced_wiring: Wiring, admin: Visitor
+) -> None:
+    excluded = "F600218"  # nDelius excludes N07P004 from this case
+    synced_wiring.tasks.claim(excluded, actor=PROXY_2)
+    [task] = [t for t in synced_wiring.held_tasks.listing(actor=ADMIN) if t.crn == excluded]
+    assert [t.code for t in task.takers] == []
+    text = _text(admin.client.get("/admin/tasks").text)
+    assert "No other proxy may take this case." in text
+    # and the service refuses it even when the form is forged
+    response = admin.post(f"/admin/tasks/{excluded}/reassign", {"to": PROXY}, page="/admin/tasks")
+    assert response.status_code == 400
+    assert _error_summary(response.text) == [
+        (f"#to-{excluded}", f"{PROXY} may not work on this case (limited access or their own).")
+    ]
+
+
+def test_held_since_is_when_the_current_holder_got_the_task(
+    synced_wiring: Wiring, held: str, clock: FixedClock
+) -> None:
+    first = clock.now()
+    clock.advance(600)
+    synced_wiring.tasks.renew(held, actor=PROXY)  # renewing does not move "since"
+    [task] = [t for t in synced_wiring.held_tasks.listing(actor=ADMIN) if t.crn == held]
+    assert task.since == first
+    assert task.expires == first + timedelta(minutes=40)
+    clock.advance(60)
+    synced_wiring.tasks.reassign(held, to=PROXY_2, admin=ADMIN)
+    [task] = [t for t in synced_wiring.held_tasks.listing(actor=ADMIN) if t.crn == held]
+    assert (task.holder, task.since) == (PROXY_2, first + timedelta(seconds=660))
+    assert [t.code for t in task.takers] == [PROXY]
