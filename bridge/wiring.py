@@ -22,6 +22,7 @@ from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
 from bridge.services.held_forms import HeldFormService
+from bridge.services.held_tasks import HeldTaskService
 from bridge.services.metrics import StoreCollector
 from bridge.services.operations import OperationsService
 from bridge.services.privilege import PrivilegeService
@@ -189,6 +190,16 @@ class Wiring:
     def held_forms(self) -> HeldFormService:
         """Forms sent after a session ended, held for the same person (issue 14)."""
         return HeldFormService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def held_tasks(self) -> HeldTaskService:
+        """Administrators' listing of held tasks (release and reassign are `tasks`')."""
+        return HeldTaskService(
+            engine=self.engine,
+            clock=self.clock,
+            claim_ttl=timedelta(minutes=self.settings.claim_minutes),
+            manual_sink=self.settings.sink == "manual",
+        )
 
     def sink(self) -> Sink | None:
         """The configured sink (None: manual); the caller closes it."""
