@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     sink: Literal["manual", "visor-http", "file-drop"] = "manual"
     visor_url: str = "http://127.0.0.1:8082"
     mappings: Path | None = None
-    sync_interval_seconds: int = Field(default=300, ge=1)
+    sync_interval_seconds: int = Field(default=30, ge=1)
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     entry_due_working_days: int = Field(default=3, ge=0)
     retry_base_seconds: float = Field(default=60.0, ge=0)

@@ -16,7 +16,7 @@ from bridge.config import Settings, audit_keyring
 from bridge.core.audit_events import RETENTION
 from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
-from bridge.ndelius import NdeliusClient
+from bridge.ndelius import NdeliusClient, TokenCache
 from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
@@ -67,6 +67,8 @@ class Wiring:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._password_hasher = password_hasher
+        #: One nDelius token for every client this process makes (a client per sync run).
+        self._ndelius_tokens = TokenCache()
 
     @cached_property
     def engine(self) -> Engine:
@@ -118,6 +120,7 @@ class Wiring:
             clock=self.clock,
             **self._http_policy(),
             max_connections=s.sync_concurrency + 2,
+            tokens=self._ndelius_tokens,
         )
 
     def sync_service(
