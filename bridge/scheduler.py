@@ -24,6 +24,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bridge.counters import JOB_RUNS, VERIFIED
+from bridge.logs import bound
 from bridge.services.metrics import start_exporter
 from bridge.wiring import Wiring
 
@@ -56,6 +57,11 @@ def _tick(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
     Every instance ticks; the last-run row lets only the first in each interval run, and the
     job's lock keeps a long run from overlapping the next interval's.
     """
+    with bound(job=name, job_run_id=uuid.uuid4().hex[:12]):
+        yield from _tick_body(wiring, name, interval)
+
+
+def _tick_body(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
     try:
         mine = wiring.operations.claim_tick(
             name, min_gap=timedelta(seconds=interval * 0.8), holder=HOLDER
@@ -158,6 +164,11 @@ def claims_job(wiring: Wiring) -> None:
 def audit_verify_job(wiring: Wiring) -> None:
     """Check the audit chain (as `audit verify`) and report it as `bridge_audit_verify_ok`.
     Every instance checks (each reports its own metric); a broken chain is logged as an error."""
+    with bound(job="audit-verify", job_run_id=uuid.uuid4().hex[:12]):
+        _verify(wiring)
+
+
+def _verify(wiring: Wiring) -> None:
     try:
         result = wiring.audit_log.verify()
     except Exception as exc:  # noqa: BLE001 - scheduler boundary (a key this bridge lacks, say)
