@@ -27,7 +27,7 @@ def request_id(scope: Scope) -> str:
     """The proxy's `X-Request-Id` when it is a plain token, else a new one."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            given = value.decode("latin-1")
+            given = bytes(value).decode("latin-1")
             if _GIVEN_ID.fullmatch(given):
                 return given
     return uuid.uuid4().hex[:16]
