@@ -217,6 +217,11 @@ class WorkloadService:
         self._audit(actor, view, teams, len({r.staff for r in result}), len(weeks))
         return result
 
+    def recent(self, actor: str, *, weeks: int, view: str) -> list[ReportRow]:
+        """`report` for the last `weeks` weeks, this one included (the page's exports)."""
+        shown = self._weeks(weeks)
+        return self.report(actor, first=shown[0], last=shown[-1], view=view)
+
     def backlog(self, actor: str, *, weeks: int = 12) -> Backlog:
         """Open entries by age band and due state at the end of each of the last weeks."""
         _, teams = self._scope(actor, "backlog")

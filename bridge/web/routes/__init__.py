@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from bridge.web.routes import admin, admin_staff, api, api_tasks, cases, health, proxy, sign_in
+from bridge.web.routes import (
+    admin,
+    admin_staff,
+    api,
+    api_tasks,
+    cases,
+    health,
+    proxy,
+    sign_in,
+    workload,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -17,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     admin.router,
     api.router,
     api_tasks.router,
+    workload.router,
 ]
