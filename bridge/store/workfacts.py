@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from bridge.core.audit_catalogue import AuditAction
 from bridge.core.workload import (
     AWAIT,
     ENTERED,
@@ -42,6 +43,7 @@ _W = WorkWeek.__table__  # type: ignore[attr-defined]
 _E = Entry.__table__  # type: ignore[attr-defined]
 _S = Staff.__table__  # type: ignore[attr-defined]
 _CHUNK = 500
+_ENTERING = frozenset({AuditAction.ENTRY_ENTERED, AuditAction.ENTRY_ACCEPTED})
 _COUNTS = ("tasks", "entries", "seconds", "overdue", "returned", "holds")
 
 
@@ -98,7 +100,15 @@ class _Batch:
         self.rollup: dict[tuple[date, str, str, str], dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(_COUNTS, 0)
         )
+        # (staff, week, crn) of entries already entered, for the cases these events enter:
+        # a case counts once per proxy per week.
         self.tasks_seen: set[tuple[str, date, str]] = set()
+        entering = sorted({e.crn for e in events if e.crn and e.action in _ENTERING})
+        for chunk in _chunks(entering):
+            stmt = select(_F.c.staff, _F.c.week, _F.c.crn).where(
+                _F.c.kind == ENTERED, _F.c.crn.in_(chunk)
+            )
+            self.tasks_seen.update((r.staff, r.week, r.crn) for r in conn.execute(stmt))
 
     def row(self, kind: str, event: Observed, staff: str | None, at: datetime) -> dict[str, Any]:
         due, officer = self.entries.get(event.entry_id or 0, (None, None))
