@@ -312,6 +312,7 @@ def test_the_staff_form_never_asks_why_someone_needs_a_proxy(admin: Visitor) -> 
         "name",
         "roles",
         "team",
+        "manages",
         "vetting_level",
         "active",
         "password",

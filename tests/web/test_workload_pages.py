@@ -7,7 +7,7 @@ import re
 from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
-from bridge.store.models import AuditEvent
+from bridge.store.models import AuditEvent, Staff
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, PROXY
 from tests.services.test_workload import MANAGER, OFFICER, _work
@@ -91,3 +91,24 @@ def test_an_administrator_sees_every_team(
     page = visitor.client.get("/workload")
     assert "N07P004" in page.text
     assert "N07P005" in page.text
+
+
+def test_an_administrator_adds_and_edits_a_manager_with_the_teams_they_manage(
+    web_wiring: Wiring, visitor: Visitor
+) -> None:
+    visitor.sign_in(ADMIN)
+    data = {"code": "N07M009", "name": "Ola Manager", "roles": "manager", "team": "N07CHT"}
+    refused = visitor.post("/admin/staff/new", {**data, "manages": ""})
+    assert refused.status_code == 400
+    assert "Enter the teams this manager manages" in refused.text
+    assert (
+        visitor.post("/admin/staff/new", {**data, "manages": "n07cht, N07HCT"}).status_code == 303
+    )
+    form = visitor.client.get("/admin/staff/N07M009")
+    assert 'value="N07CHT N07HCT"' in form.text
+    edited = {**data, "manages": "N07LAM", "active": "yes"}
+    assert visitor.post("/admin/staff/N07M009", edited).status_code == 303
+    with Session(web_wiring.engine) as s:
+        person = s.get(Staff, "N07M009")
+        assert person is not None
+        assert person.manages == ["N07LAM"]
