@@ -228,9 +228,13 @@ def age_band(queued_week: date, week: date) -> str:
 
 
 def backlog_weeks(
-    weeks: Sequence[date], opened: Iterable[Opened], closed: Iterable[Closed]
+    weeks: Sequence[date],
+    opened: Iterable[Opened],
+    closed: Iterable[Closed],
+    today: date | None = None,
 ) -> list[BacklogWeek]:
-    """The backlog at the end of each week in `weeks` (Mondays, ascending): what was open then
+    """The backlog at the end of each week in `weeks` (Mondays, ascending; the week of `today`
+    as of today): what was open then
     (queued by then, and still open or closed in a later week), by age band and due state;
     what arrived, closed and was entered (on time or not) during the week. `closed` must hold
     every entry closed in or after the first of `weeks`."""
@@ -242,6 +246,8 @@ def backlog_weeks(
     result = []
     for week in weeks:
         sunday = week + timedelta(days=6)
+        if today is not None and today < sunday:
+            sunday = today
         bands = dict.fromkeys(AGE_BANDS, 0)
         overdue = not_overdue = arrived = 0
         for start, due, ended, n in still:

@@ -230,7 +230,7 @@ class WorkloadService:
         with Session(self._engine) as s:
             opened = wq.open_entries(s)
             closed = wq.closed_since(s, shown[0])
-        figures = backlog_weeks(shown, opened, closed)
+        figures = backlog_weeks(shown, opened, closed, today)
         open_now = sum(o.count for o in opened)
         overdue_now = sum(o.count for o in opened if o.due_date is not None and today > o.due_date)
         recent = figures[-5:-1]  # the last four complete weeks
