@@ -84,6 +84,7 @@ class MyWork:
     this_week: ReportRow | None = None
     weeks: list[ReportRow] = field(default_factory=list)  # the last weeks, oldest first
     officer_weeks: list[OfficerWeek] = field(default_factory=list)
+    shown: list[date] = field(default_factory=list)  # the weeks shown (Mondays)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class WorkloadService:
             this_week=next((r for r in mine if r.week == this), None),
             weeks=mine,
             officer_weeks=officer,
+            shown=shown,
         )
 
     def workload(self, actor: str, *, weeks: int = 12, view: str = "workload") -> Workload:

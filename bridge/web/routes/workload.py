@@ -85,17 +85,18 @@ def my_work(request: Request, staff: SignedIn, wiring: WiringDep, pages: PagesDe
     by_week = {r.week: r for r in work.weeks}
     weeks = sorted({*by_week, *(o.week for o in work.officer_weeks)}) or []
     this = work.this_week
+    officer_minutes = {o.week: o.handling_minutes for o in work.officer_weeks}
     hours_chart = bar_chart(
         "Your handling hours per week",
         "Bars of your handling time in hours for each week shown.",
-        [_week(r.week) for r in work.weeks],
-        [("Hours", [r.handling_minutes / 60 for r in work.weeks])],
+        [_week(w) for w in work.shown],
+        [("Hours", [by_week[w].handling_minutes / 60 if w in by_week else 0 for w in work.shown])],
     )
     officer_chart = bar_chart(
         "Colleagues' hours on your cases per week",
         "Bars of the hours colleagues spent on your cases for each week shown.",
-        [_week(o.week) for o in work.officer_weeks],
-        [("Hours", [o.handling_minutes / 60 for o in work.officer_weeks])],
+        [_week(w) for w in work.shown],
+        [("Hours", [officer_minutes.get(w, 0) / 60 for w in work.shown])],
     )
     context = {
         "title": "My work",
