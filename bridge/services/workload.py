@@ -41,7 +41,6 @@ from bridge.core.workload_figures import (
     minutes,
     provider_of,
     report_rows,
-    totals,
     weeks_between,
 )
 from bridge.errors import NotPermitted
@@ -97,7 +96,7 @@ class Workload:
     names: dict[str, str]
     team_totals: list[Total]
     provider_totals: list[Total]
-    officers: list[OfficerWeek]
+    officers: list[Total]  # per officer needing a proxy (key: staff code), over the weeks
 
 
 @dataclass(frozen=True)
@@ -184,25 +183,28 @@ class WorkloadService:
         _, teams = self._scope(actor, "workload")
         shown = self._weeks(weeks)
         first, last = shown[0], shown[-1]
+        providers = None if teams is None else sorted({provider_of(t) for t in teams})
         with Session(self._engine) as s:
-            mine = wq.week_rows(s, first=first, last=last, teams=teams)
-            providers = None if teams is None else {provider_of(t) for t in teams}
-            wider = wq.week_rows(s, first=first, last=last, role="proxy", providers=providers)
-            codes = {r.staff for r in mine}
-            names = dict(
-                s.exec(
-                    select(Staff.code, Staff.name).where(col(Staff.code).in_(sorted(codes)))
-                ).all()
+            rows = wq.proxy_weeks(s, first=first, last=last, teams=teams)
+            team_totals = wq.group_totals(s, first=first, last=last, by="team", teams=teams)
+            provider_totals = wq.group_totals(
+                s, first=first, last=last, by="provider", providers=providers, hide_small=True
             )
-        rows = report_rows(mine)
+            officers = wq.group_totals(
+                s, first=first, last=last, by="staff", role="officer", teams=teams
+            )
+            codes = sorted({r.staff for r in rows} | {o.key for o in officers})
+            names = dict(
+                s.exec(select(Staff.code, Staff.name).where(col(Staff.code).in_(codes))).all()
+            )
         result = Workload(
             teams=teams,
             weeks=shown,
             rows=rows,
             names=names,
-            team_totals=totals(mine, "team"),
-            provider_totals=totals(wider, "provider", hide_small=True),
-            officers=_officer_weeks(mine, names),
+            team_totals=team_totals,
+            provider_totals=provider_totals,
+            officers=officers,
         )
         self._audit(actor, view, teams, len({r.staff for r in rows}), len(shown))
         return result
@@ -211,11 +213,10 @@ class WorkloadService:
         """One row per proxy per ISO week from the week of `first` to that of `last`."""
         _, teams = self._scope(actor, "workload-report")
         weeks = weeks_between(first, last) if first <= last else []
-        rows: list[WeekRow] = []
+        result: list[ReportRow] = []
         if weeks:
             with Session(self._engine) as s:
-                rows = wq.week_rows(s, first=weeks[0], last=weeks[-1], role="proxy", teams=teams)
-        result = report_rows(rows)
+                result = wq.proxy_weeks(s, first=weeks[0], last=weeks[-1], teams=teams)
         self._audit(actor, view, teams, len({r.staff for r in result}), len(weeks))
         return result
 

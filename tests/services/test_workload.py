@@ -156,7 +156,7 @@ def test_a_manager_sees_their_teams_and_providers_without_names(
     assert seen.officers == []  # the officer is in N07HCT: only that team's managers see it
     everyone = w.workload.workload(ADMIN)
     assert {r.staff for r in everyone.rows} == {PROXY, PROXY_2}
-    assert {o.staff for o in everyone.officers} == {OFFICER}
+    assert {o.key for o in everyone.officers} == {OFFICER}
     with Session(w.engine) as s:
         viewed = s.exec(orm_select(AuditEvent).where(AuditEvent.action == "workload.viewed")).all()
     assert [(e.actor, e.category, e.crn) for e in viewed][-2:] == [

@@ -146,12 +146,6 @@ def workload(
         [_week(w) for w in view.weeks],
         [("Hours", [per_week[w] for w in view.weeks])],
     )
-    officers: dict[str, list[int]] = {}
-    for o in view.officers:
-        s = officers.setdefault(f"{o.name} ({o.staff})", [0, 0, 0])
-        s[0] += o.entries
-        s[1] += o.handling_minutes
-        s[2] += o.returned
     context = {
         "title": "Workload",
         "scope": "every team" if view.teams is None else ", ".join(view.teams),
@@ -171,8 +165,13 @@ def workload(
         "team_rows": [_total(t) for t in view.team_totals],
         "provider_rows": [_total(t) for t in view.provider_totals],
         "officer_rows": [
-            [{"text": name}, _num(e), _num(_hours(m)), _num(r)]
-            for name, (e, m, r) in sorted(officers.items())
+            [
+                {"text": f"{view.names.get(o.key, o.key)} ({o.key})"},
+                _num(o.entries),
+                _num(_hours(o.handling_minutes)),
+                _num(o.returned),
+            ]
+            for o in sorted(view.officers, key=lambda o: (view.names.get(o.key, o.key), o.key))
         ],
     }
     return pages.render(request, "workload/workload.html", context, staff=staff)
