@@ -36,6 +36,7 @@ from bridge.services.sync.reader import ReaderSpec
 from bridge.services.sync.retries import RetrySet
 from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
 from bridge.services.tasks import TaskService
+from bridge.services.workload import WorkloadService
 from bridge.sinks import Sink
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.sinks.file_drop import FileDropSink
@@ -254,6 +255,13 @@ class Wiring:
     @cached_property
     def status(self) -> StatusService:
         return StatusService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def workload(self) -> WorkloadService:
+        """Workload figures (issue 15): My work, Workload, Backlog, `report workload`."""
+        return WorkloadService(
+            engine=self.engine, clock=self.clock, manual_sink=self.settings.sink == "manual"
+        )
 
     @cached_property
     def staff(self) -> StaffService:

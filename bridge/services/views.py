@@ -252,6 +252,7 @@ class StaffRecord:
     needs_proxy_now: bool
     active: bool
     has_password: bool
+    manages: list[str] = field(default_factory=list)  # a manager's teams (issue 15)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bridge.web.routes import (
     proxy,
     sign_in,
     tasks,
+    workload,
 )
 
 __all__ = ["ROUTERS"]
@@ -34,4 +35,5 @@ ROUTERS: list[APIRouter] = [
     admin_tasks.router,
     api.router,
     api_tasks.router,
+    workload.router,
 ]
