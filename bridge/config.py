@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     sink: Literal["manual", "visor-http", "file-drop"] = "manual"
     visor_url: str = "http://127.0.0.1:8082"
     mappings: Path | None = None
-    sync_interval_seconds: int = Field(default=300, ge=1)
+    sync_interval_seconds: int = Field(default=30, ge=1)
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     entry_due_working_days: int = Field(default=3, ge=0)
     retry_base_seconds: float = Field(default=60.0, ge=0)
@@ -100,6 +100,13 @@ class Settings(BaseSettings):
     retention_content_days: int = Field(default=90, ge=1)
     retention_metadata_years: int = Field(default=6, ge=1)
     retention_interval_seconds: int = Field(default=86_400, ge=60)
+    # Metrics and alerts (issue 19): where /metrics is served (host:port; unset = not served),
+    # how often the scheduler checks the audit chain, and the thresholds the alerts compare with.
+    metrics_address: str | None = None
+    audit_verify_interval_seconds: int = Field(default=21_600, ge=60)
+    alert_sync_stale_minutes: int = Field(default=30, ge=1)
+    alert_vetting_days: int = Field(default=30, ge=1)
+    alert_attention_cases: int = Field(default=0, ge=0)
 
     # GOV.UK Notify (issue 16; docs/operations.md "Notifications"). No key: nothing is sent.
     notify_api_key: SecretStr | None = None

@@ -36,6 +36,7 @@ DEMO_ACCOUNTS = (
     ("N07P005", "another vetted proxy"),
     ("N07A001", "an offender manager who needs a proxy (sees status only)"),
     ("ADM0001", "an administrator (staff, sync, submissions, configuration)"),
+    ("N07M001", "a manager of team N07CHT (workload and backlog, never record content)"),
     ("N02P006", "a proxy whose vetting has expired (refused)"),
 )
 

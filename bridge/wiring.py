@@ -16,12 +16,15 @@ from bridge.config import Settings, audit_keyring
 from bridge.core.audit_events import RETENTION
 from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
-from bridge.ndelius import NdeliusClient
+from bridge.ndelius import NdeliusClient, TokenCache
 from bridge.notify_client import NotifyClient, check_api_key
 from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
+from bridge.services.held_forms import HeldFormService
+from bridge.services.held_tasks import HeldTaskService
+from bridge.services.metrics import StoreCollector
 from bridge.services.notify import NotifyService
 from bridge.services.notify_due import DueOptions, NotifyDueService
 from bridge.services.operations import OperationsService
@@ -36,6 +39,7 @@ from bridge.services.sync.reader import ReaderSpec
 from bridge.services.sync.retries import RetrySet
 from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
 from bridge.services.tasks import TaskService
+from bridge.services.workload import WorkloadService
 from bridge.sinks import Sink
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.sinks.file_drop import FileDropSink
@@ -68,6 +72,8 @@ class Wiring:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._password_hasher = password_hasher
+        #: One nDelius token for every client this process makes (a client per sync run).
+        self._ndelius_tokens = TokenCache()
 
     @cached_property
     def engine(self) -> Engine:
@@ -172,6 +178,7 @@ class Wiring:
             clock=self.clock,
             **self._http_policy(),
             max_connections=s.sync_concurrency + 2,
+            tokens=self._ndelius_tokens,
         )
 
     def sync_service(
@@ -240,6 +247,21 @@ class Wiring:
             purpose_required=s.view_purpose_required,
         )
 
+    @cached_property
+    def held_forms(self) -> HeldFormService:
+        """Forms sent after a session ended, held for the same person (issue 14)."""
+        return HeldFormService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def held_tasks(self) -> HeldTaskService:
+        """Administrators' listing of held tasks (release and reassign are `tasks`')."""
+        return HeldTaskService(
+            engine=self.engine,
+            clock=self.clock,
+            claim_ttl=timedelta(minutes=self.settings.claim_minutes),
+            manual_sink=self.settings.sink == "manual",
+        )
+
     def sink(self) -> Sink | None:
         """The configured sink (None: manual); the caller closes it."""
         s = self.settings
@@ -292,8 +314,20 @@ class Wiring:
         return StatusService(engine=self.engine, clock=self.clock)
 
     @cached_property
+    def workload(self) -> WorkloadService:
+        """Workload figures (issue 15): My work, Workload, Backlog, `report workload`."""
+        return WorkloadService(
+            engine=self.engine, clock=self.clock, manual_sink=self.settings.sink == "manual"
+        )
+
+    @cached_property
     def staff(self) -> StaffService:
         return StaffService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def metrics(self) -> StoreCollector:
+        """The store's figures for Prometheus (read at scrape time)."""
+        return StoreCollector(engine=self.engine, clock=self.clock, settings=self.settings)
 
     @cached_property
     def operations(self) -> OperationsService:

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: The roles, in the order forms list them.
-ROLES: tuple[str, ...] = (Role.PROXY, Role.OFFENDER_MANAGER, Role.ADMIN)
+ROLES: tuple[str, ...] = (Role.PROXY, Role.OFFENDER_MANAGER, Role.MANAGER, Role.ADMIN)
 _ROLES = frozenset(ROLES)
 #: Police vetting levels a registry entry may carry (ViSOR needs NPPV2 or above: bridge.core.lifecycle).
 VETTING_LEVELS = ("NPPV1", "NPPV2", "NPPV3")
@@ -108,6 +108,10 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
             problems.append(f"{where}: vetting and needsProxy must be objects")
             continue
         name = _text_or_none(item, "name", where, found) or code
+        manages = item.get("manages") or []
+        if not isinstance(manages, list) or not all(isinstance(t, str) for t in manages):
+            found.append(f"{where}.manages: must be a list of team codes")
+            manages = []
         value = StaffInput(
             code=code,
             name=name,
@@ -118,6 +122,7 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
             needs_proxy_since=_text_or_none(needs, "since", f"{where}.needsProxy", found) or None,
             needs_proxy_until=_text_or_none(needs, "until", f"{where}.needsProxy", found) or None,
             email=_text_or_none(item, "email", where, found),
+            manages=tuple(manages),
         )
         row, checked = check_staff(value)
         found += [f"{where} ({row['code']}): {message}" for _, message in checked]
@@ -157,6 +162,7 @@ class StaffInput:
     active: bool = True
     #: Where notifications go (issue 16); None: not given, so left as it is.
     email: str | None = None
+    manages: tuple[str, ...] | None = None  # None: not given (a CSV without the column)
 
 
 class StaffInvalid(BadInput):
@@ -258,6 +264,7 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         )
     if since is not None and Role.OFFENDER_MANAGER not in roles and "roles" not in said:
         problems.append(("needs_proxy_since", "Only an offender manager can need a proxy"))
+    manages = _check_manages(value.manages, roles, problems)
     row = {
         "code": code,
         "name": name,
@@ -271,7 +278,26 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
     }
     if value.email is not None:
         row["email"] = email or None
+    if manages is not None:
+        row["manages"] = manages
     return row, problems
+
+
+def _check_manages(
+    given: tuple[str, ...] | None, roles: list[str], problems: list[tuple[str, str]]
+) -> list[str] | None:
+    """The teams a manager manages, upper-cased and sorted (None: not given; [] for anyone
+    who is not a manager, whatever the file says)."""
+    if given is None:
+        return None
+    if Role.MANAGER not in roles:
+        return []
+    teams = sorted({t.strip().upper() for t in given if t.strip()})
+    if any(not _TEAM.fullmatch(t) for t in teams):
+        problems.append(("manages", "Teams managed must each be up to 16 letters or numbers"))
+    if not teams:
+        problems.append(("manages", "Enter the teams this manager manages"))
+    return teams
 
 
 #: Roles whose grant needs a second administrator (issue 18): each opens case content or

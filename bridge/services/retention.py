@@ -81,6 +81,9 @@ register(
         needed="status IN ('queued', 'sending')",
     )
 )
+#: Forms held after a session ended (bridge.services.held_forms): they lapse in 30 minutes and
+#: that service deletes them then; this purge and erasure are the backstop.
+register(PurgeRule(table="heldform", crn_column="crn", time_column="expires_at"))
 
 
 @dataclass(frozen=True)

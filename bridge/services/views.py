@@ -265,6 +265,7 @@ class StaffRecord:
     active: bool
     has_password: bool
     email: str | None = None  # where notifications go (issue 16)
+    manages: list[str] = field(default_factory=list)  # a manager's teams (issue 15)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ __all__ = [
     "SignInThrottle",
     "Staff",
     "SyncCursor",
+    "WorkFact",
+    "WorkWeek",
     "SyncRun",
     "WebSession",
 ]
@@ -54,6 +56,8 @@ class Staff(SQLModel, table=True):
     vetting_expires: date | None = None
     needs_proxy_since: date | None = None
     needs_proxy_until: date | None = None
+    # The teams a `manager` sees workload figures for (issue 15); [] for everyone else.
+    manages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=255)
     email: str | None = Field(default=None, max_length=320)  # where notifications go (§6)
@@ -109,6 +113,9 @@ class Entry(SQLModel, table=True):
         Index("ix_entry_status_queue", "status", "due_date", "id", "crn", "owning_force", "kind"),
         # The list of forces for the filter (a loose index scan).
         Index("ix_entry_force", "owning_force", "status", "kind"),
+        # Lapsed claims, looked for before every task action and view (a range, not a scan of
+        # every claimed entry).
+        Index("ix_entry_claim_expiry", "status", "claimed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -343,3 +350,79 @@ class NotifyOptOut(SQLModel, table=True):
     staff_code: str = Field(primary_key=True, max_length=16)
     kind: str = Field(primary_key=True, max_length=32)
     updated_at: datetime
+
+
+class HeldForm(SQLModel, table=True):
+    """A form a proxy sent after their session had ended: held for the same person for a
+    short while (30 minutes) and offered again after they sign in, so nothing typed is lost.
+
+    `fields` is what the form sent (never the CSRF token): record content, so the row is erased
+    with its case and purged by retention; it is never logged or audited.
+    """
+
+    __table_args__ = (
+        Index("ix_heldform_staff_code", "staff_code"),
+        Index("ix_heldform_crn", "crn"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_code: str = Field(max_length=16)
+    crn: str = Field(max_length=16)
+    path: str = Field(max_length=500)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    expires_at: datetime
+
+
+class WorkFact(SQLModel, table=True):
+    """One fact of proxy work (issue 15), observed from the audit events as they are written
+    (bridge.store.workfacts) — never recomputed from audit details, never record content.
+
+    kind `hold`: a proxy held an entry (claim → release, expiry, reassignment, decision or
+    supersession); `await`: approved, waiting to be entered (counts as handling only when the
+    approver entered it); `entered` / `returned`: an entry entered in ViSOR / returned to its
+    officer; `entry`: an entry's life in the queue (queued → closed), for the backlog. An open
+    interval has `ended_at` NULL. `week` is the Monday (Europe/London) of `ended_at`.
+    """
+
+    __table_args__ = (
+        Index("ix_workfact_open", "entry_id", "kind", "ended_at"),
+        Index("ix_workfact_crn", "crn"),
+        Index("ix_workfact_staff", "staff", "kind", "week", "crn"),
+        Index("ix_workfact_backlog", "kind", "week", "start_week", "due_date", "ended", "overdue"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    crn: str = Field(max_length=16)
+    entry_id: int
+    staff: str | None = Field(default=None, max_length=16)
+    team: str = Field(default="", max_length=16)
+    officer: str | None = Field(default=None, max_length=16)
+    officer_team: str = Field(default="", max_length=16)
+    started_at: datetime
+    start_week: date
+    ended_at: datetime | None = None
+    week: date | None = None
+    ended: str | None = Field(default=None, max_length=16)
+    seconds: int = 0
+    due_date: date | None = None
+    overdue: bool = False
+
+
+class WorkWeek(SQLModel, table=True):
+    """Per ISO week (Europe/London), person and team: the week's work, kept up to date in the
+    transaction of each fact so the workload pages read a few hundred rows, not a year of facts.
+    `role` `proxy`: what the proxy did; `officer`: the work done on an officer's cases. Counts
+    only: no CRN, no entry id."""
+
+    week: date = Field(primary_key=True)
+    role: str = Field(primary_key=True, max_length=8)
+    staff: str = Field(primary_key=True, max_length=16)
+    team: str = Field(primary_key=True, max_length=16)
+    tasks: int = 0
+    entries: int = 0
+    seconds: int = 0
+    overdue: int = 0
+    returned: int = 0
+    holds: int = 0

@@ -7,13 +7,18 @@ from fastapi import APIRouter
 from bridge.web.routes import (
     admin,
     admin_staff,
+    admin_tasks,
     api,
     api_tasks,
     cases,
+    fields,
     health,
+    held,
     notifications,
     proxy,
     sign_in,
+    tasks,
+    workload,
 )
 
 __all__ = ["ROUTERS"]
@@ -22,10 +27,15 @@ ROUTERS: list[APIRouter] = [
     health.router,
     sign_in.router,
     proxy.router,
+    tasks.router,
+    fields.router,
+    held.router,
     cases.router,
     notifications.router,
     admin_staff.router,
     admin.router,
+    admin_tasks.router,
     api.router,
     api_tasks.router,
+    workload.router,
 ]

@@ -1,7 +1,7 @@
 """notification outbox, notification opt-outs and staff.email (issue 16: GOV.UK Notify)
 
 Revision ID: 0007_notify
-Revises: 0004_privilege_requests
+Revises: 0006_work_facts
 Create Date: 2026-12-05
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_notify"
-down_revision: str | None = "0004_privilege_requests"
+down_revision: str | None = "0006_work_facts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
