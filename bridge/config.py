@@ -126,8 +126,9 @@ class Settings(BaseSettings):
     notify_team_mailbox: str = ""
     notify_send_interval_seconds: int = Field(default=60, ge=1)
     notify_due_interval_seconds: int = Field(default=900, ge=60)
-    # (The administrators' thresholds are the alerts' own: BRIDGE_ALERT_VETTING_DAYS and
-    # BRIDGE_ALERT_SYNC_STALE_MINUTES, which the metrics export.)
+    #: The administrators' thresholds (the metrics export them for alert rules).
+    notify_vetting_days: int = Field(default=30, ge=1)
+    notify_sync_stale_hours: int = Field(default=6, ge=1)
     #: Local hour (Europe/London) from which the day's time-based messages go out.
     notify_daily_hour: int = Field(default=7, ge=0, le=23)
     notify_max_wait_seconds: float = Field(default=60.0, ge=0)

@@ -128,8 +128,8 @@ class Wiring:
             engine=self.engine,
             clock=self.clock,
             options=DueOptions(
-                vetting_days=s.alert_vetting_days,
-                sync_stale_minutes=s.alert_sync_stale_minutes,
+                vetting_days=s.notify_vetting_days,
+                sync_stale_hours=s.notify_sync_stale_hours,
                 daily_hour=s.notify_daily_hour,
             ),
         )

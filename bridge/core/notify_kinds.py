@@ -141,11 +141,11 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo(
         NotifyKind.SYNC_STALE,
         Audience.ADMIN,
-        ("minutes", "link"),
+        ("hours", "link"),
         "The sync has stopped",
         "No sync has succeeded for the configured time; changes in nDelius are not arriving.",
-        "The nDelius sync has not succeeded for ((minutes)) minutes",
-        "No sync from nDelius has succeeded for ((minutes)) minutes, so new changes are not being "
+        "The nDelius sync has not succeeded for ((hours)) hours",
+        "No sync from nDelius has succeeded for ((hours)) hours, so new changes are not being "
         f"queued.\n\nSee the sync page: {_LINK}",
     ),
     KindInfo(

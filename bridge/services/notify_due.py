@@ -8,7 +8,7 @@ or twice by hand still makes one message:
 - proxies (each, or the team mailbox): case tasks falling due tomorrow, and a daily digest
   of the queue — one of each per proxy per day;
 - administrators: a proxy's vetting expiring within `vetting_days` — one per proxy and expiry
-  date; no sync succeeded for `sync_stale_minutes` — one per stale spell (keyed by the last
+  date; no sync succeeded for `sync_stale_hours` — one per stale spell (keyed by the last
   success).
 
 The daily ones wait until `daily_hour` (Europe/London). Counts only: never content.
@@ -42,7 +42,7 @@ _OPEN = [s.value for s in OPEN]
 @dataclass(frozen=True)
 class DueOptions:
     vetting_days: int = 30
-    sync_stale_minutes: int = 30
+    sync_stale_hours: int = 6
     daily_hour: int = 7
 
 
@@ -69,7 +69,7 @@ class NotifyDueService:
                     s, now, self._options.vetting_days, policy.link("/admin/staff")
                 )
             added[NotifyKind.SYNC_STALE] += _sync_stale(
-                s, now, self._options.sync_stale_minutes, policy.link("/admin/sync")
+                s, now, self._options.sync_stale_hours, policy.link("/admin/sync")
             )
         out = {str(k): v for k, v in added.items() if v}
         log.info("notify.due_done", **out)
@@ -176,7 +176,7 @@ def _vetting(s: Session, now: datetime, days: int, link: str) -> int:
     return added
 
 
-def _sync_stale(s: Session, now: datetime, minutes: int, link: str) -> int:
+def _sync_stale(s: Session, now: datetime, hours: int, link: str) -> int:
     if s.exec(select(SyncRun.id).limit(1)).first() is None:
         return 0  # a new installation that never synced is not "stopped"
     last = s.exec(
@@ -186,16 +186,16 @@ def _sync_stale(s: Session, now: datetime, minutes: int, link: str) -> int:
         last = datetime.fromisoformat(last)
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=now.tzinfo)
-    if last is not None and now - last < timedelta(minutes=minutes):
+    if last is not None and now - last < timedelta(hours=hours):
         return 0
     since = "never" if last is None else last.isoformat()
-    stale_for = minutes if last is None else int((now - last).total_seconds() // 60)
+    stale_for = hours if last is None else int((now - last).total_seconds() // 3600)
     return enqueue(
         s,
         NotifyKind.SYNC_STALE,
         to=admins(s),
         crn=None,
-        values={"minutes": stale_for, "link": link},
+        values={"hours": stale_for, "link": link},
         dedupe=f"{NotifyKind.SYNC_STALE}:{since}",
         now=now,
     )
