@@ -48,7 +48,7 @@ def test_both_loggers_write_json_lines_with_the_bound_ids(
     assert second == {
         **second,
         "event": "plain text",
-        "logger": "uvicorn.error",
+        "logger": "tests.stdlib",
         "request_id": "r1",
     }
     assert "request_id" not in third
