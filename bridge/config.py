@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.core.audit_chain import DEV_AUDIT_KEY, MIN_KEY_BYTES, Keyring
+from bridge.core.notify_kinds import NotifyKind
 from bridge.errors import ConfigError
 
 __all__ = [
@@ -106,6 +107,39 @@ class Settings(BaseSettings):
     alert_sync_stale_minutes: int = Field(default=30, ge=1)
     alert_vetting_days: int = Field(default=30, ge=1)
     alert_attention_cases: int = Field(default=0, ge=0)
+
+    # GOV.UK Notify (issue 16; docs/operations.md "Notifications"). No key: nothing is sent.
+    notify_api_key: SecretStr | None = None
+    notify_url: str = "https://api.notifications.service.gov.uk"
+    notify_template_entry_returned: str = ""
+    notify_template_case_entered: str = ""
+    notify_template_entry_overdue: str = ""
+    notify_template_tasks_due_tomorrow: str = ""
+    notify_template_proxy_digest: str = ""
+    notify_template_vetting_expiring: str = ""
+    notify_template_sync_stale: str = ""
+    notify_template_breaker_open: str = ""
+    notify_template_attention: str = ""
+    #: Where the links in messages point (the web UI as people reach it).
+    notify_service_url: str = "http://127.0.0.1:8000"
+    #: Proxies' messages go to this mailbox instead of each proxy (empty: each proxy).
+    notify_team_mailbox: str = ""
+    notify_send_interval_seconds: int = Field(default=60, ge=1)
+    notify_due_interval_seconds: int = Field(default=900, ge=60)
+    #: The administrators' thresholds (the metrics export them for alert rules).
+    notify_vetting_days: int = Field(default=30, ge=1)
+    notify_sync_stale_hours: int = Field(default=6, ge=1)
+    #: Local hour (Europe/London) from which the day's time-based messages go out.
+    notify_daily_hour: int = Field(default=7, ge=0, le=23)
+    notify_max_wait_seconds: float = Field(default=60.0, ge=0)
+
+    def notify_templates(self) -> dict[str, str]:
+        """The configured template id of each kind (a kind with none is not sent)."""
+        return {
+            kind.value: value.strip()
+            for kind in NotifyKind
+            if (value := str(getattr(self, f"notify_template_{kind.value}", ""))) and value.strip()
+        }
 
     @property
     def owner_database_url(self) -> str:

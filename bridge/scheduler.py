@@ -33,6 +33,8 @@ __all__ = [
     "audit_verify_job",
     "build_scheduler",
     "claims_job",
+    "notify_due_job",
+    "notify_send_job",
     "retention_job",
     "run_until_stopped",
     "serve_metrics",
@@ -182,6 +184,22 @@ def _verify(wiring: Wiring) -> None:
         log.error("audit.verify_failed", first_bad=result.first_bad, events=result.events)
 
 
+def notify_send_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
+    """Deliver the notification outbox (GOV.UK Notify); one sender at a time (its job lock)."""
+    with _tick(wiring, "notify-send", wiring.settings.notify_send_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify().send(stop=stop.is_set if stop else None)
+
+
+def notify_due_job(wiring: Wiring) -> None:
+    """Write the time-based notifications that are due (overdue, digests, vetting, sync)."""
+    with _tick(wiring, "notify-due", wiring.settings.notify_due_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify_due.run()
+
+
 def _on_event(event: JobEvent) -> None:
     log.warning("scheduler.event", job_id=event.job_id, code=event.code)
 
@@ -255,6 +273,25 @@ def build_scheduler(
         replace_existing=True,
         next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
     )
+    if wiring.notify_policy is not None:  # no API key: no notifications (said at start-up)
+        for job, job_args, every, job_id in (
+            (
+                notify_send_job,
+                [wiring, stop],
+                wiring.settings.notify_send_interval_seconds,
+                "notify-send",
+            ),
+            (notify_due_job, [wiring], wiring.settings.notify_due_interval_seconds, "notify-due"),
+        ):
+            sched.add_job(
+                job,
+                "interval",
+                args=job_args,
+                seconds=every,
+                id=job_id,
+                replace_existing=True,
+                next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
+            )
     return sched
 
 
@@ -279,6 +316,10 @@ def run_until_stopped(wiring: Wiring) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if wiring.notify_policy is None:
+        log.warning("notify.disabled", reason="BRIDGE_NOTIFY_API_KEY is not set: no notifications")
+    else:
+        log.warning("notify.enabled", kinds=sorted(wiring.notify_policy.kinds))
     sched = build_scheduler(wiring, stop=stop, first_run_now=True)
     sched.start()
     log.warning("scheduler.started", interval_seconds=wiring.settings.sync_interval_seconds)

@@ -76,6 +76,7 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
             {"text": "Submissions", "href": "/admin/submissions"},
             {"text": "Configuration", "href": "/admin/config"},
         ]
+    items.append({"text": "Notifications", "href": "/notifications"})
     return items
 
 
