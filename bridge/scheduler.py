@@ -163,22 +163,6 @@ def claims_job(wiring: Wiring) -> None:
         log.info("claims.job_done", released=released)
 
 
-def notify_send_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
-    """Deliver the notification outbox (GOV.UK Notify); one sender at a time (its job lock)."""
-    with _tick(wiring, "notify-send", wiring.settings.notify_send_interval_seconds) as mine:
-        if not mine:
-            return
-        wiring.notify().send(stop=stop.is_set if stop else None)
-
-
-def notify_due_job(wiring: Wiring) -> None:
-    """Write the time-based notifications that are due (overdue, digests, vetting, sync)."""
-    with _tick(wiring, "notify-due", wiring.settings.notify_due_interval_seconds) as mine:
-        if not mine:
-            return
-        wiring.notify_due.run()
-
-
 def audit_verify_job(wiring: Wiring) -> None:
     """Check the audit chain (as `audit verify`) and report it as `bridge_audit_verify_ok`.
     Every instance checks (each reports its own metric); a broken chain is logged as an error."""
@@ -198,6 +182,22 @@ def _verify(wiring: Wiring) -> None:
     VERIFIED.ok, VERIFIED.at, VERIFIED.events = result.ok, time.time(), result.events
     if not result.ok:
         log.error("audit.verify_failed", first_bad=result.first_bad, events=result.events)
+
+
+def notify_send_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
+    """Deliver the notification outbox (GOV.UK Notify); one sender at a time (its job lock)."""
+    with _tick(wiring, "notify-send", wiring.settings.notify_send_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify().send(stop=stop.is_set if stop else None)
+
+
+def notify_due_job(wiring: Wiring) -> None:
+    """Write the time-based notifications that are due (overdue, digests, vetting, sync)."""
+    with _tick(wiring, "notify-due", wiring.settings.notify_due_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify_due.run()
 
 
 def _on_event(event: JobEvent) -> None:

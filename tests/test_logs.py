@@ -38,7 +38,7 @@ def test_both_loggers_write_json_lines_with_the_bound_ids(
 ) -> None:
     with bound(request_id="r1"):
         structlog.get_logger("t").warning("one.event", crn="X123456")
-        logging.getLogger("uvicorn.error").warning("plain %s", "text")
+        logging.getLogger("tests.stdlib").warning("plain %s", "text")
     structlog.get_logger("t").warning("after")
     first, second, third = _lines(capfd.readouterr().err)
     assert first["event"] == "one.event"
@@ -48,7 +48,7 @@ def test_both_loggers_write_json_lines_with_the_bound_ids(
     assert second == {
         **second,
         "event": "plain text",
-        "logger": "uvicorn.error",
+        "logger": "tests.stdlib",
         "request_id": "r1",
     }
     assert "request_id" not in third

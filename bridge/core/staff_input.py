@@ -121,8 +121,8 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
             vetting_expires=_text_or_none(vetting, "expires", f"{where}.vetting", found) or None,
             needs_proxy_since=_text_or_none(needs, "since", f"{where}.needsProxy", found) or None,
             needs_proxy_until=_text_or_none(needs, "until", f"{where}.needsProxy", found) or None,
-            email=_text_or_none(item, "email", where, found),
             manages=tuple(manages),
+            email=_text_or_none(item, "email", where, found),
         )
         row, checked = check_staff(value)
         found += [f"{where} ({row['code']}): {message}" for _, message in checked]
@@ -160,9 +160,9 @@ class StaffInput:
     needs_proxy_since: DateValue = None
     needs_proxy_until: DateValue = None
     active: bool = True
+    manages: tuple[str, ...] | None = None  # None: not given (a CSV without the column)
     #: Where notifications go (issue 16); None: not given, so left as it is.
     email: str | None = None
-    manages: tuple[str, ...] | None = None  # None: not given (a CSV without the column)
 
 
 class StaffInvalid(BadInput):
@@ -276,10 +276,10 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         "needs_proxy_until": until,
         "active": value.active,
     }
-    if value.email is not None:
-        row["email"] = email or None
     if manages is not None:
         row["manages"] = manages
+    if value.email is not None:
+        row["email"] = email or None
     return row, problems
 
 

@@ -71,6 +71,9 @@ def register(rule: PurgeRule) -> None:
     PURGE_RULES[:] = [r for r in PURGE_RULES if r.table != rule.table] + [rule]
 
 
+#: Forms held after a session ended (bridge.services.held_forms): they lapse in 30 minutes and
+#: that service deletes them then; this purge and erasure are the backstop.
+register(PurgeRule(table="heldform", crn_column="crn", time_column="expires_at"))
 #: The notification outbox (issue 16): a CRN at most, kept on the content clock; a row still
 #: to be delivered is never purged. Erasure deletes an erased CRN's rows.
 register(
@@ -81,9 +84,6 @@ register(
         needed="status IN ('queued', 'sending')",
     )
 )
-#: Forms held after a session ended (bridge.services.held_forms): they lapse in 30 minutes and
-#: that service deletes them then; this purge and erasure are the backstop.
-register(PurgeRule(table="heldform", crn_column="crn", time_column="expires_at"))
 
 
 @dataclass(frozen=True)

@@ -264,8 +264,8 @@ class StaffRecord:
     needs_proxy_now: bool
     active: bool
     has_password: bool
-    email: str | None = None  # where notifications go (issue 16)
     manages: list[str] = field(default_factory=list)  # a manager's teams (issue 15)
+    email: str | None = None  # where notifications go (issue 16)
 
 
 @dataclass(frozen=True)

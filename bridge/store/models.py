@@ -308,50 +308,6 @@ class SignInThrottle(SQLModel, table=True):
     locked_until: datetime | None = None
 
 
-class Notification(SQLModel, table=True):
-    """The GOV.UK Notify outbox (issue 16): one message to one person, written in the same
-    transaction as its cause (or by the daily job), delivered by the sender.
-
-    `dedupe` makes a cause write at most one row (an entry's return, one officer's overdue
-    message a day). `status`: queued → sending (the sender is about to call Notify) → sent,
-    failed (a permanent refusal, `reason` says why) or skipped (no address, turned off).
-    `reference` is what Notify was given: unique across database resets, looked up before a
-    `sending` row is sent again. `personalisation` is content-free (bridge.core.notify_kinds).
-    """
-
-    __table_args__ = (
-        UniqueConstraint("dedupe", name="uq_notification_dedupe"),
-        Index("ix_notification_status", "status", "id"),
-        Index("ix_notification_crn", "crn"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=32)
-    dedupe: str = Field(max_length=160)
-    recipient: str | None = Field(default=None, max_length=16)  # a staff code
-    mailbox: str | None = Field(default=None, max_length=320)  # the proxies' team mailbox
-    crn: str | None = Field(default=None, max_length=16)
-    personalisation: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
-    )
-    status: str = Field(default="queued", max_length=16)
-    attempts: int = 0
-    reference: str | None = Field(default=None, max_length=64)
-    notify_id: str | None = Field(default=None, max_length=64)
-    reason: str | None = Field(default=None, max_length=200)
-    created_at: datetime
-    updated_at: datetime
-    sent_at: datetime | None = None
-
-
-class NotifyOptOut(SQLModel, table=True):
-    """A kind of message a person turned off on their Notifications page."""
-
-    staff_code: str = Field(primary_key=True, max_length=16)
-    kind: str = Field(primary_key=True, max_length=32)
-    updated_at: datetime
-
-
 class HeldForm(SQLModel, table=True):
     """A form a proxy sent after their session had ended: held for the same person for a
     short while (30 minutes) and offered again after they sign in, so nothing typed is lost.
@@ -426,3 +382,47 @@ class WorkWeek(SQLModel, table=True):
     overdue: int = 0
     returned: int = 0
     holds: int = 0
+
+
+class Notification(SQLModel, table=True):
+    """The GOV.UK Notify outbox (issue 16): one message to one person, written in the same
+    transaction as its cause (or by the daily job), delivered by the sender.
+
+    `dedupe` makes a cause write at most one row (an entry's return, one officer's overdue
+    message a day). `status`: queued → sending (the sender is about to call Notify) → sent,
+    failed (a permanent refusal, `reason` says why) or skipped (no address, turned off).
+    `reference` is what Notify was given: unique across database resets, looked up before a
+    `sending` row is sent again. `personalisation` is content-free (bridge.core.notify_kinds).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("dedupe", name="uq_notification_dedupe"),
+        Index("ix_notification_status", "status", "id"),
+        Index("ix_notification_crn", "crn"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    dedupe: str = Field(max_length=160)
+    recipient: str | None = Field(default=None, max_length=16)  # a staff code
+    mailbox: str | None = Field(default=None, max_length=320)  # the proxies' team mailbox
+    crn: str | None = Field(default=None, max_length=16)
+    personalisation: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    reference: str | None = Field(default=None, max_length=64)
+    notify_id: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None
+
+
+class NotifyOptOut(SQLModel, table=True):
+    """A kind of message a person turned off on their Notifications page."""
+
+    staff_code: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(primary_key=True, max_length=32)
+    updated_at: datetime
