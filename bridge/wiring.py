@@ -21,7 +21,9 @@ from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
+from bridge.services.held_forms import HeldFormService
 from bridge.services.held_tasks import HeldTaskService
+from bridge.services.metrics import StoreCollector
 from bridge.services.operations import OperationsService
 from bridge.services.privilege import PrivilegeService
 from bridge.services.queue_view import QueueService
@@ -185,6 +187,11 @@ class Wiring:
         )
 
     @cached_property
+    def held_forms(self) -> HeldFormService:
+        """Forms sent after a session ended, held for the same person (issue 14)."""
+        return HeldFormService(engine=self.engine, clock=self.clock)
+
+    @cached_property
     def held_tasks(self) -> HeldTaskService:
         """Administrators' listing of held tasks (release and reassign are `tasks`')."""
         return HeldTaskService(
@@ -248,6 +255,11 @@ class Wiring:
     @cached_property
     def staff(self) -> StaffService:
         return StaffService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def metrics(self) -> StoreCollector:
+        """The store's figures for Prometheus (read at scrape time)."""
+        return StoreCollector(engine=self.engine, clock=self.clock, settings=self.settings)
 
     @cached_property
     def operations(self) -> OperationsService:

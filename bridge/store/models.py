@@ -106,6 +106,9 @@ class Entry(SQLModel, table=True):
         Index("ix_entry_status_queue", "status", "due_date", "id", "crn", "owning_force", "kind"),
         # The list of forces for the filter (a loose index scan).
         Index("ix_entry_force", "owning_force", "status", "kind"),
+        # Lapsed claims, looked for before every task action and view (a range, not a scan of
+        # every claimed entry).
+        Index("ix_entry_claim_expiry", "status", "claimed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -296,3 +299,25 @@ class SignInThrottle(SQLModel, table=True):
     failures: int = 0
     first_failed_at: datetime
     locked_until: datetime | None = None
+
+
+class HeldForm(SQLModel, table=True):
+    """A form a proxy sent after their session had ended: held for the same person for a
+    short while (30 minutes) and offered again after they sign in, so nothing typed is lost.
+
+    `fields` is what the form sent (never the CSRF token): record content, so the row is erased
+    with its case and purged by retention; it is never logged or audited.
+    """
+
+    __table_args__ = (
+        Index("ix_heldform_staff_code", "staff_code"),
+        Index("ix_heldform_crn", "crn"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_code: str = Field(max_length=16)
+    crn: str = Field(max_length=16)
+    path: str = Field(max_length=500)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    expires_at: datetime

@@ -55,7 +55,8 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
     if staff is None:
         return []
     items = []
-    if Role.PROXY in staff.roles:
+    if Role.PROXY in staff.roles:  # a proxy starts at their tasks (one per person)
+        items.append({"text": "Tasks", "href": "/tasks"})
         items.append({"text": "Queue", "href": "/queue"})
     if Role.OFFENDER_MANAGER in staff.roles:
         items.append({"text": "My cases", "href": "/cases"})

@@ -11,11 +11,19 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
-from tests.browser.conftest import ADOPTED_CRN, Launch, LiveService, OpenTab, move_main_address
+from tests.browser.conftest import (
+    ADOPTED_CRN,
+    POSTCODE_FIELD,
+    Launch,
+    LiveService,
+    OpenTab,
+    move_main_address,
+)
 from tests.browser.harness import Tab, axe_source
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, case_doc
 
@@ -52,6 +60,15 @@ def _entry(service: LiveService) -> str:
     return f"/entries/{entry.id}"
 
 
+def _section(service: LiveService) -> str:
+    [entry] = service.entries(ADOPTED_CRN)
+    return f"/tasks/{ADOPTED_CRN}/sections/{entry.id}"
+
+
+def _question(service: LiveService) -> str:
+    return f"{_section(service)}/fields/{quote(POSTCODE_FIELD, safe='/')}"
+
+
 def _case(service: LiveService) -> str:
     return f"/cases/{service.wiring.status.my_cases(actor=MANAGER)[0].crn}"
 
@@ -61,6 +78,11 @@ Where = str | Callable[[LiveService], str]
 PAGES: list[tuple[str | None, Where]] = [
     (None, "/login"),
     (None, "/no-such-page"),
+    (PROXY, "/tasks"),
+    (PROXY, "/tasks?mine=true"),
+    (PROXY, f"/tasks/{ADOPTED_CRN}"),
+    (PROXY, _section),
+    (PROXY, _question),
     (PROXY, "/queue"),
     (PROXY, _entry),
     (MANAGER, "/cases"),
@@ -76,7 +98,7 @@ PAGES: list[tuple[str | None, Where]] = [
     (ADMIN, "/admin/submissions"),
     (ADMIN, "/admin/config"),
 ]
-HOME = {PROXY: "/queue", MANAGER: "/cases", ADMIN: "/admin/staff"}
+HOME = {PROXY: "/tasks", MANAGER: "/cases", ADMIN: "/admin/staff"}
 
 
 def _undetermined(ndelius_url: str) -> None:

@@ -11,9 +11,12 @@ from bridge.web.routes import (
     api,
     api_tasks,
     cases,
+    fields,
     health,
+    held,
     proxy,
     sign_in,
+    tasks,
 )
 
 __all__ = ["ROUTERS"]
@@ -22,6 +25,9 @@ ROUTERS: list[APIRouter] = [
     health.router,
     sign_in.router,
     proxy.router,
+    tasks.router,
+    fields.router,
+    held.router,
     cases.router,
     admin_staff.router,
     admin.router,
