@@ -12,7 +12,13 @@ from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiri
 from bridge.core.attention_words import attention_guidance, attention_label
 from bridge.core.edit import parse_assignments
 from bridge.core.purposes import check_purpose
-from bridge.core.vocabulary import kind_label, long_datetime, section_label, state_label
+from bridge.core.vocabulary import (
+    kind_label,
+    london_date,
+    long_datetime,
+    section_label,
+    state_label,
+)
 from bridge.errors import BadInput
 from bridge.services.views import EntrySummary, QueueRow, jsonable
 
@@ -236,7 +242,7 @@ def status(
             section_label(e.section),
             kind_label(e.kind),
             state_label(e.status),
-            e.created_at.date().isoformat(),
+            london_date(e.created_at).isoformat(),
             e.due_date.isoformat(),
             e.entered_at.isoformat() if e.entered_at else "",
             e.reason or "",
