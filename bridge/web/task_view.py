@@ -92,7 +92,7 @@ class TaskPage:
 
 
 def _changes(entry: TaskEntry, spec: MappingSpec) -> list[str]:
-    if entry.kind == Kind.NOMINAL_CREATE:
+    if entry.kind != Kind.NOMINAL_UPDATE:  # a new record or an activity: nothing to compare
         return []
     sspec = section_spec(spec, entry.section)
     out = []
@@ -233,7 +233,7 @@ def section_page(
     section = section_of(shown.xml) if shown.xml else None
     mine = shown.status == State.CLAIMED and shown.claimed_by == actor
     removal = shown.kind in REMOVALS
-    update = shown.kind != Kind.NOMINAL_CREATE
+    update = shown.kind == Kind.NOMINAL_UPDATE  # only an update has a baseline to compare
     by_field: dict[str, list[str]] = {}
     whole: list[str] = []
     for issue in shown.issues:

@@ -134,6 +134,8 @@ def test_a_new_record_tags_nothing_and_booleans_read_as_words(
     assert "Was:" not in page.text
     assert re.search(r'id="field-Address-1-NoFixedAbode">(Yes|No)<', page.text)
     assert ">false<" not in page.text
+    task = proxy.client.get(f"/tasks/{entry.crn}")
+    assert "(was " not in task.text  # a new person's task lists no changes, activities neither
     assert ">true<" not in page.text
 
 
