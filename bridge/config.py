@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     retention_content_days: int = Field(default=90, ge=1)
     retention_metadata_years: int = Field(default=6, ge=1)
     retention_interval_seconds: int = Field(default=86_400, ge=60)
+    # Metrics and alerts (issue 19): where /metrics is served (host:port; unset = not served),
+    # how often the scheduler checks the audit chain, and the thresholds the alerts compare with.
+    metrics_address: str | None = None
+    audit_verify_interval_seconds: int = Field(default=21_600, ge=60)
+    alert_sync_stale_minutes: int = Field(default=30, ge=1)
+    alert_vetting_days: int = Field(default=30, ge=1)
+    alert_attention_cases: int = Field(default=0, ge=0)
 
     @property
     def owner_database_url(self) -> str:

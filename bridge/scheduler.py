@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +23,18 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bridge.counters import JOB_RUNS, VERIFIED
+from bridge.services.metrics import start_exporter
 from bridge.wiring import Wiring
 
 __all__ = [
     "CLAIMS_INTERVAL",
+    "audit_verify_job",
     "build_scheduler",
     "claims_job",
     "retention_job",
     "run_until_stopped",
+    "serve_metrics",
     "submit_job",
     "sync_job",
 ]
@@ -57,14 +62,20 @@ def _tick(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
         )
     except Exception as exc:  # noqa: BLE001 - scheduler boundary (the database is down, say)
         _job_error(name, exc)
+        JOB_RUNS.labels(job=name, outcome="error").inc()
         mine = False
     else:
         if not mine:
             log.info(f"{name}.skipped", reason="another instance ran this tick")
+            JOB_RUNS.labels(job=name, outcome="skipped").inc()
     try:
         yield mine
     except Exception as exc:  # noqa: BLE001 - scheduler boundary
         _job_error(name, exc)
+        JOB_RUNS.labels(job=name, outcome="error").inc()
+    else:
+        if mine:
+            JOB_RUNS.labels(job=name, outcome="ok").inc()
 
 
 def _job_error(name: str, exc: Exception) -> None:
@@ -144,6 +155,22 @@ def claims_job(wiring: Wiring) -> None:
         log.info("claims.job_done", released=released)
 
 
+def audit_verify_job(wiring: Wiring) -> None:
+    """Check the audit chain (as `audit verify`) and report it as `bridge_audit_verify_ok`.
+    Every instance checks (each reports its own metric); a broken chain is logged as an error."""
+    try:
+        result = wiring.audit_log.verify()
+    except Exception as exc:  # noqa: BLE001 - scheduler boundary (a key this bridge lacks, say)
+        _job_error("audit-verify", exc)
+        JOB_RUNS.labels(job="audit-verify", outcome="error").inc()
+        VERIFIED.ok, VERIFIED.at = False, time.time()
+        return
+    JOB_RUNS.labels(job="audit-verify", outcome="ok").inc()
+    VERIFIED.ok, VERIFIED.at, VERIFIED.events = result.ok, time.time(), result.events
+    if not result.ok:
+        log.error("audit.verify_failed", first_bad=result.first_bad, events=result.events)
+
+
 def _on_event(event: JobEvent) -> None:
     log.warning("scheduler.event", job_id=event.job_id, code=event.code)
 
@@ -197,6 +224,16 @@ def build_scheduler(
             replace_existing=True,
             next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
         )
+    every = wiring.settings.audit_verify_interval_seconds
+    sched.add_job(
+        audit_verify_job,
+        "interval",
+        args=[wiring],
+        seconds=every,
+        id="audit-verify",
+        replace_existing=True,
+        next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
+    )
     every = wiring.settings.retention_interval_seconds
     sched.add_job(
         retention_job,
@@ -210,6 +247,14 @@ def build_scheduler(
     return sched
 
 
+def serve_metrics(wiring: Wiring) -> None:
+    """Serve /metrics on BRIDGE_METRICS_ADDRESS from a daemon thread, when it is set."""
+    address = wiring.settings.metrics_address
+    if address:
+        host, port = start_exporter(wiring.metrics, address)
+        log.warning("metrics.serving", address=f"{host}:{port}")
+
+
 def run_until_stopped(wiring: Wiring) -> None:
     """Run the scheduler in this process until SIGINT or SIGTERM, then shut down cleanly.
 
@@ -219,6 +264,7 @@ def run_until_stopped(wiring: Wiring) -> None:
     sink = wiring.sink()  # an unusable sink (file-drop without a folder) refuses to start
     if sink is not None:
         sink.close()
+    serve_metrics(wiring)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

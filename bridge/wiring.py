@@ -22,6 +22,8 @@ from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
 from bridge.services.editing import EditService
 from bridge.services.held_forms import HeldFormService
+from bridge.services.held_tasks import HeldTaskService
+from bridge.services.metrics import StoreCollector
 from bridge.services.operations import OperationsService
 from bridge.services.privilege import PrivilegeService
 from bridge.services.queue_view import QueueService
@@ -189,6 +191,16 @@ class Wiring:
         """Forms sent after a session ended, held for the same person (issue 14)."""
         return HeldFormService(engine=self.engine, clock=self.clock)
 
+    @cached_property
+    def held_tasks(self) -> HeldTaskService:
+        """Administrators' listing of held tasks (release and reassign are `tasks`')."""
+        return HeldTaskService(
+            engine=self.engine,
+            clock=self.clock,
+            claim_ttl=timedelta(minutes=self.settings.claim_minutes),
+            manual_sink=self.settings.sink == "manual",
+        )
+
     def sink(self) -> Sink | None:
         """The configured sink (None: manual); the caller closes it."""
         s = self.settings
@@ -243,6 +255,11 @@ class Wiring:
     @cached_property
     def staff(self) -> StaffService:
         return StaffService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def metrics(self) -> StoreCollector:
+        """The store's figures for Prometheus (read at scrape time)."""
+        return StoreCollector(engine=self.engine, clock=self.clock, settings=self.settings)
 
     @cached_property
     def operations(self) -> OperationsService:

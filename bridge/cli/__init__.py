@@ -81,11 +81,14 @@ def serve(
     """Serve the web UI and JSON API."""
     import uvicorn
 
+    from bridge.scheduler import serve_metrics
     from bridge.web.app import create_app
     from bridge.web.serving import proxy_options
 
+    built = wiring(ctx)
+    serve_metrics(built)
     uvicorn.run(
-        create_app(wiring(ctx)),
+        create_app(built),
         host=host,
         port=port,
         log_level="warning",
@@ -99,6 +102,15 @@ def scheduler(ctx: typer.Context) -> None:
     from bridge.scheduler import run_until_stopped
 
     run_until_stopped(wiring(ctx))
+
+
+@app.command("metrics")
+def metrics(ctx: typer.Context) -> None:
+    """Print one Prometheus scrape of the store's figures and thresholds (what
+    BRIDGE_METRICS_ADDRESS serves, without this process's own counters mattering)."""
+    from bridge.services.metrics import exposition
+
+    sys.stdout.write(exposition(wiring(ctx).metrics).decode())
 
 
 @app.command("demo")

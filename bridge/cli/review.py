@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiring
+from bridge.core.attention_words import attention_guidance, attention_label
 from bridge.core.edit import parse_assignments
 from bridge.core.purposes import check_purpose
 from bridge.core.vocabulary import kind_label, long_datetime, section_label, state_label
@@ -292,9 +293,15 @@ def admin_attention(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     if not rows:
         info("No case needs a person's attention.")
         return
-    table = Table("crn", "reason", "since")
+    table = Table("crn", "why", "reason", "since", "what to do")
     for r in rows:
-        table.add_row(r.crn, r.reason, long_datetime(r.since))
+        table.add_row(
+            r.crn,
+            attention_label(r.reason),
+            r.reason,
+            long_datetime(r.since, zone=True),
+            attention_guidance(r.reason),
+        )
     print_table(table)
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "section_label",
     "short_time",
     "state_label",
+    "zone_name",
 ]
 
 #: Each entry state in the words people read (web, CLI tables, API `label`).
@@ -133,9 +134,16 @@ def short_time(when: datetime) -> str:
     return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local:%M}{suffix}"
 
 
-def long_datetime(value: str | datetime | None) -> str:
-    """An instant → "23 November 2026 at 9:30am" in Europe/London ('' for nothing)."""
+def zone_name(when: datetime) -> str:
+    """ "GMT" or "BST": the clocks of England and Wales at that instant."""
+    return "BST" if _local(when).dst() else "GMT"
+
+
+def long_datetime(value: str | datetime | None, *, zone: bool = False) -> str:
+    """An instant → "23 November 2026 at 9:30am" in Europe/London ('' for nothing); with
+    `zone`, the clocks' name follows ("… at 9:30am GMT", "… at 10:30am BST")."""
     if value is None or value == "":
         return ""
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return f"{long_date(when)} at {short_time(when)}"
+    text = f"{long_date(when)} at {short_time(when)}"
+    return f"{text} {zone_name(when)}" if zone else text

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from bridge.core.vocabulary import kind_label
 from bridge.store.models import AuditEvent, Entry
 from bridge.web.present import section_title
 from bridge.wiring import Wiring
@@ -138,14 +139,14 @@ def test_the_case_page_shows_states_and_dates_and_no_record_content(
     rows = {r[0] + "/" + r[1]: r for r in _rows(page.text, "Entries")}
     assert len(rows) == len(entries)
     created = _long(entered.created_at.date())
-    assert rows[f"{section_title(entered.section)}/{entered.kind}"][2:] == [
+    assert rows[f"{section_title(entered.section)}/{kind_label(entered.kind)}"][2:] == [
         "Entered in ViSOR",
         created,
         _long(entered.due_date),
         _long(on),
         "",
     ]
-    assert rows[f"{section_title(returned.section)}/{returned.kind}"][2:] == [
+    assert rows[f"{section_title(returned.section)}/{kind_label(returned.kind)}"][2:] == [
         "Returned to officer",
         created,
         _long(returned.due_date),
@@ -157,8 +158,8 @@ def test_the_case_page_shows_states_and_dates_and_no_record_content(
         for e, r in rows.items()
         if e
         not in {
-            f"{section_title(entered.section)}/{entered.kind}",
-            f"{section_title(returned.section)}/{returned.kind}",
+            f"{section_title(entered.section)}/{kind_label(entered.kind)}",
+            f"{section_title(returned.section)}/{kind_label(returned.kind)}",
         }
     ]
     assert others

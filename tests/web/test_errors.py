@@ -243,13 +243,33 @@ def test_readiness_says_not_ready_when_the_database_is_gone(
     with TestClient(create_app(web_wiring)) as client:
         assert client.get("/readyz").json() == {"status": "ready"}
         if make_url(db_url).get_backend_name() == "sqlite":
-            # SQLite opens a new empty file and answers SELECT 1: a missing file is not "not ready".
+            # SQLite opens a new empty file where the database was: not ready, it has no schema.
+            path = Path(make_url(db_url).database or "")
+            web_wiring.engine.dispose()
+            for file in path.parent.glob(path.name + "*"):
+                file.unlink()
+            gone = client.get("/readyz")
+            assert gone.status_code == 503
+            assert "no visor-bridge schema" in gone.json()["reason"]
             return
         with _database_gone(web_wiring, db_url):
             gone = client.get("/readyz")
             alive = client.get("/healthz")
-        assert (gone.status_code, gone.json()) == (503, {"status": "not ready"})
+        assert (gone.status_code, gone.json()) == (
+            503,
+            {"status": "not ready", "reason": "the database does not answer"},
+        )
         assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
         assert client.get("/readyz").json() == {"status": "ready"}
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+def test_readiness_names_a_schema_behind_this_release(web_wiring: Wiring) -> None:
+    with web_wiring.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003_audit_hmac'")
+    with TestClient(create_app(web_wiring)) as client:
+        answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert "0003_audit_hmac" in answer.json()["reason"]
+    assert "visor-bridge db upgrade" in answer.json()["reason"]

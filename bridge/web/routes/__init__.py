@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from bridge.web.routes import (
     admin,
     admin_staff,
+    admin_tasks,
     api,
     api_tasks,
     cases,
@@ -30,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     cases.router,
     admin_staff.router,
     admin.router,
+    admin_tasks.router,
     api.router,
     api_tasks.router,
 ]
