@@ -184,6 +184,11 @@ def test_coded_fields_and_dates_are_questions(proxy: Visitor, synced_wiring: Wir
     )
     assert wrong.status_code == 400
     assert "must be a real date" in wrong.text
+    activity = next(
+        e for e in _entries(synced_wiring, entry.crn) if e.section == "activity" and e.xml
+    )
+    notes = proxy.client.get(_field(entry.crn, activity.id or 0, "Notes"))
+    assert '<textarea class="govuk-textarea' in notes.text
     assert 'value="31"' in wrong.text
 
 
