@@ -250,6 +250,7 @@ def test_an_expired_proxy_is_told_why_and_whom_to_contact(
     assert home.status_code == 403
     assert "Your vetting has lapsed" in home.text
     assert "contact" in home.text
+    assert "(ADM0001)" in home.text  # the administrators, by name and code
     assert 'href="/tasks"' not in home.text.split("<main", 1)[1]
 
 
