@@ -14,9 +14,11 @@ from bridge.web.routes import (
     fields,
     health,
     held,
+    notifications,
     proxy,
     sign_in,
     tasks,
+    workload,
 )
 
 __all__ = ["ROUTERS"]
@@ -29,9 +31,11 @@ ROUTERS: list[APIRouter] = [
     fields.router,
     held.router,
     cases.router,
+    notifications.router,
     admin_staff.router,
     admin.router,
     admin_tasks.router,
     api.router,
     api_tasks.router,
+    workload.router,
 ]
