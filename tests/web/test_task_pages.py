@@ -156,6 +156,13 @@ def test_a_blocking_issue_fixed_through_a_question_page(
     assert 'value="not a pnc"' in bad.text  # what was typed is kept
     task = proxy.client.get(f"/tasks/{entry.crn}")
     assert f'href="{href}?back=task"' in task.text  # "Fix before approving" links the field
+    versions = {f"v-{e.id}": str(e.version) for e in _entries(synced_wiring, entry.crn)}
+    refused = proxy.post(
+        f"/tasks/{entry.crn}/approve", {**versions, "only": "1"}, page=f"/tasks/{entry.crn}"
+    )
+    assert refused.status_code == 409
+    assert "Identity: fix PNC number before approving" in refused.text  # named by its label
+    assert f'href="{href}?back=task"' in refused.text
     good = proxy.post(
         href,
         {"value": "2001/0123456F", "version": str(entry.version), "back": "task"},
