@@ -16,6 +16,7 @@ from bridge.core.vocabulary import (
     OVERDUE_LABEL,
     REPLACED_RETURN_LABEL,
     kind_label,
+    london_date,
     long_datetime,
     section_label,
     state_label,
@@ -245,7 +246,7 @@ def status(
             kind_label(e.kind),
             (REPLACED_RETURN_LABEL if e.id in page.replaced else state_label(e.status))
             + (f" ({OVERDUE_LABEL.lower()})" if e.id in page.overdue else ""),
-            e.created_at.date().isoformat(),
+            london_date(e.created_at).isoformat(),
             e.due_date.isoformat(),
             e.entered_at.isoformat() if e.entered_at else "",
             e.reason or "",
