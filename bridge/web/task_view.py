@@ -208,6 +208,7 @@ class FieldLine:
     was: str | None = None  # an update's value before, when the field changed
     change_href: str | None = None
     issues: list[str] = field(default_factory=list)
+    sent: str | None = None  # the value nDelius sent that ViSOR cannot take (beside its issue)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ def section_page(
     update = shown.kind == Kind.NOMINAL_UPDATE  # only an update has a baseline to compare
     by_field: dict[str, list[str]] = {}
     whole: list[str] = []
+    sent = {issue_field(shown.section, path): value for path, value in shown.sent.items()}
     for issue in shown.issues:
         path = issue_field(shown.section, str(issue.get("path", "")))
         text = str(issue.get("message", ""))
@@ -259,6 +261,7 @@ def section_page(
                     was=readable(row.before, leaf) if update and row.changed else None,
                     change_href=field_href(shown.crn, shown.id, row.path) if editable else None,
                     issues=by_field.get(row.path, []),
+                    sent=sent.get(row.path),
                 )
             )
         groups.append((group.title, lines))

@@ -4,6 +4,7 @@ they typed. Through the real app on SQLite and PostgreSQL after a real sync of t
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import quote
 
@@ -376,3 +377,22 @@ def test_a_held_form_is_not_offered_to_someone_else(
     assert other.client.get("/held", follow_redirects=False).status_code == 303
     clock.advance(31 * 60)  # and it lapses
     assert synced_wiring.held_forms.take(staff=PROXY) is None
+
+
+def test_a_value_visor_cannot_take_is_shown_as_sent_to_the_proxy_only(
+    proxy: Visitor, synced_wiring: Wiring
+) -> None:
+    entry = _blocked_pnc(synced_wiring)
+    assert entry.sent is not None
+    sent = entry.sent["identity/PNC"]
+    assert sent
+    assert sent in str(case_doc(entry.crn))  # as nDelius sent it
+    assert sent not in str(entry.issues)  # issues are metadata: never a value
+    assert proxy.post(f"/tasks/{entry.crn}/claim", page="/tasks").status_code == 303
+    section = proxy.client.get(f"/tasks/{entry.crn}/sections/{entry.id}")
+    assert f"nDelius sent: <strong>{html.escape(sent)}</strong>" in section.text
+    assert "Not sent to ViSOR" in section.text
+    for listing in ("/tasks", f"/tasks/{entry.crn}", "/queue", "/api/queue", "/api/tasks"):
+        answer = proxy.client.get(listing)
+        assert answer.status_code == 200, listing
+        assert sent not in answer.text, listing
