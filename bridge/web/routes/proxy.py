@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from bridge.core.lifecycle import State, local_date
 from bridge.core.purposes import CHOSEN
@@ -22,7 +22,7 @@ from bridge.errors import BadInput
 from bridge.services.editing import EditRefused
 from bridge.services.queue_view import DUE_FILTERS, KINDS, STATES, QueueFilters
 from bridge.services.views import Person, jsonable
-from bridge.web import entry_view
+from bridge.web import entry_view, notices
 from bridge.web.deps import PagesDep, Proxy, SameSite, WiringDep, csrf_protect
 from bridge.web.present import long_date, section_title
 from bridge.web.templating import Pages
@@ -59,39 +59,17 @@ IMPLIED_PURPOSE = {
 }
 
 
-#: The cookie carrying what the last action did to the page it redirects to (one use).
-DONE_COOKIE = "bridge_done"
-
-
 def _banner(request: Request) -> dict[str, Any] | None:
     """The notification the last action left for this page, if any."""
-    done = request.cookies.get(DONE_COOKIE)
-    if done not in DONE:
-        return None
-    text, success = DONE[done]
-    return {"text": text, "success": success}
+    return notices.banner(request, DONE)
 
 
 def _shown(request: Request, response: Response) -> Response:
     """The page has shown the last action's notification: clear it."""
-    if DONE_COOKIE in request.cookies:
-        response.delete_cookie(DONE_COOKIE, path="/", httponly=True, samesite="lax")
-    return response
+    return notices.shown(request, response)
 
 
-def _see(request: Request, url: str, done: str) -> RedirectResponse:
-    """303 to `url`, telling it what happened (`done` is a key of DONE)."""
-    response = RedirectResponse(url, status_code=303)
-    response.set_cookie(
-        DONE_COOKIE,
-        done,
-        max_age=60,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
+_see = notices.see
 
 
 def _choice(value: str | None, allowed: tuple[str, ...] | list[str], what: str) -> str | None:
@@ -214,7 +192,7 @@ def _render_entry(
     """Show the entry (an audited view) with any errors of the action just refused."""
     if purpose is None and status_code != 200 and wiring.settings.view_purpose_required:
         purpose = RESHOWN
-    implied = IMPLIED_PURPOSE.get(request.cookies.get(DONE_COOKIE) or "", "web:entry.view")
+    implied = IMPLIED_PURPOSE.get(request.cookies.get(notices.DONE_COOKIE) or "", "web:entry.view")
     shown = wiring.review.show(entry_id, actor=staff.code, purpose=purpose, default_purpose=implied)
     model = entry_view.entry_page(
         shown,

@@ -22,7 +22,7 @@ from bridge.errors import ApprovalRefused, BadInput, WrongState
 from bridge.services.review import ReviewService
 from bridge.services.tasks import normal_crn
 from bridge.services.views import Person
-from bridge.web import task_view
+from bridge.web import notices, task_view
 from bridge.web.deps import PagesDep, SameSite, VettedProxy, WiringDep, csrf_protect
 from bridge.web.present import long_date, section_title
 from bridge.web.templating import Pages
@@ -35,7 +35,6 @@ router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False
 Crn = Annotated[str, Path(min_length=1, max_length=16)]
 EntryId = Annotated[int, Path(ge=1)]
 PER_PAGE = 25
-DONE_COOKIE = "bridge_done"
 #: What just happened, by the `done` code an action redirects with (never request text).
 DONE: dict[str, tuple[str, bool]] = {
     "task-claimed": ("You have claimed this case", True),
@@ -51,31 +50,14 @@ DONE: dict[str, tuple[str, bool]] = {
 
 
 def banner(request: Request) -> dict[str, Any] | None:
-    done = request.cookies.get(DONE_COOKIE)
-    if done not in DONE:
-        return None
-    text, success = DONE[done]
-    return {"text": text, "success": success}
+    return notices.banner(request, DONE)
 
 
 def shown(request: Request, response: Response) -> Response:
-    if request.cookies.get(DONE_COOKIE) in DONE:
-        response.delete_cookie(DONE_COOKIE, path="/", httponly=True, samesite="lax")
-    return response
+    return notices.shown(request, response, DONE)
 
 
-def see(request: Request, url: str, done: str) -> RedirectResponse:
-    response = RedirectResponse(url, status_code=303)
-    response.set_cookie(
-        DONE_COOKIE,
-        done,
-        max_age=60,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    return response
+see = notices.see
 
 
 # -- the listing --------------------------------------------------------------------------
