@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -122,6 +123,7 @@ def local_day(at: datetime) -> date:
     return at.astimezone(LONDON).date()
 
 
+@lru_cache(maxsize=4096)  # a sync page's events share their time
 def week_of(at: datetime | date) -> date:
     """The Monday of the ISO week (Europe/London) that `at` falls in."""
     day = local_day(at) if isinstance(at, datetime) else at
