@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from bridge.core.audit_catalogue import AuditAction
