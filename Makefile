@@ -88,7 +88,8 @@ fuzz: $(STAMP)
 # write the numbers into docs/BENCHMARKS.md. Mapping first, then the sync (100,000 cases; try
 # `make bench BENCH_SYNC_ARGS="--cases 2000"` for a quick run, which prints but writes nothing),
 # then the web pages' server time with 100,000 entries on SQLite and PostgreSQL (the server in
-# BRIDGE_TEST_POSTGRES_URL, else postgres@127.0.0.1:5432; try BENCH_WEB_ARGS="--entries 5000").
+# BRIDGE_TEST_POSTGRES_URL, else postgres@127.0.0.1:5432; try BENCH_WEB_ARGS="--entries 5000"),
+# then a proxy's work per task in Chromium (page loads, clicks, keystrokes, ViSOR references).
 BENCH_SYNC_ARGS ?=
 BENCH_WEB_ARGS ?=
 # The workload and backlog pages with 100,000 entries and a year of work (issue 15); try
@@ -99,6 +100,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_mapping || status=1; \
 	$(BIN)/python -m tests.bench.bench_sync $(BENCH_SYNC_ARGS) || status=1; \
 	$(BIN)/python -m tests.bench.bench_web $(BENCH_WEB_ARGS) || status=1; \
+	$(BIN)/python -m tests.bench.bench_tasks || status=1; \
 	$(BIN)/python -m tests.bench.bench_workload $(BENCH_WORKLOAD_ARGS) || status=1; \
 	exit $$status
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import insert, text
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
@@ -33,6 +34,7 @@ from bridge.core.audit_chain import (
     legacy_value,
 )
 from bridge.core.audit_events import AuditEvent, Category, access_refused
+from bridge.counters import count_audit
 from bridge.errors import ConfigError
 from bridge.store.db import session_scope
 from bridge.store.models import AuditChainMark
@@ -146,6 +148,20 @@ def _row(keyring: Keyring, prev: str, at: datetime, event: AuditEvent) -> dict[s
     }
 
 
+#: The actions a session wrote, counted (bridge.counters) once its transaction commits.
+_COUNTED = "audit_actions"
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _count_committed(session: Session) -> None:
+    count_audit(session.info.pop(_COUNTED, []))
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_COUNTED, None)
+
+
 def record(session: Session, event: AuditEvent, *, at: datetime) -> int:
     """Append `event` to the log in the caller's transaction; return its id.
 
@@ -158,6 +174,7 @@ def record(session: Session, event: AuditEvent, *, at: datetime) -> int:
     # One compiled statement on the session's connection: no ORM flush or bookkeeping.
     new_id = session.connection().execute(_INSERT, row).scalar_one()
     session.info["audit_head"] = (session.get_transaction(), row["hash"])
+    session.info.setdefault(_COUNTED, []).append(event.action)
     assert new_id is not None
     observe_work(session, [(event, at)])
     return int(new_id)
@@ -182,6 +199,7 @@ def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]])
     # Inserted in list order, so ids follow the chain (verify_chain walks it by id).
     session.connection().execute(_INSERT_MANY, rows)
     session.info["audit_head"] = (session.get_transaction(), prev)
+    session.info.setdefault(_COUNTED, []).extend(event.action for event, _ in events)
     observe_work(session, events)
 
 

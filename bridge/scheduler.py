@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +23,21 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bridge.counters import JOB_RUNS, VERIFIED
+from bridge.logs import bound
+from bridge.services.metrics import start_exporter
 from bridge.wiring import Wiring
 
 __all__ = [
     "CLAIMS_INTERVAL",
+    "audit_verify_job",
     "build_scheduler",
     "claims_job",
+    "notify_due_job",
+    "notify_send_job",
     "retention_job",
     "run_until_stopped",
+    "serve_metrics",
     "submit_job",
     "sync_job",
 ]
@@ -51,20 +59,31 @@ def _tick(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
     Every instance ticks; the last-run row lets only the first in each interval run, and the
     job's lock keeps a long run from overlapping the next interval's.
     """
+    with bound(job=name, job_run_id=uuid.uuid4().hex[:12]):
+        yield from _tick_body(wiring, name, interval)
+
+
+def _tick_body(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
     try:
         mine = wiring.operations.claim_tick(
             name, min_gap=timedelta(seconds=interval * 0.8), holder=HOLDER
         )
     except Exception as exc:  # noqa: BLE001 - scheduler boundary (the database is down, say)
         _job_error(name, exc)
+        JOB_RUNS.labels(job=name, outcome="error").inc()
         mine = False
     else:
         if not mine:
             log.info(f"{name}.skipped", reason="another instance ran this tick")
+            JOB_RUNS.labels(job=name, outcome="skipped").inc()
     try:
         yield mine
     except Exception as exc:  # noqa: BLE001 - scheduler boundary
         _job_error(name, exc)
+        JOB_RUNS.labels(job=name, outcome="error").inc()
+    else:
+        if mine:
+            JOB_RUNS.labels(job=name, outcome="ok").inc()
 
 
 def _job_error(name: str, exc: Exception) -> None:
@@ -144,6 +163,43 @@ def claims_job(wiring: Wiring) -> None:
         log.info("claims.job_done", released=released)
 
 
+def audit_verify_job(wiring: Wiring) -> None:
+    """Check the audit chain (as `audit verify`) and report it as `bridge_audit_verify_ok`.
+    Every instance checks (each reports its own metric); a broken chain is logged as an error."""
+    with bound(job="audit-verify", job_run_id=uuid.uuid4().hex[:12]):
+        _verify(wiring)
+
+
+def _verify(wiring: Wiring) -> None:
+    try:
+        result = wiring.audit_log.verify()
+    except Exception as exc:  # noqa: BLE001 - scheduler boundary (a key this bridge lacks, say)
+        _job_error("audit-verify", exc)
+        JOB_RUNS.labels(job="audit-verify", outcome="error").inc()
+        VERIFIED.ok, VERIFIED.at = False, time.time()
+        return
+    JOB_RUNS.labels(job="audit-verify", outcome="ok").inc()
+    VERIFIED.ok, VERIFIED.at, VERIFIED.events = result.ok, time.time(), result.events
+    if not result.ok:
+        log.error("audit.verify_failed", first_bad=result.first_bad, events=result.events)
+
+
+def notify_send_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
+    """Deliver the notification outbox (GOV.UK Notify); one sender at a time (its job lock)."""
+    with _tick(wiring, "notify-send", wiring.settings.notify_send_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify().send(stop=stop.is_set if stop else None)
+
+
+def notify_due_job(wiring: Wiring) -> None:
+    """Write the time-based notifications that are due (overdue, digests, vetting, sync)."""
+    with _tick(wiring, "notify-due", wiring.settings.notify_due_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify_due.run()
+
+
 def _on_event(event: JobEvent) -> None:
     log.warning("scheduler.event", job_id=event.job_id, code=event.code)
 
@@ -197,6 +253,16 @@ def build_scheduler(
             replace_existing=True,
             next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
         )
+    every = wiring.settings.audit_verify_interval_seconds
+    sched.add_job(
+        audit_verify_job,
+        "interval",
+        args=[wiring],
+        seconds=every,
+        id="audit-verify",
+        replace_existing=True,
+        next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
+    )
     every = wiring.settings.retention_interval_seconds
     sched.add_job(
         retention_job,
@@ -207,7 +273,34 @@ def build_scheduler(
         replace_existing=True,
         next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
     )
+    if wiring.notify_policy is not None:  # no API key: no notifications (said at start-up)
+        for job, job_args, every, job_id in (
+            (
+                notify_send_job,
+                [wiring, stop],
+                wiring.settings.notify_send_interval_seconds,
+                "notify-send",
+            ),
+            (notify_due_job, [wiring], wiring.settings.notify_due_interval_seconds, "notify-due"),
+        ):
+            sched.add_job(
+                job,
+                "interval",
+                args=job_args,
+                seconds=every,
+                id=job_id,
+                replace_existing=True,
+                next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
+            )
     return sched
+
+
+def serve_metrics(wiring: Wiring) -> None:
+    """Serve /metrics on BRIDGE_METRICS_ADDRESS from a daemon thread, when it is set."""
+    address = wiring.settings.metrics_address
+    if address:
+        host, port = start_exporter(wiring.metrics, address)
+        log.warning("metrics.serving", address=f"{host}:{port}")
 
 
 def run_until_stopped(wiring: Wiring) -> None:
@@ -219,9 +312,14 @@ def run_until_stopped(wiring: Wiring) -> None:
     sink = wiring.sink()  # an unusable sink (file-drop without a folder) refuses to start
     if sink is not None:
         sink.close()
+    serve_metrics(wiring)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if wiring.notify_policy is None:
+        log.warning("notify.disabled", reason="BRIDGE_NOTIFY_API_KEY is not set: no notifications")
+    else:
+        log.warning("notify.enabled", kinds=sorted(wiring.notify_policy.kinds))
     sched = build_scheduler(wiring, stop=stop, first_run_now=True)
     sched.start()
     log.warning("scheduler.started", interval_seconds=wiring.settings.sync_interval_seconds)

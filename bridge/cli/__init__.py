@@ -15,6 +15,7 @@ from bridge.cli.audit import audit_app
 from bridge.cli.case import case_app
 from bridge.cli.common import info, wiring
 from bridge.cli.mappings import mappings_app
+from bridge.cli.notify import notify_app
 from bridge.cli.ops import db_app, fixtures_app, sim_app, staff_app
 from bridge.cli.report import report_app
 from bridge.cli.review import admin_app, entry_app, queue_app, status
@@ -50,6 +51,7 @@ app.add_typer(mappings_app, name="mappings")
 app.add_typer(admin_app, name="admin")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
+app.add_typer(notify_app, name="notify")
 app.command("sync")(sync)
 app.command("retries")(retries)
 app.command("status")(status)
@@ -83,11 +85,14 @@ def serve(
     """Serve the web UI and JSON API."""
     import uvicorn
 
+    from bridge.scheduler import serve_metrics
     from bridge.web.app import create_app
     from bridge.web.serving import proxy_options
 
+    built = wiring(ctx)
+    serve_metrics(built)
     uvicorn.run(
-        create_app(wiring(ctx)),
+        create_app(built),
         host=host,
         port=port,
         log_level="warning",
@@ -101,6 +106,15 @@ def scheduler(ctx: typer.Context) -> None:
     from bridge.scheduler import run_until_stopped
 
     run_until_stopped(wiring(ctx))
+
+
+@app.command("metrics")
+def metrics(ctx: typer.Context) -> None:
+    """Print one Prometheus scrape of the store's figures and thresholds (what
+    BRIDGE_METRICS_ADDRESS serves, without this process's own counters mattering)."""
+    from bridge.services.metrics import exposition
+
+    sys.stdout.write(exposition(wiring(ctx).metrics).decode())
 
 
 @app.command("demo")

@@ -44,6 +44,8 @@ def mappings_check(
         emit_json(report.to_json())
     for note in report.notes:
         info(note)
+    for where in report.fields_without_help:
+        info(f"warning: fields_without_help: {where} has no help line for the question page")
     if not report.ok:
         raise MappingSpecError(report.problems, folder=target)
     info(

@@ -9,9 +9,18 @@ import typer
 from rich.table import Table
 
 from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiring
+from bridge.core.attention_words import attention_guidance, attention_label
 from bridge.core.edit import parse_assignments
 from bridge.core.purposes import check_purpose
-from bridge.core.vocabulary import kind_label, long_datetime, section_label, state_label
+from bridge.core.vocabulary import (
+    OVERDUE_LABEL,
+    REPLACED_RETURN_LABEL,
+    kind_label,
+    london_date,
+    long_datetime,
+    section_label,
+    state_label,
+)
 from bridge.errors import BadInput
 from bridge.services.views import EntrySummary, QueueRow, jsonable
 
@@ -224,7 +233,8 @@ def status(
     json_: Json = False,
 ) -> None:
     """What an offender manager may see about one case: states, dates and reasons only."""
-    data = wiring(ctx).status.case(crn.strip().upper(), actor=as_)
+    page = wiring(ctx).status.case_page(crn.strip().upper(), actor=as_)
+    data = page.status
     if json_:
         emit_json(jsonable(data))
         return
@@ -234,8 +244,9 @@ def status(
             str(e.id),
             section_label(e.section),
             kind_label(e.kind),
-            state_label(e.status),
-            e.created_at.date().isoformat(),
+            (REPLACED_RETURN_LABEL if e.id in page.replaced else state_label(e.status))
+            + (f" ({OVERDUE_LABEL.lower()})" if e.id in page.overdue else ""),
+            london_date(e.created_at).isoformat(),
             e.due_date.isoformat(),
             e.entered_at.isoformat() if e.entered_at else "",
             e.reason or "",
@@ -292,9 +303,15 @@ def admin_attention(ctx: typer.Context, as_: As, json_: Json = False) -> None:
     if not rows:
         info("No case needs a person's attention.")
         return
-    table = Table("crn", "reason", "since")
+    table = Table("crn", "why", "reason", "since", "what to do")
     for r in rows:
-        table.add_row(r.crn, r.reason, long_datetime(r.since))
+        table.add_row(
+            r.crn,
+            attention_label(r.reason),
+            r.reason,
+            long_datetime(r.since, zone=True),
+            attention_guidance(r.reason),
+        )
     print_table(table)
 
 

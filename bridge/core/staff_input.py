@@ -55,6 +55,7 @@ CSV_COLUMNS = (
 )
 _CODE = re.compile(r"[A-Z0-9]{3,16}")
 _TEAM = re.compile(r"[A-Za-z0-9]{1,16}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE_LABELS = {
     "vetting_expires": "Vetting expiry date",
     "needs_proxy_since": "Needs a proxy since",
@@ -121,6 +122,7 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
             needs_proxy_since=_text_or_none(needs, "since", f"{where}.needsProxy", found) or None,
             needs_proxy_until=_text_or_none(needs, "until", f"{where}.needsProxy", found) or None,
             manages=tuple(manages),
+            email=_text_or_none(item, "email", where, found),
         )
         row, checked = check_staff(value)
         found += [f"{where} ({row['code']}): {message}" for _, message in checked]
@@ -159,6 +161,8 @@ class StaffInput:
     needs_proxy_until: DateValue = None
     active: bool = True
     manages: tuple[str, ...] | None = None  # None: not given (a CSV without the column)
+    #: Where notifications go (issue 16); None: not given, so left as it is.
+    email: str | None = None
 
 
 class StaffInvalid(BadInput):
@@ -253,6 +257,11 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         problems.append(
             ("needs_proxy_until", "Needs a proxy until must be the same as or after the since date")
         )
+    email = (value.email or "").strip()
+    if email and (len(email) > 320 or not _EMAIL.fullmatch(email)):
+        problems.append(
+            ("email", "Enter an email address in the correct format, like name@example.com")
+        )
     if since is not None and Role.OFFENDER_MANAGER not in roles and "roles" not in said:
         problems.append(("needs_proxy_since", "Only an offender manager can need a proxy"))
     manages = _check_manages(value.manages, roles, problems)
@@ -269,6 +278,8 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
     }
     if manages is not None:
         row["manages"] = manages
+    if value.email is not None:
+        row["email"] = email or None
     return row, problems
 
 

@@ -14,17 +14,25 @@ from datetime import UTC, date, datetime
 from bridge.core.lifecycle import LONDON, Kind, Section, State
 
 __all__ = [
+    "KIND_EXPLAINED",
     "KIND_LABELS",
+    "OVERDUE_EXPLAINED",
+    "OVERDUE_LABEL",
+    "REPLACED_RETURN_EXPLAINED",
+    "REPLACED_RETURN_LABEL",
     "SECTION_LABELS",
     "STATE_EXPLAINED",
     "STATE_LABELS",
+    "explain_kind",
     "explain_state",
     "kind_label",
     "long_date",
+    "london_date",
     "long_datetime",
     "section_label",
     "short_time",
     "state_label",
+    "zone_name",
 ]
 
 #: Each entry state in the words people read (web, CLI tables, API `label`).
@@ -51,6 +59,15 @@ STATE_EXPLAINED: Mapping[State, str] = {
     State.FAILED: "ViSOR could not take the change; an administrator will resend it.",
 }
 
+#: An open entry past its due date (shown beside its state, on the officer's pages too).
+OVERDUE_LABEL = "Overdue"
+OVERDUE_EXPLAINED = "It is past its due date and not yet in ViSOR; the proxies are reminded daily."
+#: A returned entry whose section has a newer entry since: the return is dealt with.
+REPLACED_RETURN_LABEL = "Returned, since replaced"
+REPLACED_RETURN_EXPLAINED = (
+    "It was returned to you; a newer entry for the same part of the record has replaced it."
+)
+
 #: Each entry kind as a proxy reads it (never the contract word on a page).
 KIND_LABELS: Mapping[Kind, str] = {
     Kind.NOMINAL_CREATE: "New person",
@@ -58,6 +75,15 @@ KIND_LABELS: Mapping[Kind, str] = {
     Kind.ACTIVITY: "Activity",
     Kind.ACTIVITY_WITHDRAWN: "Activity withdrawn",
     Kind.MAPPA_ENDED: "MAPPA ended",
+}
+
+#: One sentence per kind for offender managers: what the proxy is asked to do in ViSOR.
+KIND_EXPLAINED: Mapping[Kind, str] = {
+    Kind.NOMINAL_CREATE: "The person has no ViSOR record yet: a proxy creates it.",
+    Kind.NOMINAL_UPDATE: "A change to part of the person's existing ViSOR record.",
+    Kind.ACTIVITY: "A contact flagged for ViSOR, added to the record's activity log.",
+    Kind.ACTIVITY_WITHDRAWN: "A contact deleted in nDelius, taken out of the activity log.",
+    Kind.MAPPA_ENDED: "MAPPA management has ended: the record is marked as such in ViSOR.",
 }
 
 #: Each section of the ViSOR record as a heading.
@@ -89,6 +115,14 @@ def explain_state(status: str) -> str:
         return ""
 
 
+def explain_kind(kind: str) -> str:
+    """The one-sentence explanation of a kind for officers ('' for an unknown word)."""
+    try:
+        return KIND_EXPLAINED[Kind(kind)]
+    except ValueError:
+        return ""
+
+
 def kind_label(kind: str) -> str:
     """`nominal-create` → "New person"; an unknown word is returned as it is."""
     try:
@@ -112,6 +146,11 @@ def _local(when: datetime) -> datetime:
     return when.astimezone(LONDON)
 
 
+def london_date(when: datetime) -> date:
+    """The date in England and Wales at an instant (a naive one is taken as UTC)."""
+    return _local(when).date()
+
+
 def long_date(value: str | date | None) -> str:
     """A date, an instant or their ISO text → "23 November 2026" ('' for nothing).
 
@@ -133,9 +172,16 @@ def short_time(when: datetime) -> str:
     return f"{hour}{suffix}" if local.minute == 0 else f"{hour}:{local:%M}{suffix}"
 
 
-def long_datetime(value: str | datetime | None) -> str:
-    """An instant → "23 November 2026 at 9:30am" in Europe/London ('' for nothing)."""
+def zone_name(when: datetime) -> str:
+    """ "GMT" or "BST": the clocks of England and Wales at that instant."""
+    return "BST" if _local(when).dst() else "GMT"
+
+
+def long_datetime(value: str | datetime | None, *, zone: bool = False) -> str:
+    """An instant → "23 November 2026 at 9:30am" in Europe/London ('' for nothing); with
+    `zone`, the clocks' name follows ("… at 9:30am GMT", "… at 10:30am BST")."""
     if value is None or value == "":
         return ""
     when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return f"{long_date(when)} at {short_time(when)}"
+    text = f"{long_date(when)} at {short_time(when)}"
+    return f"{text} {zone_name(when)}" if zone else text

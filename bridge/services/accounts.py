@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bridge.audit import record
 from bridge.clock import Clock
@@ -171,8 +171,11 @@ class AccountService:
                 s.delete(row)
                 record(s, events.sign_out(row.staff_code), at=now)
 
-    def session_staff(self, token: str) -> Person | None:
-        """The signed-in staff member for `token`, or None (unknown, idle too long, or inactive)."""
+    def session_staff(self, token: str, *, lapsed: list[str] | None = None) -> Person | None:
+        """The signed-in staff member for `token`, or None (unknown, idle too long, or inactive).
+
+        `lapsed`, when given, receives the staff code of a session that has just ended for
+        being idle (so the web can hold a form that person sent as it ended)."""
         now = self._clock.now()
         with Session(self._engine, expire_on_commit=False) as s:
             row = s.get(WebSession, hash_token(token))
@@ -185,6 +188,8 @@ class AccountService:
             with session_scope(self._engine) as s:
                 gone = s.get(WebSession, hash_token(token))
                 if gone is not None:
+                    if expired and lapsed is not None and staff is not None and staff.active:
+                        lapsed.append(gone.staff_code)
                     s.delete(gone)
                     record(
                         s,
@@ -199,6 +204,12 @@ class AccountService:
                     live.last_seen_at = now
                     s.add(live)
         return Person.of(staff)
+
+    def administrators(self) -> list[tuple[str, str]]:
+        """(name, staff code) of each active administrator: whom a refused person may ask."""
+        with Session(self._engine) as s:
+            rows = s.exec(select(Staff).where(col(Staff.active).is_(True))).all()
+            return sorted((p.name, p.code) for p in rows if "admin" in (p.roles or []))
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -391,6 +391,7 @@ def _person(p: Staff, today: date) -> StaffRecord:
         active=p.active,
         has_password=p.password_hash is not None,
         manages=list(p.manages or []),
+        email=p.email,
     )
 
 

@@ -49,6 +49,8 @@ class CheckReport:
     problems: list[str] = field(default_factory=list)
     golden_mismatches: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Leaf fields with no `help` line (a warning: the question page has no hint for them).
+    fields_without_help: list[str] = field(default_factory=list)
 
     def finish(self) -> None:
         """Spec problems first; then golden mismatches, summarised when there are many."""
@@ -70,6 +72,7 @@ class CheckReport:
             "goldens": self.goldens,
             "problems": self.problems,
             "notes": self.notes,
+            "fields_without_help": self.fields_without_help,
         }
 
 
@@ -181,6 +184,12 @@ def _coverage(
 def check_mapping(bundle: MappingBundle, fixtures: Path | None) -> CheckReport:
     """Run every check that needs the fixtures (the spec itself was checked when loaded)."""
     report = CheckReport(bundle.version, str(bundle.folder))
+    report.fields_without_help = [
+        spec.where
+        for section in bundle.spec.sections
+        for spec in _fields(section.fields)
+        if not spec.is_group and not spec.help
+    ]
     if fixtures is None:
         report.notes.append(
             "No fixtures folder: code coverage and golden examples were not checked "

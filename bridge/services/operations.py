@@ -35,6 +35,25 @@ class OperationsService:
 
         grant_application(self._engine, role)
 
+    def readiness(self) -> str | None:
+        """Why this instance is not ready for traffic, or None when it is: the database
+        answers and carries this release's schema (an empty SQLite file made by a mistyped
+        BRIDGE_DATABASE_URL does not). Reasons name no data."""
+        from bridge.store.migrate import head_revision, stamped_revisions
+
+        try:
+            stamped = stamped_revisions(self._engine)
+        except Exception:  # noqa: BLE001 - readiness: any failure to read means not ready
+            return "the database does not answer"
+        if not stamped:
+            return "the database has no visor-bridge schema: run `visor-bridge db upgrade`"
+        if stamped != [head_revision()]:
+            return (
+                f"the database schema is at {', '.join(stamped)}, this release needs "
+                f"{head_revision()}: run `visor-bridge db upgrade`"
+            )
+        return None
+
     def claim_tick(self, name: str, *, min_gap: timedelta, holder: str) -> bool:
         """This instance runs this tick of job `name`; False if another instance has it."""
         return claim_tick(self._engine, name, now=self._clock.now(), min_gap=min_gap, holder=holder)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 from bridge.core.lifecycle import OPEN_SQL, Section
 from bridge.store.models import Baseline, Entry
 
-__all__ = ["names_for", "search_names"]
+__all__ = ["name_of", "names_for", "search_names"]
 
 _PART = {
     tag: re.compile(rf"<{tag}>([^<]*)</{tag}>") for tag in ("Forename", "MiddleName", "Surname")
@@ -37,6 +37,11 @@ def _name(xml: str | None) -> str | None:
         if found and found.group(1).strip():
             parts.append(unescape(found.group(1).strip()))
     return " ".join(parts) or None
+
+
+def name_of(xml: str | None) -> str | None:
+    """ "Forename Surname" from an identity section's XML (a page the caller audits), or None."""
+    return _name(xml)
 
 
 def _identity_xml(s: Session, crns: Sequence[str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -13,7 +14,14 @@ from sqlalchemy.engine import Connection, Engine
 from bridge.errors import ConfigError
 from bridge.store.db import refresh_statistics
 
-__all__ = ["PRE_RELEASE_REVISIONS", "UnknownSchema", "alembic_config", "upgrade"]
+__all__ = [
+    "PRE_RELEASE_REVISIONS",
+    "UnknownSchema",
+    "alembic_config",
+    "head_revision",
+    "stamped_revisions",
+    "upgrade",
+]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -61,6 +69,20 @@ def _check_revisions(cfg: Config, stamped: list[str]) -> None:
             "visor-bridge does not know (made by a newer release?). Run the release that "
             "made it, or point BRIDGE_DATABASE_URL at another database."
         )
+
+
+@cache
+def head_revision() -> str:
+    """The newest schema revision this release's migrations lead to."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def stamped_revisions(engine: Engine) -> list[str]:
+    """The revisions the database is stamped with (none: not a visor-bridge database)."""
+    with engine.connect() as connection:
+        return _stamped(connection)
 
 
 def upgrade(engine: Engine) -> None:

@@ -19,6 +19,8 @@ __all__ = [
     "Entry",
     "EntryVersion",
     "JobLock",
+    "Notification",
+    "NotifyOptOut",
     "RetryItem",
     "SinkBreaker",
     "SignInThrottle",
@@ -58,6 +60,7 @@ class Staff(SQLModel, table=True):
     manages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)  # where notifications go (§6)
     updated_at: datetime
 
 
@@ -110,6 +113,9 @@ class Entry(SQLModel, table=True):
         Index("ix_entry_status_queue", "status", "due_date", "id", "crn", "owning_force", "kind"),
         # The list of forces for the filter (a loose index scan).
         Index("ix_entry_force", "owning_force", "status", "kind"),
+        # Lapsed claims, looked for before every task action and view (a range, not a scan of
+        # every claimed entry).
+        Index("ix_entry_claim_expiry", "status", "claimed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -302,6 +308,28 @@ class SignInThrottle(SQLModel, table=True):
     locked_until: datetime | None = None
 
 
+class HeldForm(SQLModel, table=True):
+    """A form a proxy sent after their session had ended: held for the same person for a
+    short while (30 minutes) and offered again after they sign in, so nothing typed is lost.
+
+    `fields` is what the form sent (never the CSRF token): record content, so the row is erased
+    with its case and purged by retention; it is never logged or audited.
+    """
+
+    __table_args__ = (
+        Index("ix_heldform_staff_code", "staff_code"),
+        Index("ix_heldform_crn", "crn"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_code: str = Field(max_length=16)
+    crn: str = Field(max_length=16)
+    path: str = Field(max_length=500)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    expires_at: datetime
+
+
 class WorkFact(SQLModel, table=True):
     """One fact of proxy work (issue 15), observed from the audit events as they are written
     (bridge.store.workfacts) — never recomputed from audit details, never record content.
@@ -362,3 +390,47 @@ class WorkWeek(SQLModel, table=True):
     overdue: int = 0
     returned: int = 0
     holds: int = 0
+
+
+class Notification(SQLModel, table=True):
+    """The GOV.UK Notify outbox (issue 16): one message to one person, written in the same
+    transaction as its cause (or by the daily job), delivered by the sender.
+
+    `dedupe` makes a cause write at most one row (an entry's return, one officer's overdue
+    message a day). `status`: queued → sending (the sender is about to call Notify) → sent,
+    failed (a permanent refusal, `reason` says why) or skipped (no address, turned off).
+    `reference` is what Notify was given: unique across database resets, looked up before a
+    `sending` row is sent again. `personalisation` is content-free (bridge.core.notify_kinds).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("dedupe", name="uq_notification_dedupe"),
+        Index("ix_notification_status", "status", "id"),
+        Index("ix_notification_crn", "crn"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    dedupe: str = Field(max_length=160)
+    recipient: str | None = Field(default=None, max_length=16)  # a staff code
+    mailbox: str | None = Field(default=None, max_length=320)  # the proxies' team mailbox
+    crn: str | None = Field(default=None, max_length=16)
+    personalisation: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    reference: str | None = Field(default=None, max_length=64)
+    notify_id: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None
+
+
+class NotifyOptOut(SQLModel, table=True):
+    """A kind of message a person turned off on their Notifications page."""
+
+    staff_code: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(primary_key=True, max_length=32)
+    updated_at: datetime

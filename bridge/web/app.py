@@ -15,6 +15,7 @@ from bridge.web.routes import ROUTERS
 from bridge.web.security import SecurityHeaders
 from bridge.web.session import BrowserTokens, CookieSession
 from bridge.web.templating import Pages
+from bridge.web.timing import RequestTiming
 from bridge.wiring import Wiring
 
 __all__ = ["ASSETS", "create_app"]
@@ -54,4 +55,5 @@ def create_app(wiring: Wiring, *, assets: Path = ASSETS) -> FastAPI:
         CookieSession, tokens=tokens, always_secure=settings.environment == "production"
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestTiming)
     return app

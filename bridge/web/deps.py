@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from bridge.core.lifecycle import Role
+from bridge.core.lifecycle import Role, has_current_vetting, local_date
 from bridge.services.views import Person
 from bridge.web.session import BrowserTokens
 from bridge.web.templating import Pages
@@ -22,6 +22,8 @@ __all__ = [
     "CsrfFailed",
     "Forbidden",
     "SignInRequired",
+    "VettingLapsed",
+    "vetted_proxy",
     "csrf_protect",
     "current_staff",
     "get_pages",
@@ -38,6 +40,10 @@ class SignInRequired(Exception):
 
 class Forbidden(Exception):
     """Signed in, but without the role this area needs (403; says nothing about any case)."""
+
+
+class VettingLapsed(Forbidden):
+    """A proxy whose vetting has lapsed: a page that says so and whom to contact (403)."""
 
 
 class CsrfFailed(Exception):
@@ -86,9 +92,13 @@ def current_staff(request: Request) -> Person | None:
     """The signed-in staff member, resolved once per request."""
     if not hasattr(request.state, "staff"):
         token = getattr(request.state, "browser_token", None)
+        lapsed: list[str] = []
         request.state.staff = (
-            get_wiring(request).accounts.session_staff(token) if token is not None else None
+            get_wiring(request).accounts.session_staff(token, lapsed=lapsed)
+            if token is not None
+            else None
         )
+        request.state.lapsed_staff = lapsed[0] if lapsed else None
     staff: Person | None = request.state.staff
     return staff
 
@@ -120,6 +130,8 @@ async def csrf_protect(request: Request) -> None:
     tokens: BrowserTokens = request.app.state.tokens
     token = getattr(request.state, "browser_token", None)
     submitted = form.get("csrf_token")
+    # What the form carried, for a form held when the session has just ended (routes/held.py).
+    request.state.posted = {k: v for k, v in form.items() if isinstance(v, str)}
     if token is None or not tokens.csrf_ok(
         token, submitted if isinstance(submitted, str) else None
     ):
@@ -127,7 +139,16 @@ async def csrf_protect(request: Request) -> None:
         raise CsrfFailed()
 
 
+def vetted_proxy(request: Request) -> Person:
+    """A proxy with current vetting (the task pages); VettingLapsed for one whose has lapsed."""
+    staff = require_role(Role.PROXY)(request)
+    if not has_current_vetting(staff, local_date(get_wiring(request).clock.now())):
+        raise VettingLapsed()
+    return staff
+
+
 SignedIn = Annotated[Person, Depends(signed_in)]
+VettedProxy = Annotated[Person, Depends(vetted_proxy)]
 Proxy = Annotated[Person, Depends(require_role(Role.PROXY))]
 OffenderManager = Annotated[Person, Depends(require_role(Role.OFFENDER_MANAGER))]
 Admin = Annotated[Person, Depends(require_role(Role.ADMIN))]

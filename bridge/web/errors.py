@@ -7,6 +7,7 @@ never shown as a traceback.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,7 @@ from bridge.web.deps import (
     CsrfFailed,
     Forbidden,
     SignInRequired,
+    VettingLapsed,
     current_staff,
     get_wiring,
     local_path,
@@ -112,6 +114,23 @@ def _as_unknown(request: Request, exc: RequestValidationError) -> Exception:
     return exc  # pragma: no cover - both always refuse
 
 
+#: Forms that are held when the session ended before they were sent: a task page's, by CRN.
+_HOLDABLE = re.compile(r"/tasks/([A-Z]\d{6})/")
+
+
+def _hold(request: Request) -> bool:
+    """Hold the form just posted for the person whose session has just ended (30 minutes)."""
+    staff = getattr(request.state, "lapsed_staff", None)
+    posted = getattr(request.state, "posted", None)
+    found = _HOLDABLE.match(request.url.path + "/")
+    if staff is None or not posted or found is None:
+        return False
+    get_wiring(request).held_forms.hold(
+        staff=staff, crn=found.group(1), path=request.url.path, fields=dict(posted)
+    )
+    return True
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path in {"/healthz", "/readyz"}
 
@@ -119,9 +138,22 @@ def _wants_json(request: Request) -> bool:
 def install_error_handlers(app: FastAPI, pages: Pages) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         if isinstance(exc, SignInRequired) and not _wants_json(request):
+            if request.method == "POST":  # the form is held, or the start page follows
+                target = "/held" if _hold(request) else "/"
+                return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(
                 f"/login?next={quote(local_path(target), safe='/')}", status_code=303
+            )
+        if isinstance(exc, VettingLapsed) and not _wants_json(request):
+            return pages.render(
+                request,
+                "tasks/vetting_lapsed.html",
+                {
+                    "title": "Your vetting has lapsed",
+                    "administrators": get_wiring(request).accounts.administrators(),
+                },
+                status_code=403,
             )
         if isinstance(exc, RequestValidationError):
             exc = _as_unknown(request, exc)

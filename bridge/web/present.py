@@ -19,6 +19,7 @@ from lxml import etree
 
 from bridge.core.audit_events import AuditAction
 from bridge.core.mapping.spec import FieldSpec, SectionSpec
+from bridge.core.purposes import PURPOSES
 from bridge.core.record import flatten
 from bridge.core.vocabulary import long_date, long_datetime, section_label
 
@@ -49,13 +50,13 @@ _ACTIONS: dict[str, str] = {
     AuditAction.ENTRY_CLAIM_EXPIRED: "Claim expired",
     AuditAction.ENTRY_EDITED: "Edited",
     AuditAction.ENTRY_APPROVED: "Approved",
-    AuditAction.ENTRY_REJECTED: "Rejected",
+    AuditAction.ENTRY_REJECTED: "Returned to officer",
     AuditAction.ENTRY_ENTERED: "Marked as entered in ViSOR",
     AuditAction.ENTRY_SUBMITTED: "Sent to ViSOR",
-    AuditAction.ENTRY_ACCEPTED: "Accepted by ViSOR",
-    AuditAction.ENTRY_FAILED: "Sending to ViSOR failed",
+    AuditAction.ENTRY_ACCEPTED: "Entered in ViSOR",
+    AuditAction.ENTRY_FAILED: "Could not send to ViSOR",
     AuditAction.ENTRY_REQUEUED: "Queued to send again",
-    AuditAction.ENTRY_SUPERSEDED: "Superseded",
+    AuditAction.ENTRY_SUPERSEDED: "Replaced by a newer change",
     AuditAction.ENTRY_REASSIGNED: "Reassigned",
     AuditAction.ACCESS_REFUSED: "Access refused",
 }
@@ -276,7 +277,7 @@ class TimelineItem:
     title: str
     byline: str
     datetime: str  # ISO 8601, for the <time> element
-    date: str  # "23 November 2026 at 9:30am" (Europe/London)
+    date: str  # "23 November 2026 at 9:30am GMT" (Europe/London, GMT or BST)
     description: list[str]
 
 
@@ -288,12 +289,25 @@ def _describe(detail: Mapping[str, Any]) -> list[str]:
     if detail.get("version") is not None:
         lines.append(f"Version {detail['version']}")
     if detail.get("purpose"):
-        lines.append(f"Purpose: {detail['purpose']}")
+        lines.append(f"Purpose: {purpose_words(str(detail['purpose']))}")
     if detail.get("reference"):
         lines.append(f"ViSOR reference: {detail['reference']}")
     if detail.get("was"):
         lines.append(f"Was claimed by {detail['was']}")
     return lines
+
+
+def purpose_words(code: str) -> str:
+    """A recorded purpose code as people read it (never the code: `web:entry.view`)."""
+    if code in PURPOSES:
+        return PURPOSES[code]
+    if code.startswith("web:"):
+        return "Opening the page"
+    if code.startswith("cli:"):
+        return "A command on the server"
+    if code.startswith("other:"):
+        return "Another reason (recorded)"
+    return "Not stated"
 
 
 def timeline(history: Iterable[Mapping[str, Any]]) -> list[TimelineItem]:
@@ -307,7 +321,7 @@ def timeline(history: Iterable[Mapping[str, Any]]) -> list[TimelineItem]:
                 title=_ACTIONS.get(action, action),
                 byline=str(event.get("actor") or ""),
                 datetime=at.isoformat(),
-                date=long_datetime(at),
+                date=long_datetime(at, zone=True),
                 description=_describe(event.get("detail") or {}),
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,35 @@ from jinja2 import (
 )
 
 from bridge.core.lifecycle import Role
+from bridge.core.vocabulary import STATE_LABELS, kind_label, state_label
 from bridge.services.views import Person
 from bridge.web.present import section_title
 
-__all__ = ["Pages", "nav_for"]
+__all__ = ["Pages", "nav_for", "responsive"]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def responsive(params: dict[str, Any]) -> dict[str, Any]:
+    """A `govukTable` whose rows stack on a narrow screen (WCAG 1.4.10 reflow).
+
+    Each cell gets `data-label`, its column's heading (tags stripped), which app.scss shows
+    before the cell when the table stacks; the table gets `app-table--responsive`."""
+    head = params.get("head") or []
+    labels = [
+        " ".join(_TAGS.sub(" ", str(h.get("html") or h.get("text") or "")).split()) for h in head
+    ]
+    rows = []
+    for row in params.get("rows") or []:
+        cells = []
+        for i, cell in enumerate(row or []):
+            label = labels[i] if i < len(labels) else ""
+            attributes = {**(cell.get("attributes") or {}), "data-label": label}
+            cells.append({**cell, "attributes": attributes})
+        rows.append(cells)
+    classes = f"{params.get('classes') or ''} app-table--responsive".strip()
+    return {**params, "rows": rows, "classes": classes}
 
 
 def nav_for(staff: Person | None) -> list[dict[str, str]]:
@@ -31,7 +55,8 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
     if staff is None:
         return []
     items = []
-    if Role.PROXY in staff.roles:
+    if Role.PROXY in staff.roles:  # a proxy starts at their tasks (one per person)
+        items.append({"text": "Tasks", "href": "/tasks"})
         items.append({"text": "Queue", "href": "/queue"})
     if Role.OFFENDER_MANAGER in staff.roles:
         items.append({"text": "My cases", "href": "/cases"})
@@ -45,10 +70,13 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
     if Role.ADMIN in staff.roles:
         items += [
             {"text": "Staff", "href": "/admin/staff"},
+            {"text": "Held tasks", "href": "/admin/tasks"},
+            {"text": "Cases to look at", "href": "/admin/attention"},
             {"text": "Sync", "href": "/admin/sync"},
             {"text": "Submissions", "href": "/admin/submissions"},
             {"text": "Configuration", "href": "/admin/config"},
         ]
+    items.append({"text": "Notifications", "href": "/notifications"})
     return items
 
 
@@ -69,6 +97,11 @@ class Pages:
             lstrip_blocks=True,
         )
         self.env.filters["section_title"] = section_title
+        self.env.filters["responsive"] = responsive
+        # One vocabulary (bridge.core.vocabulary): states, kinds and sections in people's words.
+        self.env.filters["state_label"] = state_label
+        self.env.filters["kind_label"] = kind_label
+        self.env.globals["vocabulary_states"] = {s.value: t for s, t in STATE_LABELS.items()}
         self._tokens = tokens
         self.assets_ready = assets_ready
 

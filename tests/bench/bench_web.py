@@ -1,4 +1,4 @@
-"""Benchmark: server time of the queue and entry pages with 100,000 entries, SQLite and PostgreSQL.
+"""Benchmark: server time of the queue, entry and task pages with 100,000 entries, SQLite and PostgreSQL.
 
 Run with `make bench` (100,000 entries) or `python -m tests.bench.bench_web --entries 5000` to try
 it quickly (prints, writes nothing). One run:
@@ -119,6 +119,16 @@ def _entry_page_check(url: str, body: str) -> None:
         raise SystemExit(f"{url}: no 'Entry {entry_id}' on the page (is the entry page built yet?)")
 
 
+def _tasks_check(url: str, body: str) -> None:
+    if 'id="tasks"' not in body and 'id="no-tasks"' not in body:
+        raise SystemExit(f"{url}: no task table (is the tasks page built yet?)")
+
+
+def _task_check(url: str, body: str) -> None:
+    if "govuk-task-list" not in body:
+        raise SystemExit(f"{url}: no task list (is the task page built yet?)")
+
+
 def _api_check(url: str, body: str) -> None:
     if not body.startswith("{"):
         raise SystemExit(f"{url}: not JSON")
@@ -160,6 +170,19 @@ def _scenarios(facts: dict[str, Any]) -> list[Scenario]:
             "entry",
             lambda rng: f"/entries/{rng.choice(visible)}",
             _entry_page_check,
+        ),
+        Scenario("tasks listing: default (page 1)", "task", lambda rng: "/tasks", _tasks_check),
+        Scenario(
+            "tasks listing: CRN search",
+            "task",
+            lambda rng: f"/tasks?q={rng.choice(crns)}",
+            _tasks_check,
+        ),
+        Scenario(
+            "task page: random cases (audited view of each entry)",
+            "task",
+            lambda rng: f"/tasks/{rng.choice(facts['task_crns'])}",
+            _task_check,
         ),
         Scenario("GET /api/queue (default)", "api", lambda rng: "/api/queue", _api_check),
         Scenario(
@@ -245,7 +268,9 @@ def _facts(wiring: Any) -> dict[str, Any]:
             if crn in allowed
         ]
     first = wiring.queue.page(actor=PROXY, filters=QueueFilters(), page=1, per_page=25)
+    tasks = wiring.tasks.listing(actor=PROXY, limit=500, count=False)
     return {
+        "task_crns": [row.crn for row in tasks.rows],
         "crns": sorted(allowed),
         "visible_ids": ids,
         "forces": first.forces,
@@ -416,7 +441,8 @@ def _report(runs: list[DatabaseRun], r: dict[str, Any]) -> tuple[str, bool]:
         "",
         f"Server time of signed-in GETs as the proxy N07P004, {r['requests']} of each per database "
         "(after 3 warm-up requests), round robin over the pages; target p95 "
-        f"< {TARGET_P95_MS:.0f} ms for the queue and entry pages (the API rows are for information).",
+        f"< {TARGET_P95_MS:.0f} ms for the queue, entry and task pages (the API rows are for "
+        "information).",
         "",
         "| database | page | n | p50 | p95 | max | SQL statements | verdict |",
         "|---|---|---:|---:|---:|---:|---:|---|",
@@ -486,7 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--target-ms", type=float, default=TARGET_P95_MS, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--pages", default="queue,entry,api", help="comma-separated: queue, entry, api"
+        "--pages",
+        default="queue,entry,task,api",
+        help="comma-separated: queue, entry, task, api",
     )
     parser.add_argument(
         "--report",

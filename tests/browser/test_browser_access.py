@@ -60,7 +60,8 @@ def test_a_proxy_excluded_from_a_limited_access_case_cannot_see_it(
 
     # a proxy who may work them sees them (so their absence below means something)
     allowed = open_tab(service)
-    allowed.sign_in(PROXY_2, lands_on="/queue")
+    allowed.sign_in(PROXY_2, lands_on="/tasks")
+    allowed.open("/queue")
     links = _queue_links(allowed.page)
     for crn in (OPEN_CRN, *LIMITED):
         expect(links.filter(has_text=crn).first).to_be_visible()
@@ -77,7 +78,8 @@ def test_a_proxy_excluded_from_a_limited_access_case_cannot_see_it(
 
     excluded = open_tab(service)
     page = excluded.page
-    excluded.sign_in(PROXY, lands_on="/queue")
+    excluded.sign_in(PROXY, lands_on="/tasks")
+    excluded.open("/queue")
     links = _queue_links(page)
     expect(links.filter(has_text=OPEN_CRN).first).to_be_visible()
     texts = links.all_inner_texts()

@@ -80,7 +80,8 @@ def test_the_session_cookie_is_http_only_and_same_site_and_sign_out_works(
     launch: Launch, open_tab: OpenTab
 ) -> None:
     tab = open_tab(launch())
-    tab.sign_in(PROXY, lands_on="/queue")
+    tab.sign_in(PROXY, lands_on="/tasks")
+    tab.open("/queue")
 
     [cookie] = [c for c in tab.page.context.cookies() if c["name"] == "bridge_session"]
     assert cookie["httpOnly"] is True

@@ -44,7 +44,8 @@ def _banner(page: Page) -> Locator:
 
 def _work_the_entry(proxy: Tab, service: LiveService, entry_id: int) -> None:
     page = proxy.page
-    proxy.sign_in(PROXY, lands_on="/queue")
+    proxy.sign_in(PROXY, lands_on="/tasks")
+    proxy.open("/queue")
     expect(_h1(page)).to_have_text("Queue")
     queue = _table(page, "Entries")
     expect(queue.get_by_role("link", name=ADOPTED_CRN)).to_have_attribute(

@@ -60,6 +60,29 @@ def test_dates_and_times_are_in_london(instant: datetime | str, expected: str) -
     assert v.long_datetime(instant) == expected
 
 
+@pytest.mark.parametrize(
+    ("instant", "expected"),
+    [
+        (datetime(2026, 11, 23, 9, 30, tzinfo=UTC), "23 November 2026 at 9:30am GMT"),
+        (datetime(2026, 7, 1, 8, 15, tzinfo=UTC), "1 July 2026 at 9:15am BST"),
+        # the clocks go back at 2am BST on 25 October 2026: 00:59 UTC is BST, 01:00 UTC is GMT
+        (datetime(2026, 10, 25, 0, 59, tzinfo=UTC), "25 October 2026 at 1:59am BST"),
+        (datetime(2026, 10, 25, 1, 0, tzinfo=UTC), "25 October 2026 at 1am GMT"),
+        # and forward at 1am GMT on 29 March 2026
+        (datetime(2026, 3, 29, 0, 59, tzinfo=UTC), "29 March 2026 at 12:59am GMT"),
+        (datetime(2026, 3, 29, 1, 0, tzinfo=UTC), "29 March 2026 at 2am BST"),
+    ],
+)
+def test_times_can_say_which_clocks(instant: datetime, expected: str) -> None:
+    assert v.long_datetime(instant, zone=True) == expected
+    assert v.zone_name(instant) == expected.rsplit(" ", 1)[1]
+
+
+def test_the_london_date_of_an_instant() -> None:
+    assert v.london_date(datetime(2026, 5, 31, 23, 30, tzinfo=UTC)) == date(2026, 6, 1)
+    assert v.london_date(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == date(2026, 11, 30)
+
+
 def test_plain_dates() -> None:
     assert v.long_date(date(2026, 11, 3)) == "3 November 2026"
     assert v.long_date("2026-11-03") == "3 November 2026"

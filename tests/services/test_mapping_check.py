@@ -68,8 +68,24 @@ def test_the_real_mapping_and_fixtures_pass() -> None:
         "goldens": 28,
         "problems": [],
         "notes": [],
+        "fields_without_help": [],
     }
     assert report.version.startswith("visor-v1")
+
+
+def test_a_field_without_a_help_line_is_a_warning(mapping_copy: Path) -> None:
+    identity = mapping_copy / "sections" / "identity.toml"
+    text = identity.read_text(encoding="utf-8")
+    start = text.index('help = "Police National Computer')
+    identity.write_text(text[:start] + text[text.index("\n", start) + 1 :], encoding="utf-8")
+    bundle = load_mapping(mapping_copy)
+    pnc = next(f for f in bundle.spec.sections[0].fields if f.element == "PNC")
+    assert pnc.help is None
+    report = check_mapping(bundle, FIXTURES)
+    assert report.ok  # a warning, not a problem
+    assert len(report.fields_without_help) == 1
+    assert "(PNC" in report.fields_without_help[0]
+    assert report.to_json()["fields_without_help"] == report.fields_without_help
 
 
 def test_a_code_used_by_the_fixtures_but_missing_from_its_table(mapping_copy: Path) -> None:
@@ -232,7 +248,8 @@ def test_cli_check_json_is_one_document_with_the_contract_keys(
     code, out, err = bridge(capsys, "mappings", "check", "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert set(report) == {"ok", "version", "folder", "cases", "goldens", "problems", "notes"}
+    contract = {"ok", "version", "folder", "cases", "goldens", "problems", "notes"}
+    assert set(report) == contract | {"fields_without_help"}
     assert report["ok"] is True
     assert (report["cases"], report["goldens"], report["problems"]) == (28, 28, [])
     assert report["folder"] == str(default_mappings_dir())

@@ -260,7 +260,7 @@ def test_scheduled_submit_runs_once_per_tick_and_only_for_an_automatic_sink(
 ) -> None:
     manual = make_wiring(sqlite_url, ndelius_url)
     jobs = [j.id for j in build_scheduler(manual).get_jobs()]
-    assert jobs == ["ndelius-sync", "claims-expiry", "retention"]
+    assert jobs == ["ndelius-sync", "claims-expiry", "audit-verify", "retention"]
     w = make_wiring(
         sqlite_url,
         ndelius_url,
@@ -270,7 +270,7 @@ def test_scheduled_submit_runs_once_per_tick_and_only_for_an_automatic_sink(
         breaker_cooldown_seconds=0,  # so only the tick can hold the second call back
     )
     jobs = [j.id for j in build_scheduler(w).get_jobs()]
-    assert jobs == ["ndelius-sync", "claims-expiry", "visor-submit", "retention"]
+    assert jobs == ["ndelius-sync", "claims-expiry", "visor-submit", "audit-verify", "retention"]
     ids = approve_all(w, ndelius_url, {PLAIN})
     fault(visor_url, status=503, count=1000)
     submit_job(w)  # claims the tick, ViSOR is down: entries stay for a later tick

@@ -313,6 +313,7 @@ def test_the_staff_form_never_asks_why_someone_needs_a_proxy(admin: Visitor) -> 
         "roles",
         "team",
         "manages",
+        "email",
         "vetting_level",
         "active",
         "password",

@@ -8,6 +8,7 @@ accepting connections), so the first query of the next request fails inside the 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -223,14 +224,20 @@ def test_an_unexpected_error_is_a_500_with_a_reference_and_one_log_line(
     assert out == ""
     lines = err.splitlines()
     assert len(lines) == 2, err
-    for line, reference, path in zip(
-        lines, (page_reference, api_reference), ("/queue", "/api/queue"), strict=True
+    for line, reference, path, response in zip(
+        lines,
+        (page_reference, api_reference),
+        ("/queue", "/api/queue"),
+        (page, api),
+        strict=True,
     ):
-        assert "event='web.unexpected_error'" in line
-        assert "level='error'" in line
-        assert f"reference='{reference}'" in line
-        assert "error='OperationalError'" in line
-        assert f"path='{path}'" in line
+        logged = json.loads(line)
+        assert logged["event"] == "web.unexpected_error"
+        assert logged["level"] == "error"
+        assert logged["reference"] == reference
+        assert logged["error"] == "OperationalError"
+        assert logged["path"] == path
+        assert logged["request_id"] == response.headers["x-request-id"]
         assert "B219904" not in line  # not even the query string
         assert "Traceback" not in line
         assert "no such table" not in line
@@ -243,13 +250,33 @@ def test_readiness_says_not_ready_when_the_database_is_gone(
     with TestClient(create_app(web_wiring)) as client:
         assert client.get("/readyz").json() == {"status": "ready"}
         if make_url(db_url).get_backend_name() == "sqlite":
-            # SQLite opens a new empty file and answers SELECT 1: a missing file is not "not ready".
+            # SQLite opens a new empty file where the database was: not ready, it has no schema.
+            path = Path(make_url(db_url).database or "")
+            web_wiring.engine.dispose()
+            for file in path.parent.glob(path.name + "*"):
+                file.unlink()
+            gone = client.get("/readyz")
+            assert gone.status_code == 503
+            assert "no visor-bridge schema" in gone.json()["reason"]
             return
         with _database_gone(web_wiring, db_url):
             gone = client.get("/readyz")
             alive = client.get("/healthz")
-        assert (gone.status_code, gone.json()) == (503, {"status": "not ready"})
+        assert (gone.status_code, gone.json()) == (
+            503,
+            {"status": "not ready", "reason": "the database does not answer"},
+        )
         assert (alive.status_code, alive.json()) == (200, {"status": "ok"})
         assert client.get("/readyz").json() == {"status": "ready"}
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+def test_readiness_names_a_schema_behind_this_release(web_wiring: Wiring) -> None:
+    with web_wiring.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0003_audit_hmac'")
+    with TestClient(create_app(web_wiring)) as client:
+        answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert "0003_audit_hmac" in answer.json()["reason"]
+    assert "visor-bridge db upgrade" in answer.json()["reason"]

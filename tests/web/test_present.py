@@ -109,7 +109,7 @@ def test_the_timeline_is_newest_first_and_says_only_what_people_read() -> None:
         ]
     )
     assert [i.title for i in items] == ["Edited", "Claimed"]
-    assert items[0].date == "23 November 2026 at 2:05pm"  # Europe/London: GMT in November
+    assert items[0].date == "23 November 2026 at 2:05pm GMT"  # Europe/London: GMT in November
     assert items[0].description == ["Fields: PNC", "Version 2"]
     assert long_date("2026-11-03") == "3 November 2026"
     assert long_date(None) == ""

@@ -257,7 +257,7 @@ def test_the_entry_page_shows_the_record_and_records_each_view(
     assert page.status_code == 200
     assert f"Entry {entry.id}</h1>" in page.text
     assert re.search(
-        r'id="entry-state">State: <strong class="govuk-tag[^"]*">\s*Pending', page.text
+        r'id="entry-state">State: <strong class="govuk-tag[^"]*">\s*Waiting', page.text
     )
     assert 'id="record">Identity</h2>' in page.text
     assert "govuk-summary-list__value app-changed" in page.text

@@ -126,7 +126,7 @@ def test_wrong_passwords_are_refused_alike_audited_and_throttled(
 
 def test_sign_out_ends_the_session(visitor: Visitor, web_wiring: Wiring) -> None:
     visitor.sign_in("N07P004")
-    assert _home(visitor.client) == "/queue"
+    assert _home(visitor.client) == "/tasks"
     old_cookie = visitor.client.cookies[COOKIE]
     response = visitor.post("/logout", page="/login")
     assert response.status_code == 303
@@ -144,7 +144,7 @@ def test_an_idle_session_times_out(web_wiring: Wiring) -> None:
         visitor = Visitor(client)
         visitor.sign_in("N07P004")
         clock.advance(timedelta(minutes=29).total_seconds())
-        assert _home(client) == "/queue"
+        assert _home(client) == "/tasks"
         clock.advance(timedelta(minutes=31).total_seconds())
         assert _home(client) == "/login"
     with Session(web_wiring.engine) as s:
@@ -181,7 +181,7 @@ def test_a_new_password_works_and_ends_old_sessions(visitor: Visitor, web_wiring
     web_wiring.accounts.set_password("N07P005", "a-brand-new-passphrase", actor="ADM0001")
     assert _home(visitor.client) == "/login"
     visitor.sign_in("N07P005", "a-brand-new-passphrase")
-    assert _home(visitor.client) == "/queue"
+    assert _home(visitor.client) == "/tasks"
     assert "account.password_set" in _actions(web_wiring)
 
 

@@ -47,7 +47,7 @@ FIELD_KEYS = frozenset(
     {
         "element", "label", "source", "sources", "separator", "value", "default", "transform",
         "table", "required", "required_when", "max_length", "repeat", "fields", "each", "where",
-        "sort", "limit", "distinct",
+        "sort", "limit", "distinct", "help",
     }
 )  # fmt: skip
 SECTION_KEYS = frozenset({"name", "element", "each", "key", "where", "sort", "attributes"})
@@ -103,6 +103,8 @@ class FieldSpec:
     limit: int | None = None
     #: For a group: not written when an earlier sibling element has the same name and content.
     distinct: bool = False
+    #: One plain-English hint for the proxy's question page (`help` in the spec), or None.
+    help: str | None = None
 
     @property
     def is_group(self) -> bool:

@@ -219,7 +219,7 @@ class SectionParser:
         max_length = max_length if _is_count(max_length) else None
         repeat = repeat if _is_count(repeat) else None
         limit = limit if _is_count(limit) else None
-        for name in ("value", "default", "separator", "label"):
+        for name in ("value", "default", "separator", "label", "help"):
             if name in raw and not isinstance(raw[name], str):
                 self.problems.add(f"{here} {name}", "must be text")
         children: tuple[FieldSpec, ...] = ()
@@ -279,6 +279,7 @@ class SectionParser:
             sort=self.sort_keys(raw.get("sort"), f"{here} sort"),
             limit=limit,
             distinct=distinct is True,
+            help=(raw["help"].strip() or None) if isinstance(raw.get("help"), str) else None,
         )
 
 

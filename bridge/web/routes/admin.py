@@ -37,8 +37,8 @@ RUN_TAGS = {
 
 
 def long_time(value: datetime | None) -> str:
-    """23 November 2026 at 9:30am, in Europe/London (the vocabulary's)."""
-    return long_datetime(value)
+    """23 November 2026 at 9:30am GMT, in Europe/London (the vocabulary's)."""
+    return long_datetime(value, zone=True)
 
 
 def _done(request: Request, messages: dict[str, str]) -> str | None:

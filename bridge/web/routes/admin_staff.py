@@ -80,6 +80,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "roles": [r for r in form.getlist("roles") if isinstance(r, str)],
         "team": _text(form, "team"),
         "manages": _text(form, "manages"),
+        "email": _text(form, "email"),
         "vetting_level": _text(form, "vetting_level"),
         "active": _text(form, "active") == "yes",
         **{
@@ -101,6 +102,7 @@ def _stored_values(person: StaffRecord) -> dict[str, Any]:
         "roles": person.roles,
         "team": person.team or "",
         "manages": " ".join(person.manages),
+        "email": person.email or "",
         "vetting_level": person.vetting_level or "",
         "active": person.active,
         **{field: parts(getattr(person, field)) for field in DATE_FIELDS},
@@ -123,6 +125,7 @@ def _staff_input(values: dict[str, Any]) -> StaffInput:
         needs_proxy_since=parts("needs_proxy_since"),
         needs_proxy_until=parts("needs_proxy_until"),
         active=values["active"],
+        email=values.get("email", ""),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from bridge.web.deps import WiringDep
 
@@ -21,10 +20,8 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(wiring: WiringDep) -> JSONResponse:
-    """The database answers: ready for traffic."""
-    try:
-        with wiring.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - readiness probe: any failure means not ready
-        return JSONResponse({"status": "not ready"}, status_code=503)
+    """Ready for traffic: the database answers and carries this release's schema."""
+    problem = wiring.operations.readiness()
+    if problem is not None:
+        return JSONResponse({"status": "not ready", "reason": problem}, status_code=503)
     return JSONResponse({"status": "ready"})

@@ -6,7 +6,7 @@ are the ones live recording would have given. Staff teams are today's (the trail
 which team someone was in then).
 
 Revision ID: 0006_work_facts
-Revises: 0004_privilege_requests
+Revises: 0005_held_forms
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_work_facts"
-down_revision: str | None = "0004_privilege_requests"
+down_revision: str | None = "0005_held_forms"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
