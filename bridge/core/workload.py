@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from bridge.core.audit_catalogue import AuditAction
@@ -122,6 +123,7 @@ def local_day(at: datetime) -> date:
     return at.astimezone(LONDON).date()
 
 
+@lru_cache(maxsize=4096)  # a sync page's events share their time
 def week_of(at: datetime | date) -> date:
     """The Monday of the ISO week (Europe/London) that `at` falls in."""
     day = local_day(at) if isinstance(at, datetime) else at

@@ -97,6 +97,9 @@ class Workload:
     team_totals: list[Total]
     provider_totals: list[Total]
     officers: list[Total]  # per officer needing a proxy (key: staff code), over the weeks
+    week_totals: list[Total]  # every visible team's proxies, per week (key: ISO date)
+    team: str | None = None  # the one team shown by name, when one was chosen
+    choose_team: bool = False  # an administrator who has not chosen a team yet
 
 
 @dataclass(frozen=True)
@@ -178,24 +181,37 @@ class WorkloadService:
             shown=shown,
         )
 
-    def workload(self, actor: str, *, weeks: int = 12, view: str = "workload") -> Workload:
-        """Per proxy per week, team and provider totals, officers' figures (managers, admins)."""
+    def workload(
+        self, actor: str, *, weeks: int = 12, team: str | None = None, view: str = "workload"
+    ) -> Workload:
+        """Per proxy per week and per officer for the actor's teams (or the one `team` chosen;
+        an administrator chooses one), team and provider totals (managers, administrators)."""
         _, teams = self._scope(actor, "workload")
+        chosen = team.strip().upper() if team else None
+        if chosen is not None and teams is not None and chosen not in teams:
+            record_refusal(self._engine, actor, "workload-team", at=self._clock.now())
+            raise NotPermitted()
+        named = [chosen] if chosen else teams  # None: an administrator with no team chosen
         shown = self._weeks(weeks)
         first, last = shown[0], shown[-1]
         providers = None if teams is None else sorted({provider_of(t) for t in teams})
+        rows: list[ReportRow] = []
+        officers: list[Total] = []
+        names: dict[str, str] = {}
         with Session(self._engine) as s:
-            rows = wq.proxy_weeks(s, first=first, last=last, teams=teams)
+            if named is not None:
+                rows = wq.proxy_weeks(s, first=first, last=last, teams=named)
+                officers = wq.group_totals(
+                    s, first=first, last=last, by="staff", role="officer", teams=named
+                )
+                codes = sorted({r.staff for r in rows} | {o.key for o in officers})
+                names = dict(
+                    s.exec(select(Staff.code, Staff.name).where(col(Staff.code).in_(codes))).all()
+                )
+            week_totals = wq.group_totals(s, first=first, last=last, by="week", teams=teams)
             team_totals = wq.group_totals(s, first=first, last=last, by="team", teams=teams)
             provider_totals = wq.group_totals(
                 s, first=first, last=last, by="provider", providers=providers, hide_small=True
-            )
-            officers = wq.group_totals(
-                s, first=first, last=last, by="staff", role="officer", teams=teams
-            )
-            codes = sorted({r.staff for r in rows} | {o.key for o in officers})
-            names = dict(
-                s.exec(select(Staff.code, Staff.name).where(col(Staff.code).in_(codes))).all()
             )
         result = Workload(
             teams=teams,
@@ -205,8 +221,12 @@ class WorkloadService:
             team_totals=team_totals,
             provider_totals=provider_totals,
             officers=officers,
+            week_totals=week_totals,
+            team=chosen,
+            choose_team=named is None,
         )
-        self._audit(actor, view, teams, len({r.staff for r in rows}), len(shown))
+        audited = named if named is not None else teams
+        self._audit(actor, view, audited, len({r.staff for r in rows}), len(shown))
         return result
 
     def report(self, actor: str, *, first: date, last: date, view: str = "cli") -> list[ReportRow]:

@@ -133,9 +133,10 @@ def group_totals(
     providers: Collection[str] | None = None,
     hide_small: bool = False,
 ) -> list[Total]:
-    """Totals by `by` ("team", "provider" or "staff") over the weeks, with how many people
+    """Totals by `by` ("week", "team", "provider" or "staff") over the weeks, with how many people
     each covers; with `hide_small`, a total over fewer than MIN_PEOPLE people is hidden."""
     key = {
+        "week": _W.c.week,
         "team": _W.c.team,
         "provider": func.substr(_W.c.team, 1, 3),
         "staff": _W.c.staff,
@@ -146,7 +147,7 @@ def group_totals(
     stmt = stmt.group_by(key).order_by(key)
     return [
         Total(
-            str(k),
+            k.isoformat() if isinstance(k, date) else str(k),
             int(people),
             int(t),
             int(e),

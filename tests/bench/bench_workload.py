@@ -275,12 +275,23 @@ class Scenario:
 SCENARIOS = (
     ("Workload page, a manager (2 teams, 4 weeks)", MANAGER, "/workload", "Per proxy per week"),
     ("Workload page, a manager (2 teams, 12 weeks)", MANAGER, "/workload?weeks=12", "Per team"),
-    ("Workload page, an administrator (every team, 4 weeks)", ADMIN, "/workload", "Per provider"),
     (
-        "Workload page, an administrator (every team, 12 weeks)",
+        "Workload page, an administrator (every team's totals, 4 weeks)",
+        ADMIN,
+        "/workload",
+        "Per provider",
+    ),
+    (
+        "Workload page, an administrator (every team's totals, 12 weeks)",
         ADMIN,
         "/workload?weeks=12",
         "Per provider",
+    ),
+    (
+        "Workload page, an administrator (one team by name, 12 weeks)",
+        ADMIN,
+        "/workload?team=N07T00&weeks=12",
+        "Per proxy per week",
     ),
     ("Backlog page, a manager (12 weeks)", MANAGER, "/backlog", "Open entries at the end"),
     ("Backlog page, an administrator (12 weeks)", ADMIN, "/backlog", "Open entries at the end"),

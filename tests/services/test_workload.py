@@ -154,15 +154,24 @@ def test_a_manager_sees_their_teams_and_providers_without_names(
     [provider] = seen.provider_totals
     assert (provider.key, provider.people, provider.cell("entries")) == ("N07", 2, "fewer than 3")
     assert seen.officers == []  # the officer is in N07HCT: only that team's managers see it
+    # An administrator sees every team's totals, and chooses a team to see names.
     everyone = w.workload.workload(ADMIN)
-    assert {r.staff for r in everyone.rows} == {PROXY, PROXY_2}
-    assert {o.key for o in everyone.officers} == {OFFICER}
+    assert everyone.choose_team
+    assert everyone.rows == []
+    assert [t.key for t in everyone.team_totals] == ["N07CHT", "N07HCT"]
+    other = w.workload.workload(ADMIN, team="n07hct")
+    assert {r.staff for r in other.rows} == {PROXY_2}
+    assert {o.key for o in other.officers} == {OFFICER}
+    with pytest.raises(NotPermitted):
+        w.workload.workload(MANAGER, team="N07HCT")  # not one of theirs
     with Session(w.engine) as s:
         viewed = s.exec(orm_select(AuditEvent).where(AuditEvent.action == "workload.viewed")).all()
-    assert [(e.actor, e.category, e.crn) for e in viewed][-2:] == [
+    assert [(e.actor, e.category, e.crn) for e in viewed][-3:] == [
         (MANAGER, "consultation", None),
         (ADMIN, "consultation", None),
+        (ADMIN, "consultation", None),
     ]
+    assert viewed[-1].detail["teams"] == ["N07HCT"]
 
 
 @pytest.mark.parametrize("who", [PROXY, OFFICER])

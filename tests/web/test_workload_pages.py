@@ -89,8 +89,13 @@ def test_an_administrator_sees_every_team(
     _work(synced_wiring, clock)
     visitor.sign_in(ADMIN)
     page = visitor.client.get("/workload")
-    assert "N07P004" in page.text
-    assert "N07P005" in page.text
+    assert "Choose a team" in page.text
+    assert "N07P004" not in page.text  # names once a team is chosen
+    assert 'href="/workload?team=N07HCT&amp;weeks=4"' in page.text
+    team = visitor.client.get("/workload?team=N07HCT")
+    assert "Tomasz Nowak (N07P005)" in team.text
+    assert "N07P004" not in team.text
+    _no_inline_style(team.text)
 
 
 def test_an_administrator_adds_and_edits_a_manager_with_the_teams_they_manage(

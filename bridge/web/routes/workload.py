@@ -134,12 +134,17 @@ def _scoped(call: Any) -> Any:
 
 @router.get("/workload")
 def workload(
-    request: Request, staff: SignedIn, wiring: WiringDep, pages: PagesDep, weeks: Weeks = 4
+    request: Request,
+    staff: SignedIn,
+    wiring: WiringDep,
+    pages: PagesDep,
+    weeks: Weeks = 4,
+    team: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]*$")] = None,
 ) -> Response:
-    view = _scoped(lambda: wiring.workload.workload(staff.code, weeks=weeks))
+    view = _scoped(lambda: wiring.workload.workload(staff.code, weeks=weeks, team=team or None))
     per_week: dict[date, float] = dict.fromkeys(view.weeks, 0.0)
-    for r in view.rows:
-        per_week[r.week] += r.handling_minutes / 60
+    for t in view.week_totals:
+        per_week[date.fromisoformat(t.key)] = t.handling_minutes / 60
     hours_chart = bar_chart(
         "Handling hours per week, all proxies shown",
         "Bars of the total handling time in hours for each week shown.",
@@ -148,7 +153,8 @@ def workload(
     )
     context = {
         "title": "Workload",
-        "scope": "every team" if view.teams is None else ", ".join(view.teams),
+        "scope": view.team or ("every team" if view.teams is None else ", ".join(view.teams)),
+        "view": view,
         "weeks": weeks,
         "first": long_date(view.weeks[0]),
         "hours_chart": hours_chart,

@@ -48,7 +48,13 @@ def upgrade() -> None:
         sa.Column("overdue", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_workfact_open", "workfact", ["entry_id", "kind", "ended_at"])
+    op.create_index(
+        "ix_workfact_open",
+        "workfact",
+        ["entry_id", "kind"],
+        sqlite_where=sa.text("ended_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL"),
+    )
     op.create_index("ix_workfact_crn", "workfact", ["crn"])
     op.create_index("ix_workfact_staff", "workfact", ["staff", "kind", "week", "crn"])
     op.create_index(
