@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 __all__ = [
     "Changes",
     "Resources",
+    "Scrape",
     "Watcher",
     "deliveries",
     "double_claims_in_audit",
@@ -307,20 +308,27 @@ def deliveries(engine: Engine, visor: str) -> Deliveries:
     )
 
 
-def scrape_durations(address: str) -> dict[tuple[str, str], dict[float, float]]:
-    """Cumulative bucket counts of bridge_http_request_duration_seconds by (method, route)."""
+Scrape = tuple[dict[tuple[str, str], dict[float, float]], dict[tuple[str, str], float]]
+
+
+def scrape_durations(address: str) -> Scrape:
+    """bridge_http_request_duration_seconds by (method, route): the cumulative bucket counts,
+    and the seconds spent (its _sum), each summed over status classes."""
     from prometheus_client.parser import text_string_to_metric_families
 
     body = httpx.get(f"http://{address}/metrics", timeout=30.0).text
-    out: dict[tuple[str, str], dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    buckets: dict[tuple[str, str], dict[float, float]] = defaultdict(lambda: defaultdict(float))
+    sums: dict[tuple[str, str], float] = defaultdict(float)
     for family in text_string_to_metric_families(body):
         if family.name != "bridge_http_request_duration_seconds":
             continue
         for s in family.samples:
+            key = (s.labels["method"], s.labels["route"])
             if s.name.endswith("_bucket"):
-                key = (s.labels["method"], s.labels["route"])
-                out[key][float(s.labels["le"])] += s.value  # summed over status classes
-    return out
+                buckets[key][float(s.labels["le"])] += s.value
+            elif s.name.endswith("_sum"):
+                sums[key] += s.value
+    return buckets, sums
 
 
 def histogram_quantile(buckets: dict[float, float], q: float) -> float:

@@ -18,6 +18,7 @@ from typing import Any
 from tests.bench.system_checks import (
     Changes,
     Resources,
+    Scrape,
     Watcher,
     deliveries,
     double_claims_in_audit,
@@ -28,41 +29,33 @@ from tests.bench.system_checks import (
 from tests.bench.system_proxy import ProxyUser
 from tests.bench.system_topology import PASSWORD, Plan, running_system
 
-__all__ = ["run"]
+__all__ = ["QUANTILES", "run"]
+
+QUANTILES = (0.5, 0.95, 0.99)
 
 
 def _log(message: str) -> None:
     print(f"[bench-system {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)  # noqa: T201
 
 
-def _delta(
-    after: dict[Any, dict[float, float]], before: dict[Any, dict[float, float]]
-) -> dict[Any, dict[float, float]]:
-    return {
-        k: {le: n - before.get(k, {}).get(le, 0.0) for le, n in b.items()} for k, b in after.items()
-    }
-
-
-def _server_times(
-    scrapes: list[tuple[dict[Any, Any], dict[Any, Any]]],
-) -> dict[str, dict[str, float]]:
-    """Per "METHOD route": requests and p50/p95/p99 (ms) over every web instance together."""
+def _server_times(scrapes: list[tuple[Scrape, Scrape]]) -> dict[str, dict[str, float]]:
+    """Per "METHOD route", over every web instance together and between the two scrapes:
+    requests, seconds spent, and p50/p95/p99 (ms, interpolated within the histogram's buckets)."""
     merged: dict[Any, dict[float, float]] = defaultdict(lambda: defaultdict(float))
-    for before, after in scrapes:
-        for key, buckets in _delta(after, before).items():
+    spent: dict[Any, float] = defaultdict(float)
+    for (b_before, s_before), (b_after, s_after) in scrapes:
+        for key, buckets in b_after.items():
             for le, n in buckets.items():
-                merged[key][le] += n
+                merged[key][le] += n - b_before.get(key, {}).get(le, 0.0)
+        for key, total in s_after.items():
+            spent[key] += total - s_before.get(key, 0.0)
     out = {}
     for (method, route), buckets in merged.items():
         total = max(buckets.values(), default=0.0)
         if total <= 0:
             continue
-        out[f"{method} {route}"] = {
-            "n": total,
-            **{
-                f"p{int(q * 100)}": 1000 * histogram_quantile(buckets, q) for q in (0.5, 0.95, 0.99)
-            },
-        }
+        quantiles = {f"p{int(q * 100)}": 1000 * histogram_quantile(buckets, q) for q in QUANTILES}
+        out[f"{method} {route}"] = {"n": total, "seconds": spent[(method, route)], **quantiles}
     return out
 
 
