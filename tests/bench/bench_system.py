@@ -214,7 +214,12 @@ def _where(r: dict[str, Any]) -> str:
     sched_cpu = sum(
         u["cpu_seconds"] for n, u in r["resources"].items() if n.startswith("scheduler-")
     )
+    requests = sum(v["n"] for v in _pages(r).values())
+    per_request = 1000 * web_cpu / requests if requests else math.nan
     return (
+        f"The web instances' CPU time per request was {per_request:.0f} ms on average (their CPU seconds "
+        f"over the run divided by the {requests:,} requests, sign-ins' password hashing included), "
+        "so a request's time beyond that was spent waiting: for a CPU, for PostgreSQL, for a lock. "
         f"Server time by route (both instances, from `bridge_http_request_duration_seconds`): {shares}. "
         f"The web instances used {web_cpu:,.0f} CPU s between them and the schedulers {sched_cpu:,.0f} CPU s "
         f"over {r['worked_seconds']:,.0f} s of work; the 1-minute load average was {r['load'][0]:.1f} when the work began "
@@ -313,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             sync_interval=args.sync_interval,
             submit_interval=args.submit_interval,
         )
+        code = _code_version()  # what was started, whatever is committed meanwhile
         with tempfile.TemporaryDirectory(prefix="bench-system-") as folder:
             r = run(plan, minutes=args.minutes, think=tuple(args.think), work=Path(folder))
         r.update(

@@ -161,6 +161,9 @@ class ProxyUser(threading.Thread):
 
     def run(self) -> None:
         try:
+            # People do not all sign in at the same second: each starts within one think time.
+            if self.stop.wait(self.rng.uniform(0, self.think_range[1])):
+                return
             self._sign_in()
             while self._think() and self._one_task():
                 pass
