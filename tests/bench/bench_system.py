@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             date=time.strftime("%Y-%m-%d"),
             machine=_machine(),
             postgres=_postgres_version(),
-            code=_code_version(),
+            code=code,
         )
         if args.json:
             args.json.write_text(json.dumps(r, indent=1, default=str), encoding="utf-8")
