@@ -97,6 +97,10 @@ BENCH_WEB_ARGS ?=
 # The workload and backlog pages with 100,000 entries and a year of work (issue 15); try
 # BENCH_WORKLOAD_ARGS="--entries 5000".
 BENCH_WORKLOAD_ARGS ?=
+# The whole system for 10 minutes (issue 19): PostgreSQL (as bench_web), both simulators, two web
+# instances, two schedulers and 20 simulated proxies over HTTP; try
+# BENCH_SYSTEM_ARGS="--minutes 2 --proxies 5 --cases 2000" (its section says it was a shorter run).
+BENCH_SYSTEM_ARGS ?=
 bench: $(STAMP)
 	status=0; \
 	$(BIN)/python -m tests.bench.bench_mapping || status=1; \
@@ -104,6 +108,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.bench_web $(BENCH_WEB_ARGS) || status=1; \
 	$(BIN)/python -m tests.bench.bench_tasks || status=1; \
 	$(BIN)/python -m tests.bench.bench_workload $(BENCH_WORKLOAD_ARGS) || status=1; \
+	$(BIN)/python -m tests.bench.bench_system $(BENCH_SYSTEM_ARGS) || status=1; \
 	exit $$status
 
 fmt: $(STAMP)
