@@ -14,6 +14,7 @@ from bridge.web.routes import (
     fields,
     health,
     held,
+    oidc,
     proxy,
     sign_in,
     tasks,
@@ -24,6 +25,7 @@ __all__ = ["ROUTERS"]
 ROUTERS: list[APIRouter] = [
     health.router,
     sign_in.router,
+    oidc.router,
     proxy.router,
     tasks.router,
     fields.router,
