@@ -117,7 +117,11 @@ def oidc_callback(request: Request, wiring: WiringDep) -> Response:
         )
     else:
         request.state.new_token = token  # a new cookie: no session fixation
-        response = RedirectResponse(flow.next, status_code=303)
+        # Not a redirect: the redirect chain began at the provider (cross-site), which the
+        # content pages refuse; the page moves on as a same-origin navigation.
+        response = get_pages(request).render(
+            request, "sign_in_continue.html", {"title": "You are signed in", "target": flow.next}
+        )
         cookies.set_id_token(request, response, identity.id_token)
     cookies.clear_flow(response)
     return response
