@@ -40,6 +40,9 @@ __all__ = ["Identity", "OidcClient", "OidcRefused", "OidcUnavailable", "Pending"
 
 #: Seconds of clock skew allowed between the provider and the bridge.
 LEEWAY_SECONDS = 60
+#: A token naming a key the bridge does not hold re-reads the key set at most this often, so
+#: forged tokens cannot make the bridge hammer the provider.
+JWKS_REFRESH_SECONDS = 60
 #: The longest staff code the registry holds.
 _CODE_MAX = 16
 
@@ -99,6 +102,7 @@ class OidcClient:
         self._lock = threading.Lock()
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
+        self._keys_read_at: float | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -144,16 +148,23 @@ class OidcClient:
         return sorted(found)
 
     def _key_set(self, kid: str | None) -> KeySet:
-        keys = self._keys
-        known = keys is not None and any(k.kid == kid for k in keys)
-        if keys is None or (kid is not None and not known):
-            body = self._get_json(str(self.metadata()["jwks_uri"]))
-            try:
-                keys = KeySet.import_key_set(body)  # type: ignore[arg-type]
-            except (JoseError, ValueError, TypeError, KeyError) as exc:
-                raise OidcUnavailable("The identity provider's key set could not be read.") from exc
-            self._keys = keys
-        return keys
+        """The provider's keys; read again when a token names one not held (rotation)."""
+        now = self._clock.now().timestamp()
+        jwks_uri = str(self.metadata()["jwks_uri"])
+        with self._lock:
+            keys = self._keys
+            unknown = keys is not None and kid is not None and all(k.kid != kid for k in keys)
+            stale = self._keys_read_at is None or now - self._keys_read_at >= JWKS_REFRESH_SECONDS
+            if keys is None or (unknown and stale):
+                body = self._get_json(jwks_uri)
+                try:
+                    keys = KeySet.import_key_set(body)  # type: ignore[arg-type]
+                except (JoseError, ValueError, TypeError, KeyError) as exc:
+                    raise OidcUnavailable(
+                        "The identity provider's key set could not be read."
+                    ) from exc
+                self._keys, self._keys_read_at = keys, now
+            return keys
 
     # -- the flow ---------------------------------------------------------------------------
 

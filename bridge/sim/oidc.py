@@ -5,7 +5,7 @@ real authorization code flow with PKCE. Its RS256 key pair is made when the app 
 authorize page is a password-free "choose a test user" form (a list of staff codes, or any code
 typed in). `POST /__admin/next-token {"tamper": ...}` makes the next ID token deliberately bad
 (`signature`, `expired`, `issuer`, `audience`, `nonce`), so the tests can prove the bridge
-refuses it; `GET /__admin/log` lists what the simulator saw (end-session calls).
+refuses it; `POST /__admin/rotate-key` signs with a new key from then on; `GET /__admin/log` lists what the simulator saw (end-session calls).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class _State:
     users: tuple[str, ...]
     key: RSAKey
     stranger: RSAKey  # signs "signature"-tampered tokens under the real key's kid
+    retired: list[RSAKey] = field(default_factory=list)  # still published after a rotation
     grants: dict[str, _Grant] = field(default_factory=dict)
     access: dict[str, dict[str, Any]] = field(default_factory=dict)
     tamper: str | None = None
@@ -144,7 +145,7 @@ def create_app(
     state = _State(
         clients={client_id: (client_secret, redirect_uris)},
         users=users,
-        key=RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig"}),
+        key=_new_key(),
         stranger=RSAKey.generate_key(2048),
     )
     app = FastAPI(title="OIDC provider simulator", docs_url=None, redoc_url=None)
@@ -171,7 +172,7 @@ def create_app(
 
     @app.get("/jwks")
     def jwks() -> dict[str, Any]:
-        return dict(KeySet([state.key]).as_dict(private=False))
+        return dict(KeySet([state.key, *state.retired]).as_dict(private=False))
 
     @app.get("/authorize")
     def authorize(request: Request) -> Response:
@@ -306,6 +307,13 @@ def create_app(
         state.tamper = tamper
         return JSONResponse({"tamper": tamper})
 
+    @app.post("/__admin/rotate-key")
+    def rotate_key() -> dict[str, str]:
+        """A new signing key under a new kid; the old one stays published (as providers do)."""
+        state.retired.insert(0, state.key)
+        state.key = _new_key()
+        return {"kid": str(state.key.kid)}
+
     @app.post("/__admin/reset")
     def reset() -> dict[str, bool]:
         state.grants.clear()
@@ -319,6 +327,10 @@ def create_app(
         return state.log
 
     return app
+
+
+def _new_key() -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig"})
 
 
 def _now(clock: Clock) -> int:

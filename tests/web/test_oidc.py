@@ -21,6 +21,7 @@ from sqlmodel import col, select
 
 from bridge.clock import FixedClock
 from bridge.core.audit_events import ANONYMOUS
+from bridge.oidc import JWKS_REFRESH_SECONDS
 from bridge.sim import oidc as oidc_sim
 from bridge.sim.server import serve_in_thread
 from bridge.store.db import session_scope
@@ -29,6 +30,7 @@ from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import FIXTURE_TODAY, MakeWiring
 from tests.web.conftest import Visitor, set_passwords
+from tests.web.test_errors import production_logging  # noqa: F401 - a fixture
 
 CLIENT = ("bridge-sso", "bridge-sso-secret")
 CALLBACK = "http://testserver/login/oidc/callback"
@@ -150,6 +152,26 @@ def test_sign_in_through_the_provider_opens_a_bridge_session(
     assert again.status_code == 401
 
 
+@pytest.mark.usefixtures("production_logging")
+def test_no_log_line_carries_anything_from_the_token(
+    person: Visitor,
+    sso_wiring: Wiring,
+    oidc_url: str,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The provider's token names the person ("Test user ..."): logs keep only a reason."""
+    capfd.readouterr()
+    assert landed(sign_in_sso(person, "N07P004"))
+    sign_in_sso(person, "N07P005", oidc_url=oidc_url, tamper="nonce")
+    sign_in_sso(person, "Q12Q345")
+    out, err = capfd.readouterr()
+    logged = out + err
+    assert "web.oidc_refused" in logged
+    assert "nonce" in logged
+    for secret in ("Test user", "Q12Q345", "sim-", "eyJ"):
+        assert secret not in logged
+
+
 def test_the_session_cookie_is_replaced_at_sign_in(person: Visitor) -> None:
     person.client.get("/login")
     before = person.client.cookies.get("bridge_session")
@@ -219,6 +241,17 @@ def test_a_bad_id_token_is_refused(
     ]
     assert audit(sso_wiring, "sign_in") == []
     assert "Sign out" not in person.client.get("/login").text
+
+
+def test_a_rotated_signing_key_is_fetched_when_a_token_names_it(
+    person: Visitor, sso_wiring: Wiring, oidc_url: str, clock: FixedClock
+) -> None:
+    assert landed(sign_in_sso(person, "N07P004"))  # the key set is read and kept
+    httpx.post(f"{oidc_url}/__admin/rotate-key").raise_for_status()
+    clock.advance(JWKS_REFRESH_SECONDS)  # a key set is read again at most once a minute
+    with TestClient(create_app(sso_wiring)) as client:
+        assert landed(sign_in_sso(Visitor(client), "ADM0001"))
+    assert [a for a, _ in audit(sso_wiring, "sign_in")] == ["N07P004", "ADM0001"]
 
 
 def test_a_state_that_does_not_match_is_refused(person: Visitor, sso_wiring: Wiring) -> None:
