@@ -21,7 +21,7 @@ from starlette.responses import Response
 from bridge.oidc import OidcClient, Pending
 from bridge.wiring import Wiring
 
-__all__ = ["FLOW_SECONDS", "Flow", "SsoCookies", "provider_sign_out"]
+__all__ = ["FLOW_SECONDS", "Flow", "SsoCookies", "forget_provider", "provider_sign_out"]
 
 FLOW_COOKIE = "bridge_oidc_flow"
 LOGOUT_COOKIE = "bridge_oidc_logout"
@@ -124,4 +124,12 @@ def provider_sign_out(request: Request, wiring: Wiring, response: Response) -> R
             response = Response(status_code=303, headers={"location": url})
     if request.cookies.get(LOGOUT_COOKIE):
         cookies.clear_id_token(response)
+    return response
+
+
+def forget_provider(request: Request, response: Response) -> Response:
+    """A password sign-in: an ID token left from an earlier single sign-on is dropped, so
+    this session's sign-out does not visit the provider in another person's name. (The cookie
+    is sent only to /logout, so it is cleared unseen.)"""
+    cookies_for(request).clear_id_token(response)
     return response

@@ -369,7 +369,8 @@ def test_sign_out_ends_the_provider_session_too(
 
 
 def test_a_password_sign_out_does_not_visit_the_provider(person: Visitor) -> None:
-    person.sign_in("N07P004")
+    assert landed(sign_in_sso(person, "ADM0001"))  # an ID token cookie from before...
+    person.sign_in("N07P004")  # ...is dropped by a password sign-in
     out = person.post("/logout", page="/")
     assert out.headers["location"] == "/login?signed_out=1"
 

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bridge.services.accounts import SignInRefused, SignInThrottled
 from bridge.web.deps import WiringDep, csrf_protect, current_staff, get_pages, local_path
-from bridge.web.sso import provider_sign_out
+from bridge.web.sso import forget_provider, provider_sign_out
 from bridge.web.templating import nav_for
 
 __all__ = ["router"]
@@ -80,7 +80,7 @@ def sign_in(
             status = 401
         else:
             request.state.new_token = token  # a new cookie: no session fixation
-            return RedirectResponse(local_path(next), status_code=303)
+            return forget_provider(request, RedirectResponse(local_path(next), status_code=303))
     return get_pages(request).render(
         request,
         "sign_in.html",
