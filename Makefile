@@ -92,12 +92,16 @@ fuzz: $(STAMP)
 # then a proxy's work per task in Chromium (page loads, clicks, keystrokes, ViSOR references).
 BENCH_SYNC_ARGS ?=
 BENCH_WEB_ARGS ?=
+# The workload and backlog pages with 100,000 entries and a year of work (issue 15); try
+# BENCH_WORKLOAD_ARGS="--entries 5000".
+BENCH_WORKLOAD_ARGS ?=
 bench: $(STAMP)
 	status=0; \
 	$(BIN)/python -m tests.bench.bench_mapping || status=1; \
 	$(BIN)/python -m tests.bench.bench_sync $(BENCH_SYNC_ARGS) || status=1; \
 	$(BIN)/python -m tests.bench.bench_web $(BENCH_WEB_ARGS) || status=1; \
 	$(BIN)/python -m tests.bench.bench_tasks || status=1; \
+	$(BIN)/python -m tests.bench.bench_workload $(BENCH_WORKLOAD_ARGS) || status=1; \
 	exit $$status
 
 fmt: $(STAMP)

@@ -39,6 +39,7 @@ from bridge.errors import ConfigError
 from bridge.store.db import session_scope
 from bridge.store.models import AuditChainMark
 from bridge.store.models import AuditEvent as AuditRow
+from bridge.store.workfacts import Observed, observe
 
 __all__ = [
     "GENESIS",
@@ -175,6 +176,7 @@ def record(session: Session, event: AuditEvent, *, at: datetime) -> int:
     session.info["audit_head"] = (session.get_transaction(), row["hash"])
     session.info.setdefault(_COUNTED, []).append(event.action)
     assert new_id is not None
+    observe_work(session, [(event, at)])
     return int(new_id)
 
 
@@ -198,6 +200,16 @@ def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]])
     session.connection().execute(_INSERT_MANY, rows)
     session.info["audit_head"] = (session.get_transaction(), prev)
     session.info.setdefault(_COUNTED, []).extend(event.action for event, _ in events)
+    observe_work(session, events)
+
+
+def observe_work(session: Session, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
+    """The work facts (issue 15) of claims, decisions and entries, in the same transaction as
+    their audit events (bridge.store.workfacts); other events mean nothing for the work."""
+    observe(
+        session.connection(),
+        [Observed(e.action, e.actor, e.crn, e.entry_id, e.detail, at) for e, at in events],
+    )
 
 
 def record_refusal(

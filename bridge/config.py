@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bridge.core.audit_chain import DEV_AUDIT_KEY, MIN_KEY_BYTES, Keyring
+from bridge.core.notify_kinds import NotifyKind
 from bridge.errors import ConfigError
 
 __all__ = [
@@ -70,7 +71,7 @@ class Settings(BaseSettings):
     sink: Literal["manual", "visor-http", "file-drop"] = "manual"
     visor_url: str = "http://127.0.0.1:8082"
     mappings: Path | None = None
-    sync_interval_seconds: int = Field(default=300, ge=1)
+    sync_interval_seconds: int = Field(default=30, ge=1)
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     entry_due_working_days: int = Field(default=3, ge=0)
     retry_base_seconds: float = Field(default=60.0, ge=0)
@@ -100,11 +101,10 @@ class Settings(BaseSettings):
     retention_metadata_years: int = Field(default=6, ge=1)
     retention_interval_seconds: int = Field(default=86_400, ge=60)
     # Metrics and alerts (issue 19): where /metrics is served (host:port; unset = not served),
-    # how often the scheduler checks the audit chain, and the thresholds the alerts compare with.
+    # how often the scheduler checks the audit chain, and the attention threshold (the sync and
+    # vetting thresholds are the administrators' notifications', BRIDGE_NOTIFY_*).
     metrics_address: str | None = None
     audit_verify_interval_seconds: int = Field(default=21_600, ge=60)
-    alert_sync_stale_minutes: int = Field(default=30, ge=1)
-    alert_vetting_days: int = Field(default=30, ge=1)
     alert_attention_cases: int = Field(default=0, ge=0)
     # Single sign-on with OpenID Connect (issue 19; docs/web.md): unset issuer = not offered.
     oidc_issuer: str | None = None
@@ -139,6 +139,39 @@ class Settings(BaseSettings):
         if self.environment != "development" and not issuer.startswith("https://"):
             problems.append("BRIDGE_OIDC_ISSUER must be an https:// URL")
         return problems
+
+    # GOV.UK Notify (issue 16; docs/operations.md "Notifications"). No key: nothing is sent.
+    notify_api_key: SecretStr | None = None
+    notify_url: str = "https://api.notifications.service.gov.uk"
+    notify_template_entry_returned: str = ""
+    notify_template_case_entered: str = ""
+    notify_template_entry_overdue: str = ""
+    notify_template_tasks_due_tomorrow: str = ""
+    notify_template_proxy_digest: str = ""
+    notify_template_vetting_expiring: str = ""
+    notify_template_sync_stale: str = ""
+    notify_template_breaker_open: str = ""
+    notify_template_attention: str = ""
+    #: Where the links in messages point (the web UI as people reach it).
+    notify_service_url: str = "http://127.0.0.1:8000"
+    #: Proxies' messages go to this mailbox instead of each proxy (empty: each proxy).
+    notify_team_mailbox: str = ""
+    notify_send_interval_seconds: int = Field(default=60, ge=1)
+    notify_due_interval_seconds: int = Field(default=900, ge=60)
+    #: The administrators' thresholds (the metrics export them for alert rules).
+    notify_vetting_days: int = Field(default=30, ge=1)
+    notify_sync_stale_hours: int = Field(default=6, ge=1)
+    #: Local hour (Europe/London) from which the day's time-based messages go out.
+    notify_daily_hour: int = Field(default=7, ge=0, le=23)
+    notify_max_wait_seconds: float = Field(default=60.0, ge=0)
+
+    def notify_templates(self) -> dict[str, str]:
+        """The configured template id of each kind (a kind with none is not sent)."""
+        return {
+            kind.value: value.strip()
+            for kind in NotifyKind
+            if (value := str(getattr(self, f"notify_template_{kind.value}", ""))) and value.strip()
+        }
 
     @property
     def owner_database_url(self) -> str:

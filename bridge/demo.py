@@ -3,6 +3,7 @@ the scheduler and the web UI, on loopback."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import signal
 import socket
@@ -18,8 +19,10 @@ from bridge.clock import SystemClock
 from bridge.config import Settings, default_mappings_dir
 from bridge.core.audit_events import DEMO as DEMO_ACTOR
 from bridge.core.lifecycle import State
+from bridge.core.notify_kinds import NotifyKind, demo_template_id
 from bridge.scheduler import build_scheduler, sync_job
 from bridge.sim import ndelius as ndelius_sim
+from bridge.sim import notify as notify_sim
 from bridge.sim import oidc as oidc_sim
 from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
@@ -35,6 +38,7 @@ DEMO_ACCOUNTS = (
     ("N07P005", "another vetted proxy"),
     ("N07A001", "an offender manager who needs a proxy (sees status only)"),
     ("ADM0001", "an administrator (staff, sync, submissions, configuration)"),
+    ("N07M001", "a manager of team N07CHT (workload and backlog, never record content)"),
     ("N02P006", "a proxy whose vetting has expired (refused)"),
 )
 
@@ -64,6 +68,16 @@ def _say(text: str) -> None:
     print(text, flush=True)  # noqa: T201 - the demo's own console output
 
 
+def _staff_with_addresses(fixtures: Path, folder: Path) -> Path:
+    """The fixture staff file with a made-up address for everyone, so messages flow."""
+    data = json.loads((fixtures / "staff.json").read_text(encoding="utf-8"))
+    for person in data["staff"]:
+        person.setdefault("email", f"{person['code'].lower()}@demo.example")
+    path = folder / "staff.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
     clock = SystemClock()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -87,6 +101,7 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
                 )
             )
         )
+        no_url = stack.enter_context(serve_in_thread(notify_sim.create_app()))
         # The organisation's sign-in, simulated: the web port is chosen first, so the
         # simulator knows the one redirect URI it accepts.
         port = _free_port(web_port)
@@ -117,11 +132,18 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             oidc_client_id=sso_id,
             oidc_client_secret=SecretStr(sso_secret),
             local_passwords=True,  # the demo offers both ways to sign in
+            notify_api_key=SecretStr(notify_sim.DEMO_API_KEY),
+            notify_url=no_url,
+            notify_service_url=f"http://127.0.0.1:{port}",
+            notify_send_interval_seconds=10,
+        )
+        settings = settings.model_copy(
+            update={f"notify_template_{kind.value}": demo_template_id(kind) for kind in NotifyKind}
         )
         wiring = Wiring(settings, clock=clock)
         stack.callback(wiring.close)
         wiring.migrate()
-        wiring.staff.import_file(fixtures / "staff.json", actor=DEMO_ACTOR)
+        wiring.staff.import_file(_staff_with_addresses(fixtures, folder), actor=DEMO_ACTOR)
         # Demo accounts, one per role, all with one password made up for this run.
         demo_password = "demo-" + secrets.token_urlsafe(9)
         for code in (code for code, _ in DEMO_ACCOUNTS):
@@ -150,6 +172,7 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             f"  OIDC provider simulator: {sso_url}\n"
             f"  nDelius simulator:      {nd_url}\n"
             f"  ViSOR simulator:        {vi_url}\n"
+            f"  GOV.UK Notify simulator: {no_url} (messages sent: {no_url}/__admin/sent)\n"
             f"  Database:               {folder / 'bridge.db'}\n"
             f"  Entries waiting:        {queued} (a sync runs every {interval} s)\n\n"
             f"  Try, in another terminal (same folder):\n"

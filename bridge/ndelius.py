@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +28,7 @@ from bridge.errors import (
 )
 from bridge.http_retry import RETRY_STATUS, Retryable, RetryWait, retry_after
 
-__all__ = ["ChangeEvent", "EventPage", "NdeliusClient"]
+__all__ = ["ChangeEvent", "EventPage", "NdeliusClient", "TokenCache"]
 
 log = structlog.get_logger(__name__)
 _httpx_log = logging.getLogger("httpx")  # the line httpx.Client logs for each request
@@ -51,6 +51,16 @@ class EventPage:
     last_sequence: int
 
 
+@dataclass(slots=True)
+class TokenCache:
+    """The client-credentials token, shared by every client a process makes (each scheduled
+    sync makes one): a run that finds no events costs one event page, not a token too."""
+
+    token: str | None = None
+    expires: datetime | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class NdeliusClient:
     """Reads cases, registrations, contacts, access limits, the MAPPA listing and events."""
 
@@ -67,6 +77,7 @@ class NdeliusClient:
         max_wait: float = 30.0,
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
+        tokens: TokenCache | None = None,
     ) -> None:
         # One client shared by the sync's reader threads (httpx.Client is thread-safe).
         self._http = httpx.Client(
@@ -81,9 +92,8 @@ class NdeliusClient:
         self._clock = clock
         self._attempts = attempts
         self._wait = RetryWait(base=backoff_base, max_wait=max_wait)
-        self._token: str | None = None
-        self._token_expires: datetime | None = None
-        self._token_lock = threading.Lock()
+        self._tokens = tokens if tokens is not None else TokenCache()
+        self._token_lock = self._tokens.lock
         self._count_lock = threading.Lock()
         self.requests = 0  # every HTTP request made, for benchmarks and tests
         self.token_requests = 0  # ... of which token requests
@@ -174,19 +184,16 @@ class NdeliusClient:
             raise Retryable("token response had no access_token")
         expires_in = body.get("expires_in")
         ttl = float(expires_in) if isinstance(expires_in, int | float) else 60.0
-        self._token_expires = self._clock.now() + timedelta(seconds=max(ttl - 30, ttl / 2))
-        self._token = token
+        self._tokens.expires = self._clock.now() + timedelta(seconds=max(ttl - 30, ttl / 2))
+        self._tokens.token = token
         return token
 
     def _token_now(self) -> str:
         with self._token_lock:  # reader threads share one token; only one fetches it
-            if (
-                self._token is None
-                or self._token_expires is None
-                or self._clock.now() >= self._token_expires
-            ):
+            token, expires = self._tokens.token, self._tokens.expires
+            if token is None or expires is None or self._clock.now() >= expires:
                 return self._fetch_token()
-            return self._token
+            return token
 
     def _once(self, path: str, params: dict[str, Any] | None, crn: str | None) -> Any:
         token = self._token_now()

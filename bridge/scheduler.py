@@ -24,6 +24,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bridge.counters import JOB_RUNS, VERIFIED
+from bridge.logs import bound
 from bridge.services.metrics import start_exporter
 from bridge.wiring import Wiring
 
@@ -32,6 +33,8 @@ __all__ = [
     "audit_verify_job",
     "build_scheduler",
     "claims_job",
+    "notify_due_job",
+    "notify_send_job",
     "retention_job",
     "run_until_stopped",
     "serve_metrics",
@@ -56,6 +59,11 @@ def _tick(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
     Every instance ticks; the last-run row lets only the first in each interval run, and the
     job's lock keeps a long run from overlapping the next interval's.
     """
+    with bound(job=name, job_run_id=uuid.uuid4().hex[:12]):
+        yield from _tick_body(wiring, name, interval)
+
+
+def _tick_body(wiring: Wiring, name: str, interval: int) -> Iterator[bool]:
     try:
         mine = wiring.operations.claim_tick(
             name, min_gap=timedelta(seconds=interval * 0.8), holder=HOLDER
@@ -158,6 +166,11 @@ def claims_job(wiring: Wiring) -> None:
 def audit_verify_job(wiring: Wiring) -> None:
     """Check the audit chain (as `audit verify`) and report it as `bridge_audit_verify_ok`.
     Every instance checks (each reports its own metric); a broken chain is logged as an error."""
+    with bound(job="audit-verify", job_run_id=uuid.uuid4().hex[:12]):
+        _verify(wiring)
+
+
+def _verify(wiring: Wiring) -> None:
     try:
         result = wiring.audit_log.verify()
     except Exception as exc:  # noqa: BLE001 - scheduler boundary (a key this bridge lacks, say)
@@ -169,6 +182,22 @@ def audit_verify_job(wiring: Wiring) -> None:
     VERIFIED.ok, VERIFIED.at, VERIFIED.events = result.ok, time.time(), result.events
     if not result.ok:
         log.error("audit.verify_failed", first_bad=result.first_bad, events=result.events)
+
+
+def notify_send_job(wiring: Wiring, stop: threading.Event | None = None) -> None:
+    """Deliver the notification outbox (GOV.UK Notify); one sender at a time (its job lock)."""
+    with _tick(wiring, "notify-send", wiring.settings.notify_send_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify().send(stop=stop.is_set if stop else None)
+
+
+def notify_due_job(wiring: Wiring) -> None:
+    """Write the time-based notifications that are due (overdue, digests, vetting, sync)."""
+    with _tick(wiring, "notify-due", wiring.settings.notify_due_interval_seconds) as mine:
+        if not mine:
+            return
+        wiring.notify_due.run()
 
 
 def _on_event(event: JobEvent) -> None:
@@ -244,6 +273,25 @@ def build_scheduler(
         replace_existing=True,
         next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
     )
+    if wiring.notify_policy is not None:  # no API key: no notifications (said at start-up)
+        for job, job_args, every, job_id in (
+            (
+                notify_send_job,
+                [wiring, stop],
+                wiring.settings.notify_send_interval_seconds,
+                "notify-send",
+            ),
+            (notify_due_job, [wiring], wiring.settings.notify_due_interval_seconds, "notify-due"),
+        ):
+            sched.add_job(
+                job,
+                "interval",
+                args=job_args,
+                seconds=every,
+                id=job_id,
+                replace_existing=True,
+                next_run_time=wiring.clock.now() + timedelta(seconds=0 if first_run_now else every),
+            )
     return sched
 
 
@@ -268,6 +316,10 @@ def run_until_stopped(wiring: Wiring) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if wiring.notify_policy is None:
+        log.warning("notify.disabled", reason="BRIDGE_NOTIFY_API_KEY is not set: no notifications")
+    else:
+        log.warning("notify.enabled", kinds=sorted(wiring.notify_policy.kinds))
     sched = build_scheduler(wiring, stop=stop, first_run_now=True)
     sched.start()
     log.warning("scheduler.started", interval_seconds=wiring.settings.sync_interval_seconds)

@@ -16,7 +16,8 @@ from bridge.config import Settings, audit_keyring
 from bridge.core.audit_events import RETENTION
 from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
-from bridge.ndelius import NdeliusClient
+from bridge.ndelius import NdeliusClient, TokenCache
+from bridge.notify_client import NotifyClient, check_api_key
 from bridge.oidc import OidcClient
 from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
@@ -25,6 +26,8 @@ from bridge.services.editing import EditService
 from bridge.services.held_forms import HeldFormService
 from bridge.services.held_tasks import HeldTaskService
 from bridge.services.metrics import StoreCollector
+from bridge.services.notify import NotifyService
+from bridge.services.notify_due import DueOptions, NotifyDueService
 from bridge.services.operations import OperationsService
 from bridge.services.privilege import PrivilegeService
 from bridge.services.queue_view import QueueService
@@ -37,11 +40,13 @@ from bridge.services.sync.reader import ReaderSpec
 from bridge.services.sync.retries import RetrySet
 from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
 from bridge.services.tasks import TaskService
+from bridge.services.workload import WorkloadService
 from bridge.sinks import Sink
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.sinks.file_drop import FileDropSink
 from bridge.sinks.visor_http import VisorHttpSink
 from bridge.store.db import make_engine
+from bridge.store.outbox import NotifyPolicy, use_notify_policy
 
 __all__ = ["Wiring"]
 
@@ -68,12 +73,67 @@ class Wiring:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._password_hasher = password_hasher
+        #: One nDelius token for every client this process makes (a client per sync run).
+        self._ndelius_tokens = TokenCache()
 
     @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.database_url)
         use_keyring(engine, audit_keyring(self.settings))
+        use_notify_policy(engine, self.notify_policy)
         return engine
+
+    @cached_property
+    def notify_policy(self) -> NotifyPolicy | None:
+        """What may be sent through GOV.UK Notify: None without BRIDGE_NOTIFY_API_KEY."""
+        s = self.settings
+        if s.notify_api_key is None or not s.notify_api_key.get_secret_value().strip():
+            return None
+        check_api_key(s.notify_api_key.get_secret_value())
+        templates = s.notify_templates()
+        return NotifyPolicy(
+            kinds=frozenset(templates),
+            link_base=s.notify_service_url.rstrip("/"),
+            mailbox=s.notify_team_mailbox.strip() or None,
+            templates=templates,
+        )
+
+    def notify_client(self) -> NotifyClient:
+        """A Notify client (the caller closes it); ConfigError without a key."""
+        s = self.settings
+        if s.notify_api_key is None:
+            raise ConfigError("BRIDGE_NOTIFY_API_KEY is not set.")
+        return NotifyClient(
+            s.notify_api_key.get_secret_value(),
+            s.notify_url,
+            sleep=self.clock.sleep,
+            timeout=s.http_timeout_seconds,
+            max_wait=s.notify_max_wait_seconds,
+        )
+
+    def notify(self, *, after_commit: Callable[[str], None] | None = None) -> NotifyService:
+        """The outbox's sender, opt-outs and failures (no key: a sender that sends nothing)."""
+        policy = self.notify_policy
+        return NotifyService(
+            engine=self.engine,
+            clock=self.clock,
+            client=self.notify_client if policy is not None else None,
+            templates=dict(policy.templates) if policy is not None else {},
+            after_commit=after_commit,
+        )
+
+    @cached_property
+    def notify_due(self) -> NotifyDueService:
+        s = self.settings
+        return NotifyDueService(
+            engine=self.engine,
+            clock=self.clock,
+            options=DueOptions(
+                vetting_days=s.notify_vetting_days,
+                sync_stale_hours=s.notify_sync_stale_hours,
+                daily_hour=s.notify_daily_hour,
+            ),
+        )
 
     @cached_property
     def owner_engine(self) -> Engine:
@@ -119,6 +179,7 @@ class Wiring:
             clock=self.clock,
             **self._http_policy(),
             max_connections=s.sync_concurrency + 2,
+            tokens=self._ndelius_tokens,
         )
 
     def sync_service(
@@ -252,6 +313,13 @@ class Wiring:
     @cached_property
     def status(self) -> StatusService:
         return StatusService(engine=self.engine, clock=self.clock)
+
+    @cached_property
+    def workload(self) -> WorkloadService:
+        """Workload figures (issue 15): My work, Workload, Backlog, `report workload`."""
+        return WorkloadService(
+            engine=self.engine, clock=self.clock, manual_sink=self.settings.sink == "manual"
+        )
 
     @cached_property
     def staff(self) -> StaffService:

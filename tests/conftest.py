@@ -215,6 +215,21 @@ def visor_url(visor_server: str) -> str:
     return visor_server
 
 
+@pytest.fixture(scope="session")
+def notify_server() -> Iterator[str]:
+    from bridge.sim import notify as notify_sim
+
+    with serve_in_thread(notify_sim.create_app()) as url:
+        yield url
+
+
+@pytest.fixture
+def notify_url(notify_server: str) -> str:
+    """The GOV.UK Notify simulator, emptied for this test."""
+    httpx.post(f"{notify_server}/__admin/reset").raise_for_status()
+    return notify_server
+
+
 @pytest.fixture
 def make_wiring(
     clock: FixedClock, tmp_path: Path, store_templates: StoreTemplates

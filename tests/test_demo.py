@@ -68,7 +68,9 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
             fields |= {"user": "N07P004", "action": "sign-in"}
             back = httpx.post(str(at_provider.url).split("?")[0], data=fields)
             assert back.status_code == 302
-            signed_in = client.get(back.headers["location"], follow_redirects=True)
+            landed = client.get(back.headers["location"])
+            assert 'http-equiv="refresh" content="0; url=/"' in landed.text
+            signed_in = client.get("/", follow_redirects=True)
             assert signed_in.status_code == 200
             assert "Sign out" in signed_in.text
     finally:

@@ -15,7 +15,9 @@ from bridge.cli.audit import audit_app
 from bridge.cli.case import case_app
 from bridge.cli.common import info, wiring
 from bridge.cli.mappings import mappings_app
+from bridge.cli.notify import notify_app
 from bridge.cli.ops import db_app, fixtures_app, sim_app, staff_app
+from bridge.cli.report import report_app
 from bridge.cli.review import admin_app, entry_app, queue_app, status
 from bridge.cli.submit import requeue, submit
 from bridge.cli.sync import retries, sync
@@ -48,6 +50,8 @@ app.add_typer(fixtures_app, name="fixtures")
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(admin_app, name="admin")
 app.add_typer(audit_app, name="audit")
+app.add_typer(report_app, name="report")
+app.add_typer(notify_app, name="notify")
 app.command("sync")(sync)
 app.command("retries")(retries)
 app.command("status")(status)

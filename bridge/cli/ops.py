@@ -18,7 +18,7 @@ __all__ = ["db_app", "fixtures_app", "sim_app", "staff_app"]
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="The staff registry.", no_args_is_help=True)
 sim_app = typer.Typer(
-    help="Run the nDelius-like, ViSOR-like or OpenID Connect provider simulator.",
+    help="Run the nDelius-like, ViSOR-like, GOV.UK Notify or OpenID Connect provider simulator.",
     no_args_is_help=True,
 )
 fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=True)
@@ -135,9 +135,33 @@ def sim_visor(
     run_forever(app, host, port)
 
 
+@sim_app.command("notify")
+def sim_notify(
+    port: Annotated[int, typer.Option("--port")] = 8083,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", help="The key to accept (default: the demo key, printed)."),
+    ] = None,
+) -> None:
+    """Serve the GOV.UK Notify simulator (ARCHITECTURE §11): a template for every kind."""
+    from bridge.errors import BadInput
+    from bridge.sim.notify import DEMO_API_KEY, create_app
+    from bridge.sim.server import run_forever
+
+    key = api_key or DEMO_API_KEY
+    try:
+        app = create_app(api_key=key)
+    except ValueError as exc:
+        raise BadInput(f"--api-key: {exc}") from exc
+    if api_key is None:
+        info(f"Accepting the demo API key: {DEMO_API_KEY}")
+    run_forever(app, host, port)
+
+
 @sim_app.command("oidc")
 def sim_oidc(
-    port: Annotated[int, typer.Option("--port")] = 8083,
+    port: Annotated[int, typer.Option("--port")] = 8084,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     users: Annotated[
         str, typer.Option("--users", help="Staff codes offered as test users, comma-separated.")

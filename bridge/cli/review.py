@@ -12,7 +12,14 @@ from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiri
 from bridge.core.attention_words import attention_guidance, attention_label
 from bridge.core.edit import parse_assignments
 from bridge.core.purposes import check_purpose
-from bridge.core.vocabulary import kind_label, long_datetime, section_label, state_label
+from bridge.core.vocabulary import (
+    OVERDUE_LABEL,
+    REPLACED_RETURN_LABEL,
+    kind_label,
+    long_datetime,
+    section_label,
+    state_label,
+)
 from bridge.errors import BadInput
 from bridge.services.views import EntrySummary, QueueRow, jsonable
 
@@ -225,7 +232,8 @@ def status(
     json_: Json = False,
 ) -> None:
     """What an offender manager may see about one case: states, dates and reasons only."""
-    data = wiring(ctx).status.case(crn.strip().upper(), actor=as_)
+    page = wiring(ctx).status.case_page(crn.strip().upper(), actor=as_)
+    data = page.status
     if json_:
         emit_json(jsonable(data))
         return
@@ -235,7 +243,8 @@ def status(
             str(e.id),
             section_label(e.section),
             kind_label(e.kind),
-            state_label(e.status),
+            (REPLACED_RETURN_LABEL if e.id in page.replaced else state_label(e.status))
+            + (f" ({OVERDUE_LABEL.lower()})" if e.id in page.overdue else ""),
             e.created_at.date().isoformat(),
             e.due_date.isoformat(),
             e.entered_at.isoformat() if e.entered_at else "",

@@ -122,6 +122,8 @@ class AuditAction(StrEnum):
     PRIVILEGE_REQUESTED = "privilege.requested"
     PRIVILEGE_APPROVED = "privilege.approved"
     PRIVILEGE_DECLINED = "privilege.declined"
+    # issue 15: the workload pages and exports
+    WORKLOAD_VIEWED = "workload.viewed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,7 @@ CATALOGUE: Mapping[AuditAction, ActionSpec] = {
         (_A.ERASURE_INCOMPLETE, _C.ERASURE, "step"),
         (_A.REGISTRY_VIEWED, _C.CONSULTATION, "staff purpose"),
         (_A.FAILURES_VIEWED, _C.CONSULTATION, "entries purpose"),
+        (_A.WORKLOAD_VIEWED, _C.CONSULTATION, "view teams staff weeks"),
     )
 }
 

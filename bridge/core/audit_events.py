@@ -63,6 +63,7 @@ __all__ = [
     "failures_viewed",
     "metadata_purged",
     "registry_viewed",
+    "workload_viewed",
     "account_password_set",
     "case_adopted",
     "case_attention",
@@ -450,3 +451,21 @@ def registry_viewed(actor: str, *, staff: int, purpose: str) -> AuditEvent:
 def failures_viewed(actor: str, *, entries: Sequence[int], purpose: str) -> AuditEvent:
     """An administrator consulted failed submissions and their (filtered) sink reasons."""
     return _event(_A.FAILURES_VIEWED, actor, None, None, entries=list(entries), purpose=purpose)
+
+
+def workload_viewed(
+    actor: str, *, view: str, teams: Sequence[str], staff: int, weeks: int
+) -> AuditEvent:
+    """Someone looked at or exported workload figures (issue 15): which view (`my-work`,
+    `workload`, `backlog`, `csv`, `json`, `cli`), the teams it covered, how many people's rows
+    and weeks it showed. Counts and team codes only: no names, no CRNs."""
+    return _event(
+        _A.WORKLOAD_VIEWED,
+        actor,
+        None,
+        None,
+        view=view,
+        teams=list(teams),
+        staff=staff,
+        weeks=weeks,
+    )

@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 #: The roles, in the order forms list them.
-ROLES: tuple[str, ...] = (Role.PROXY, Role.OFFENDER_MANAGER, Role.ADMIN)
+ROLES: tuple[str, ...] = (Role.PROXY, Role.OFFENDER_MANAGER, Role.MANAGER, Role.ADMIN)
 _ROLES = frozenset(ROLES)
 #: Police vetting levels a registry entry may carry (ViSOR needs NPPV2 or above: bridge.core.lifecycle).
 VETTING_LEVELS = ("NPPV1", "NPPV2", "NPPV3")
@@ -55,6 +55,7 @@ CSV_COLUMNS = (
 )
 _CODE = re.compile(r"[A-Z0-9]{3,16}")
 _TEAM = re.compile(r"[A-Za-z0-9]{1,16}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE_LABELS = {
     "vetting_expires": "Vetting expiry date",
     "needs_proxy_since": "Needs a proxy since",
@@ -107,6 +108,10 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
             problems.append(f"{where}: vetting and needsProxy must be objects")
             continue
         name = _text_or_none(item, "name", where, found) or code
+        manages = item.get("manages") or []
+        if not isinstance(manages, list) or not all(isinstance(t, str) for t in manages):
+            found.append(f"{where}.manages: must be a list of team codes")
+            manages = []
         value = StaffInput(
             code=code,
             name=name,
@@ -116,6 +121,8 @@ def check_staff_document(data: object, path: str) -> list[dict[str, Any]]:
             vetting_expires=_text_or_none(vetting, "expires", f"{where}.vetting", found) or None,
             needs_proxy_since=_text_or_none(needs, "since", f"{where}.needsProxy", found) or None,
             needs_proxy_until=_text_or_none(needs, "until", f"{where}.needsProxy", found) or None,
+            manages=tuple(manages),
+            email=_text_or_none(item, "email", where, found),
         )
         row, checked = check_staff(value)
         found += [f"{where} ({row['code']}): {message}" for _, message in checked]
@@ -153,6 +160,9 @@ class StaffInput:
     needs_proxy_since: DateValue = None
     needs_proxy_until: DateValue = None
     active: bool = True
+    manages: tuple[str, ...] | None = None  # None: not given (a CSV without the column)
+    #: Where notifications go (issue 16); None: not given, so left as it is.
+    email: str | None = None
 
 
 class StaffInvalid(BadInput):
@@ -247,8 +257,14 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         problems.append(
             ("needs_proxy_until", "Needs a proxy until must be the same as or after the since date")
         )
+    email = (value.email or "").strip()
+    if email and (len(email) > 320 or not _EMAIL.fullmatch(email)):
+        problems.append(
+            ("email", "Enter an email address in the correct format, like name@example.com")
+        )
     if since is not None and Role.OFFENDER_MANAGER not in roles and "roles" not in said:
         problems.append(("needs_proxy_since", "Only an offender manager can need a proxy"))
+    manages = _check_manages(value.manages, roles, problems)
     row = {
         "code": code,
         "name": name,
@@ -260,7 +276,28 @@ def check_staff(value: StaffInput) -> tuple[dict[str, Any], list[tuple[str, str]
         "needs_proxy_until": until,
         "active": value.active,
     }
+    if manages is not None:
+        row["manages"] = manages
+    if value.email is not None:
+        row["email"] = email or None
     return row, problems
+
+
+def _check_manages(
+    given: tuple[str, ...] | None, roles: list[str], problems: list[tuple[str, str]]
+) -> list[str] | None:
+    """The teams a manager manages, upper-cased and sorted (None: not given; [] for anyone
+    who is not a manager, whatever the file says)."""
+    if given is None:
+        return None
+    if Role.MANAGER not in roles:
+        return []
+    teams = sorted({t.strip().upper() for t in given if t.strip()})
+    if any(not _TEAM.fullmatch(t) for t in teams):
+        problems.append(("manages", "Teams managed must each be up to 16 letters or numbers"))
+    if not teams:
+        problems.append(("manages", "Enter the teams this manager manages"))
+    return teams
 
 
 #: Roles whose grant needs a second administrator (issue 18): each opens case content or

@@ -14,10 +14,16 @@ from datetime import UTC, date, datetime
 from bridge.core.lifecycle import LONDON, Kind, Section, State
 
 __all__ = [
+    "KIND_EXPLAINED",
     "KIND_LABELS",
+    "OVERDUE_EXPLAINED",
+    "OVERDUE_LABEL",
+    "REPLACED_RETURN_EXPLAINED",
+    "REPLACED_RETURN_LABEL",
     "SECTION_LABELS",
     "STATE_EXPLAINED",
     "STATE_LABELS",
+    "explain_kind",
     "explain_state",
     "kind_label",
     "long_date",
@@ -52,6 +58,15 @@ STATE_EXPLAINED: Mapping[State, str] = {
     State.FAILED: "ViSOR could not take the change; an administrator will resend it.",
 }
 
+#: An open entry past its due date (shown beside its state, on the officer's pages too).
+OVERDUE_LABEL = "Overdue"
+OVERDUE_EXPLAINED = "It is past its due date and not yet in ViSOR; the proxies are reminded daily."
+#: A returned entry whose section has a newer entry since: the return is dealt with.
+REPLACED_RETURN_LABEL = "Returned, since replaced"
+REPLACED_RETURN_EXPLAINED = (
+    "It was returned to you; a newer entry for the same part of the record has replaced it."
+)
+
 #: Each entry kind as a proxy reads it (never the contract word on a page).
 KIND_LABELS: Mapping[Kind, str] = {
     Kind.NOMINAL_CREATE: "New person",
@@ -59,6 +74,15 @@ KIND_LABELS: Mapping[Kind, str] = {
     Kind.ACTIVITY: "Activity",
     Kind.ACTIVITY_WITHDRAWN: "Activity withdrawn",
     Kind.MAPPA_ENDED: "MAPPA ended",
+}
+
+#: One sentence per kind for offender managers: what the proxy is asked to do in ViSOR.
+KIND_EXPLAINED: Mapping[Kind, str] = {
+    Kind.NOMINAL_CREATE: "The person has no ViSOR record yet: a proxy creates it.",
+    Kind.NOMINAL_UPDATE: "A change to part of the person's existing ViSOR record.",
+    Kind.ACTIVITY: "A contact flagged for ViSOR, added to the record's activity log.",
+    Kind.ACTIVITY_WITHDRAWN: "A contact deleted in nDelius, taken out of the activity log.",
+    Kind.MAPPA_ENDED: "MAPPA management has ended: the record is marked as such in ViSOR.",
 }
 
 #: Each section of the ViSOR record as a heading.
@@ -86,6 +110,14 @@ def explain_state(status: str) -> str:
     """The one-sentence explanation of a state for officers ('' for an unknown word)."""
     try:
         return STATE_EXPLAINED[State(status)]
+    except ValueError:
+        return ""
+
+
+def explain_kind(kind: str) -> str:
+    """The one-sentence explanation of a kind for officers ('' for an unknown word)."""
+    try:
+        return KIND_EXPLAINED[Kind(kind)]
     except ValueError:
         return ""
 

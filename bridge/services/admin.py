@@ -390,6 +390,8 @@ def _person(p: Staff, today: date) -> StaffRecord:
         needs_proxy_now=needs_proxy_on(p, today),
         active=p.active,
         has_password=p.password_hash is not None,
+        manages=list(p.manages or []),
+        email=p.email,
     )
 
 

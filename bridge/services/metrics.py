@@ -50,7 +50,7 @@ class StoreCollector(Collector):
             self._engine,
             now=now,
             today=local_date(now),
-            vetting_days=self._settings.alert_vetting_days,
+            vetting_days=self._settings.notify_vetting_days,
         )
 
     def collect(self) -> Iterator[Metric]:
@@ -143,6 +143,14 @@ class StoreCollector(Collector):
             failures.add_metric([sink], count)
         yield is_open
         yield failures
+        outbox = GaugeMetricFamily(
+            "bridge_notifications",
+            "Notification outbox messages by status (queued, sending, sent, failed, skipped).",
+            labels=["status"],
+        )
+        for status, n in sorted(f.notifications.items()):
+            outbox.add_metric([status], n)
+        yield outbox
         yield from _gauge(
             "bridge_vetting_expiring_proxies",
             "Active vetted proxies whose vetting ends within the alert window.",
@@ -155,12 +163,12 @@ class StoreCollector(Collector):
         yield from _gauge(
             "bridge_threshold_sync_stale_seconds",
             "A sync that has not succeeded for this long is an alert.",
-            s.alert_sync_stale_minutes * 60,
+            s.notify_sync_stale_hours * 3600,
         )
         yield from _gauge(
             "bridge_threshold_vetting_expiry_days",
             "Vetting that ends within this many days is an alert.",
-            s.alert_vetting_days,
+            s.notify_vetting_days,
         )
         yield from _gauge(
             "bridge_threshold_attention_cases",

@@ -74,6 +74,16 @@ def register(rule: PurgeRule) -> None:
 #: Forms held after a session ended (bridge.services.held_forms): they lapse in 30 minutes and
 #: that service deletes them then; this purge and erasure are the backstop.
 register(PurgeRule(table="heldform", crn_column="crn", time_column="expires_at"))
+#: The notification outbox (issue 16): a CRN at most, kept on the content clock; a row still
+#: to be delivered is never purged. Erasure deletes an erased CRN's rows.
+register(
+    PurgeRule(
+        table="notification",
+        crn_column="crn",
+        time_column="created_at",
+        needed="status IN ('queued', 'sending')",
+    )
+)
 
 
 @dataclass(frozen=True)

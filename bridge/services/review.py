@@ -43,6 +43,7 @@ from bridge.core.record import section_of, to_xml
 from bridge.errors import BadInput, NotPermitted, VersionConflict, WrongState
 from bridge.services.views import EditableSection, EntryShown, EntrySummary, HistoryItem
 from bridge.store import entries as q
+from bridge.store import outbox
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Baseline, Entry, Staff
 from bridge.store.tasks import holders
@@ -294,6 +295,7 @@ class ReviewService:
             entry.reason, entry.updated_at = reason.strip()[:500], now
             s.add(entry)
             record(s, entry_rejected(actor, entry.crn, entry.id), at=now)
+            outbox.on_entry_returned(s, entry, now=now)
             return EntrySummary.of(entry)
 
     @staticmethod
@@ -332,4 +334,5 @@ class ReviewService:
         s.add(entry)
         event = entry_entered(actor, entry.crn, entry.id, reference=reference)
         record(s, event, at=now)
+        outbox.on_case_entered(s, entry, now=now)
         return EntrySummary.of(entry)

@@ -17,11 +17,11 @@ content does not even leave the database for these views. Every view is audited.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, func
-from sqlalchemy import case as when
+from sqlalchemy import func
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -31,18 +31,27 @@ from bridge.clock import Clock
 from bridge.core.audit_events import cases_listed, status_viewed
 from bridge.core.failure_text import reason_for
 from bridge.core.ids import possible_crn
-from bridge.core.lifecycle import Role, StaffFacts, State, lists_allow
+from bridge.core.lifecycle import (
+    OPEN,
+    Role,
+    StaffFacts,
+    State,
+    is_overdue,
+    lists_allow,
+    local_date,
+)
 from bridge.errors import NotPermitted
-from bridge.services.views import CaseStatus, CaseSummary, StatusEntry
+from bridge.services.views import CasePage, CaseStatus, CaseSummary, StatusEntry
 from bridge.store import entries as q
 from bridge.store.db import session_scope
-from bridge.store.models import CaseState, Entry, Staff
+from bridge.store.models import AuditEvent, CaseState, Entry, Staff
 
 __all__ = ["REASONED", "StatusService"]
 
 #: The states whose reason an offender manager sees (a return, or why it was superseded).
 REASONED = frozenset({State.REJECTED, State.SUPERSEDED})
 _REFUSED = "Not permitted: no such case, or you may not see it."
+_OPEN_STATES = frozenset(s.value for s in OPEN)
 
 
 def _is_manager(staff: StaffFacts | None) -> bool:
@@ -68,6 +77,11 @@ class StatusService:
     def case(self, crn: str, *, actor: str) -> CaseStatus:
         """The case's entries (oldest first) for the officer who manages it, audited as a
         consultation; anyone else, and a case with no entries, get one audited refusal."""
+        return self.case_page(crn, actor=actor).status
+
+    def case_page(self, crn: str, *, actor: str) -> CasePage:
+        """`case`, with which entries are overdue and which returns a newer entry replaced
+        (a return stays in the history; the page says it is dealt with)."""
         now = self._clock.now()
         if not possible_crn(crn):  # a CRN that cannot exist: refused as an unknown one
             record_refusal(self._engine, actor, "status", at=now)
@@ -88,12 +102,14 @@ class StatusService:
                         col(Entry.entered_at),
                         col(Entry.reason),
                         col(Entry.on_behalf_of),
+                        col(Entry.item_key),
                     )
                     .where(col(Entry.crn) == crn)
                     .order_by(col(Entry.id))
                 )
                 .all()
             )
+            replaced = _replaced(rows)
             current = case_row is not None and _same(case_row.on_behalf_of, actor)
             if not (_is_manager(staff) and _lists_allow(actor, case_row)):
                 rows = []
@@ -101,7 +117,8 @@ class StatusService:
                 rows = [row for row in rows if _same(row.on_behalf_of, actor)]
             if rows:
                 record(s, status_viewed(actor, crn), at=now)
-                return CaseStatus(
+                today = local_date(now)
+                status = CaseStatus(
                     crn=crn,
                     entries=[
                         StatusEntry(
@@ -117,6 +134,13 @@ class StatusService:
                         for row in rows
                     ],
                 )
+                return CasePage(
+                    status=status,
+                    overdue=frozenset(
+                        r.id for r in rows if is_overdue(r.status, _as_date(r.due_date), today)
+                    ),
+                    replaced=frozenset(r.id for r in rows if r.id in replaced),
+                )
         record_refusal(self._engine, actor, "status", at=now)
         raise NotPermitted(_REFUSED)
 
@@ -127,7 +151,7 @@ class StatusService:
         now = self._clock.now()
         with session_scope(self._engine) as s:
             if _is_manager(s.get(Staff, actor)):
-                out = _summaries(s, actor)
+                out = _summaries(s, actor, local_date(now))
                 states = q.case_states(s, {row.crn for row in out})
                 out = [row for row in out if _lists_allow(actor, states.get(row.crn))]
                 crns = [row.crn for row in out]
@@ -141,46 +165,90 @@ class StatusService:
         raise NotPermitted("Not permitted: only an offender manager has a list of cases.")
 
 
-def _summaries(s: Session, actor: str) -> list[CaseSummary]:
-    mine = col(Entry.on_behalf_of) == actor  # ix_entry_on_behalf_of
+def _replaced(rows: Sequence[Any]) -> set[int]:
+    """Returned entries with a newer entry for the same section (and contact) of the case."""
+    newest: dict[tuple[str, str, str], int] = {}
+    for row in rows:
+        key = (getattr(row, "crn", ""), row.section, row.item_key)
+        newest[key] = max(newest.get(key, 0), row.id)
+    return {
+        row.id
+        for row in rows
+        if row.status == State.REJECTED
+        and newest[(getattr(row, "crn", ""), row.section, row.item_key)] > row.id
+    }
 
-    def count(status: State) -> Any:
-        return func.sum(when((col(Entry.status) == status, 1), else_=0), type_=Integer)
 
+def _summaries(s: Session, actor: str, today: date) -> list[CaseSummary]:
+    """Counts per case from the officer's entries' metadata (states, dates; never content)."""
     rows = (
         s.connection()
         .execute(
             sql_select(
+                col(Entry.id),
                 col(Entry.crn),
-                count(State.PENDING),
-                count(State.CLAIMED),
-                count(State.REJECTED),
-                func.max(col(Entry.entered_at)),
+                col(Entry.section),
+                col(Entry.item_key),
+                col(Entry.status),
+                col(Entry.due_date),
+                col(Entry.entered_at),
+                col(Entry.reason),
+                col(Entry.updated_at),
             )
-            .where(mine)
-            .group_by(col(Entry.crn))
-            .order_by(col(Entry.crn))
+            .where(col(Entry.on_behalf_of) == actor)  # ix_entry_on_behalf_of
+            .order_by(col(Entry.id))
         )
         .all()
     )
-    reasons: dict[str, str | None] = {}
-    for crn, reason in s.exec(
-        select(Entry.crn, Entry.reason)
-        .where(mine, col(Entry.status) == State.REJECTED)
-        .order_by(col(Entry.id))
-    ):
-        reasons[crn] = reason  # the newest return wins
-    return [
-        CaseSummary(
-            crn=crn,
-            waiting=int(waiting or 0),
-            with_proxy=int(with_proxy or 0),
-            returned=int(returned or 0),
-            entered_on=_as_date(entered),
-            latest_reason=reasons.get(crn),
+    replaced = _replaced(rows)
+    returns = [r for r in rows if r.status == State.REJECTED and r.id not in replaced]
+    opened = _opened(s, actor, {r.crn for r in returns})
+    by_crn: dict[str, list[Any]] = {}
+    for row in rows:
+        by_crn.setdefault(row.crn, []).append(row)
+    out = []
+    for crn, mine in sorted(by_crn.items()):
+        open_dues = [_as_date(r.due_date) for r in mine if r.status in _OPEN_STATES]
+        entered = [d for r in mine if (d := _as_date(r.entered_at)) is not None]
+        back = [r for r in returns if r.crn == crn]
+        seen = opened.get(crn)
+        out.append(
+            CaseSummary(
+                crn=crn,
+                waiting=sum(1 for r in mine if r.status == State.PENDING),
+                with_proxy=sum(1 for r in mine if r.status == State.CLAIMED),
+                returned=len(back),
+                entered_on=max(entered) if entered else None,
+                latest_reason=back[-1].reason if back else None,
+                overdue=sum(1 for d in open_dues if d is not None and d < today),
+                next_due=min((d for d in open_dues if d is not None), default=None),
+                unopened=sum(
+                    1 for r in back if seen is None or _aware(seen) < _aware(r.updated_at)
+                ),
+            )
         )
-        for crn, waiting, with_proxy, returned, entered in rows
-    ]
+    return out
+
+
+def _opened(s: Session, actor: str, crns: set[str]) -> dict[str, datetime]:
+    """When `actor` last opened each case's page (its audited consultation)."""
+    if not crns:
+        return {}
+    rows = s.exec(
+        select(AuditEvent.crn, func.max(AuditEvent.at))
+        .where(
+            AuditEvent.actor == actor,
+            AuditEvent.action == status_viewed(actor, "").action,
+            col(AuditEvent.crn).in_(sorted(crns)),
+        )
+        .group_by(col(AuditEvent.crn))
+    ).all()
+    return {crn: at for crn, at in rows if crn is not None and at is not None}
+
+
+def _aware(value: datetime | str) -> datetime:
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _as_date(value: date | datetime | str | None) -> date | None:

@@ -51,6 +51,7 @@ from bridge.services.views import EntrySummary, RequeueAll
 from bridge.sinks import Delivery, Sink, idempotency_key
 from bridge.sinks.breaker import CircuitBreaker
 from bridge.store import entries as q
+from bridge.store import outbox
 from bridge.store.db import session_scope
 from bridge.store.locks import job_lock
 from bridge.store.models import Entry, Staff
@@ -248,6 +249,7 @@ class SubmissionService:
                     **delivery.detail,
                 )
                 result.accepted += 1
+                outbox.on_case_entered(s, current, now=now)
             else:
                 current.status = State.SUBMITTED
                 event = entry_submitted(

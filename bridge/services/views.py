@@ -123,6 +123,18 @@ class CaseSummary:
     returned: int
     entered_on: date | None
     latest_reason: str | None
+    overdue: int = 0  # open entries past their due date
+    next_due: date | None = None  # the earliest due date of an open entry
+    unopened: int = 0  # returns (not since replaced) the officer has not opened the case for
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """The officer's case page: the case's status and what the page says of each entry."""
+
+    status: CaseStatus
+    overdue: frozenset[int]  # ids of open entries past their due date
+    replaced: frozenset[int]  # ids of returned entries a newer one for their part replaced
 
 
 # -- the queue ----------------------------------------------------------------------------------
@@ -252,6 +264,8 @@ class StaffRecord:
     needs_proxy_now: bool
     active: bool
     has_password: bool
+    manages: list[str] = field(default_factory=list)  # a manager's teams (issue 15)
+    email: str | None = None  # where notifications go (issue 16)
 
 
 @dataclass(frozen=True)

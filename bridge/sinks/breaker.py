@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bridge.clock import Clock
+from bridge.store import outbox
 from bridge.store.db import session_scope
 from bridge.store.models import SinkBreaker
 
@@ -79,6 +80,8 @@ class CircuitBreaker:
             row = s.get(SinkBreaker, self.name) or SinkBreaker(name=self.name, updated_at=now)
             row.failures += 1
             if row.opened_at is not None or row.failures >= self._threshold:
+                if row.opened_at is None:  # closed → open: administrators are told once
+                    outbox.on_breaker_open(s, opened_at=now)
                 # A failed half-open trial opens it again for a whole cool-down.
                 row.opened_at = now
                 log.warning(

@@ -15,7 +15,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bridge.core.lifecycle import ACCEPTED_VETTING, OPEN, Role, RunStatus, State
-from bridge.store.models import Attention, Entry, RetryItem, SinkBreaker, Staff, SyncRun
+from bridge.store.models import (
+    Attention,
+    Entry,
+    Notification,
+    RetryItem,
+    SinkBreaker,
+    Staff,
+    SyncRun,
+)
 
 __all__ = ["AGE_BANDS", "StoreFigures", "read_figures"]
 
@@ -55,6 +63,7 @@ class StoreFigures:
     attention: dict[str, int] = field(default_factory=dict)  # reason -> cases
     breakers: dict[str, tuple[bool, int]] = field(default_factory=dict)  # sink -> (open, failures)
     vetting_expiring: int = 0  # active vetted proxies whose vetting ends within the window
+    notifications: dict[str, int] = field(default_factory=dict)  # outbox status -> messages
 
 
 def _band(now: datetime) -> object:
@@ -114,6 +123,10 @@ def read_figures(engine: Engine, *, now: datetime, today: date, vetting_days: in
             figures.attention[reason] = n
         for breaker in s.exec(select(SinkBreaker)):
             figures.breakers[breaker.name] = (breaker.opened_at is not None, breaker.failures)
+        for status, n in s.exec(
+            select(Notification.status, func.count()).group_by(Notification.status)
+        ):
+            figures.notifications[status] = n
         figures.vetting_expiring = sum(
             1
             for staff in s.exec(select(Staff).where(col(Staff.active)))

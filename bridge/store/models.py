@@ -19,11 +19,15 @@ __all__ = [
     "Entry",
     "EntryVersion",
     "JobLock",
+    "Notification",
+    "NotifyOptOut",
     "RetryItem",
     "SinkBreaker",
     "SignInThrottle",
     "Staff",
     "SyncCursor",
+    "WorkFact",
+    "WorkWeek",
     "SyncRun",
     "WebSession",
 ]
@@ -52,8 +56,11 @@ class Staff(SQLModel, table=True):
     vetting_expires: date | None = None
     needs_proxy_since: date | None = None
     needs_proxy_until: date | None = None
+    # The teams a `manager` sees workload figures for (issue 15); [] for everyone else.
+    manages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     active: bool = True
     password_hash: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)  # where notifications go (§6)
     updated_at: datetime
 
 
@@ -321,3 +328,101 @@ class HeldForm(SQLModel, table=True):
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime
     expires_at: datetime
+
+
+class WorkFact(SQLModel, table=True):
+    """One fact of proxy work (issue 15), observed from the audit events as they are written
+    (bridge.store.workfacts) — never recomputed from audit details, never record content.
+
+    kind `hold`: a proxy held an entry (claim → release, expiry, reassignment, decision or
+    supersession); `await`: approved, waiting to be entered (counts as handling only when the
+    approver entered it); `entered` / `returned`: an entry entered in ViSOR / returned to its
+    officer; `entry`: an entry's life in the queue (queued → closed), for the backlog. An open
+    interval has `ended_at` NULL. `week` is the Monday (Europe/London) of `ended_at`.
+    """
+
+    __table_args__ = (
+        Index("ix_workfact_open", "entry_id", "kind", "ended_at"),
+        Index("ix_workfact_crn", "crn"),
+        Index("ix_workfact_staff", "staff", "kind", "week", "crn"),
+        Index("ix_workfact_backlog", "kind", "week", "start_week", "due_date", "ended", "overdue"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)
+    crn: str = Field(max_length=16)
+    entry_id: int
+    staff: str | None = Field(default=None, max_length=16)
+    team: str = Field(default="", max_length=16)
+    officer: str | None = Field(default=None, max_length=16)
+    officer_team: str = Field(default="", max_length=16)
+    started_at: datetime
+    start_week: date
+    ended_at: datetime | None = None
+    week: date | None = None
+    ended: str | None = Field(default=None, max_length=16)
+    seconds: int = 0
+    due_date: date | None = None
+    overdue: bool = False
+
+
+class WorkWeek(SQLModel, table=True):
+    """Per ISO week (Europe/London), person and team: the week's work, kept up to date in the
+    transaction of each fact so the workload pages read a few hundred rows, not a year of facts.
+    `role` `proxy`: what the proxy did; `officer`: the work done on an officer's cases. Counts
+    only: no CRN, no entry id."""
+
+    week: date = Field(primary_key=True)
+    role: str = Field(primary_key=True, max_length=8)
+    staff: str = Field(primary_key=True, max_length=16)
+    team: str = Field(primary_key=True, max_length=16)
+    tasks: int = 0
+    entries: int = 0
+    seconds: int = 0
+    overdue: int = 0
+    returned: int = 0
+    holds: int = 0
+
+
+class Notification(SQLModel, table=True):
+    """The GOV.UK Notify outbox (issue 16): one message to one person, written in the same
+    transaction as its cause (or by the daily job), delivered by the sender.
+
+    `dedupe` makes a cause write at most one row (an entry's return, one officer's overdue
+    message a day). `status`: queued → sending (the sender is about to call Notify) → sent,
+    failed (a permanent refusal, `reason` says why) or skipped (no address, turned off).
+    `reference` is what Notify was given: unique across database resets, looked up before a
+    `sending` row is sent again. `personalisation` is content-free (bridge.core.notify_kinds).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("dedupe", name="uq_notification_dedupe"),
+        Index("ix_notification_status", "status", "id"),
+        Index("ix_notification_crn", "crn"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    dedupe: str = Field(max_length=160)
+    recipient: str | None = Field(default=None, max_length=16)  # a staff code
+    mailbox: str | None = Field(default=None, max_length=320)  # the proxies' team mailbox
+    crn: str | None = Field(default=None, max_length=16)
+    personalisation: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    reference: str | None = Field(default=None, max_length=64)
+    notify_id: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None = None
+
+
+class NotifyOptOut(SQLModel, table=True):
+    """A kind of message a person turned off on their Notifications page."""
+
+    staff_code: str = Field(primary_key=True, max_length=16)
+    kind: str = Field(primary_key=True, max_length=32)
+    updated_at: datetime

@@ -60,6 +60,13 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
         items.append({"text": "Queue", "href": "/queue"})
     if Role.OFFENDER_MANAGER in staff.roles:
         items.append({"text": "My cases", "href": "/cases"})
+    if Role.PROXY in staff.roles or staff.needs_proxy_since is not None:
+        items.append({"text": "My work", "href": "/my-work"})
+    if Role.MANAGER in staff.roles or Role.ADMIN in staff.roles:
+        items += [
+            {"text": "Workload", "href": "/workload"},
+            {"text": "Backlog", "href": "/backlog"},
+        ]
     if Role.ADMIN in staff.roles:
         items += [
             {"text": "Staff", "href": "/admin/staff"},
@@ -69,6 +76,7 @@ def nav_for(staff: Person | None) -> list[dict[str, str]]:
             {"text": "Submissions", "href": "/admin/submissions"},
             {"text": "Configuration", "href": "/admin/config"},
         ]
+    items.append({"text": "Notifications", "href": "/notifications"})
     return items
 
 

@@ -96,6 +96,9 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     "erasure.incomplete": lambda: ev.erasure_incomplete(ev.SYNC, CRN, step="wal_checkpoint"),
     "registry.viewed": lambda: ev.registry_viewed(STAFF, staff=4, purpose="admin:staff"),
     "failures.viewed": lambda: ev.failures_viewed(STAFF, entries=[ENTRY], purpose="admin:failures"),
+    "workload.viewed": lambda: ev.workload_viewed(
+        STAFF, view="csv", teams=["N07CHT"], staff=2, weeks=4
+    ),
 }
 
 #: Other shapes of an event, whose fields together with FULL's make the action's fields.

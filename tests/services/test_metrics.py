@@ -18,7 +18,7 @@ from bridge.counters import AUDIT_EVENTS, HTTP_DURATION, VERIFIED
 from bridge.scheduler import audit_verify_job
 from bridge.services.metrics import exposition, parse_address, start_exporter
 from bridge.store.db import session_scope
-from bridge.store.models import Attention, Entry, SinkBreaker
+from bridge.store.models import Attention, Entry, Notification, SinkBreaker
 from bridge.web.app import create_app
 from tests.builders import FIXTURE_TODAY, MakeWiring
 
@@ -44,6 +44,15 @@ def test_the_store_figures_match_the_store_and_name_no_case(
                 name="visor-http", failures=5, opened_at=FIXTURE_TODAY, updated_at=FIXTURE_TODAY
             )
         )
+        s.add(
+            Notification(
+                kind="entry_overdue",
+                dedupe="d1",
+                status="failed",
+                created_at=FIXTURE_TODAY,
+                updated_at=FIXTURE_TODAY,
+            )
+        )
     text = exposition(wiring.metrics).decode()
     got = samples(text)
     with Session(wiring.engine) as s:
@@ -67,8 +76,9 @@ def test_the_store_figures_match_the_store_and_name_no_case(
     assert got[("bridge_attention_cases", (("reason", "access_unclear"),))] == 1
     assert got[("bridge_breaker_open", (("sink", "visor-http"),))] == 1
     assert got[("bridge_breaker_failures", (("sink", "visor-http"),))] == 5
+    assert got[("bridge_notifications", (("status", "failed"),))] == 1
     assert got[("bridge_sync_last_success_timestamp_seconds", ())] > 0
-    assert got[("bridge_threshold_sync_stale_seconds", ())] == 30 * 60
+    assert got[("bridge_threshold_sync_stale_seconds", ())] == 6 * 3600
     assert got[("bridge_threshold_vetting_expiry_days", ())] == 30
     assert got[("bridge_store_up", ())] == 1
     # Counts, times and settings only: no CRN anywhere in a scrape.
@@ -76,9 +86,9 @@ def test_the_store_figures_match_the_store_and_name_no_case(
 
 
 def test_the_thresholds_follow_the_configuration(make_wiring: MakeWiring, sqlite_url: str) -> None:
-    wiring = make_wiring(sqlite_url, alert_sync_stale_minutes=90, alert_vetting_days=14)
+    wiring = make_wiring(sqlite_url, notify_sync_stale_hours=3, notify_vetting_days=14)
     got = samples(exposition(wiring.metrics).decode())
-    assert got[("bridge_threshold_sync_stale_seconds", ())] == 90 * 60
+    assert got[("bridge_threshold_sync_stale_seconds", ())] == 3 * 3600
     assert got[("bridge_threshold_vetting_expiry_days", ())] == 14
 
 

@@ -71,7 +71,7 @@ def test_every_problem_is_reported_with_its_line() -> None:
     assert caught.value.problems == [
         "Line 2 (code): Enter a staff code",
         "Line 3 (vetting_level): Select the vetting level: a proxy must be vetted",
-        "Line 4 (roles): Roles must be from: proxy, offender_manager, admin",
+        "Line 4 (roles): Roles must be from: proxy, offender_manager, manager, admin",
         "Line 4 (vetting_level): Vetting level must be one of NPPV1, NPPV2, NPPV3",
         "Line 4 (vetting_expires): Vetting expiry date must be a real date in the form YYYY-MM-DD",
         "Line 5 (needs_proxy_until): Needs a proxy until must be the same as or after the since date",

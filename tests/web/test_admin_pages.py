@@ -218,7 +218,7 @@ def test_adding_someone_with_problems_shows_them_and_saves_nothing(
     assert 'id="code-error"' in response.text
     assert 'value="n07a!"' in response.text  # what was typed is kept
     with Session(web_wiring.engine) as s:
-        assert len(s.exec(select(Staff)).all()) == 9
+        assert len(s.exec(select(Staff)).all()) == 10
     assert _audit(web_wiring, "staff.added") == []
 
 
@@ -312,6 +312,8 @@ def test_the_staff_form_never_asks_why_someone_needs_a_proxy(admin: Visitor) -> 
         "name",
         "roles",
         "team",
+        "manages",
+        "email",
         "vetting_level",
         "active",
         "password",
@@ -461,7 +463,7 @@ def test_importing_with_replace_makes_the_others_inactive(
 ) -> None:
     response = _upload(admin, GOOD_CSV, replace=True)
     assert response.status_code == 303
-    assert "deactivated=8" in response.headers["location"]
+    assert "deactivated=9" in response.headers["location"]
     assert _staff(web_wiring, MANAGER).active is False  # type: ignore[union-attr]
     assert _staff(web_wiring, ADMIN).active is True  # type: ignore[union-attr]
 

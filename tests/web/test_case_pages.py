@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from bridge.core.vocabulary import kind_label
+from bridge.core.lifecycle import State
+from bridge.core.vocabulary import explain_kind, explain_state, kind_label
 from bridge.store.models import AuditEvent, Entry
 from bridge.web.present import section_title
 from bridge.wiring import Wiring
@@ -77,7 +78,8 @@ def test_my_cases_lists_only_the_officers_cases_with_counts(
     assert [r[0] for r in rows] == MINE
     for row in rows:
         # Just synced: every entry waits; none with a proxy, entered or returned.
-        assert row[1:] == [str(len(expected_sections(row[0]))), "0", "Not yet", "0"]
+        due = _long(min(e.due_date for e in _entries(synced_wiring, row[0])))
+        assert row[1:] == [str(len(expected_sections(row[0]))), "0", due, "Not yet", "0"]
     for crn in MINE:
         assert f'href="/cases/{crn}"' in page.text
     assert OTHERS not in page.text
@@ -107,10 +109,12 @@ def test_counts_follow_claims_entries_and_returns(synced_wiring: Wiring, visitor
     [row] = [r for r in _rows(visitor.client.get("/cases").text, "Cases") if r[0] == crn]
     today = synced_wiring.clock.now().date()
     waiting = len(expected_sections(crn)) - 3
+    due = min(e.due_date for e in _entries(synced_wiring, crn) if e.id not in (first, second))
     assert row == [
         crn,
         str(waiting),
         "1",
+        _long(due),
         _long(today),
         "1 Latest reason: Address in nDelius has no postcode",
     ]
@@ -139,15 +143,19 @@ def test_the_case_page_shows_states_and_dates_and_no_record_content(
     rows = {r[0] + "/" + r[1]: r for r in _rows(page.text, "Entries")}
     assert len(rows) == len(entries)
     created = _long(entered.created_at.date())
-    assert rows[f"{section_title(entered.section)}/{kind_label(entered.kind)}"][2:] == [
-        "Entered in ViSOR",
+    assert rows[
+        f"{section_title(entered.section)}/{kind_label(entered.kind)} {explain_kind(entered.kind)}"
+    ][2:] == [
+        "Entered in ViSOR " + explain_state(State.ACCEPTED),
         created,
         _long(entered.due_date),
         _long(on),
         "",
     ]
-    assert rows[f"{section_title(returned.section)}/{kind_label(returned.kind)}"][2:] == [
-        "Returned to officer",
+    assert rows[
+        f"{section_title(returned.section)}/{kind_label(returned.kind)} {explain_kind(returned.kind)}"
+    ][2:] == [
+        "Returned to officer " + explain_state(State.REJECTED),
         created,
         _long(returned.due_date),
         "",
@@ -158,12 +166,12 @@ def test_the_case_page_shows_states_and_dates_and_no_record_content(
         for e, r in rows.items()
         if e
         not in {
-            f"{section_title(entered.section)}/{kind_label(entered.kind)}",
-            f"{section_title(returned.section)}/{kind_label(returned.kind)}",
+            f"{section_title(entered.section)}/{kind_label(entered.kind)} {explain_kind(entered.kind)}",
+            f"{section_title(returned.section)}/{kind_label(returned.kind)} {explain_kind(returned.kind)}",
         }
     ]
     assert others
-    assert all(r[2] == "Waiting" for r in others)
+    assert all(r[2] == "Waiting " + explain_state(State.PENDING) for r in others)
 
     # No record content: none of the person's names, dates of birth or postcodes, no XML.
     text = page.text

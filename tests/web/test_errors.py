@@ -8,6 +8,7 @@ accepting connections), so the first query of the next request fails inside the 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -223,14 +224,20 @@ def test_an_unexpected_error_is_a_500_with_a_reference_and_one_log_line(
     assert out == ""
     lines = err.splitlines()
     assert len(lines) == 2, err
-    for line, reference, path in zip(
-        lines, (page_reference, api_reference), ("/queue", "/api/queue"), strict=True
+    for line, reference, path, response in zip(
+        lines,
+        (page_reference, api_reference),
+        ("/queue", "/api/queue"),
+        (page, api),
+        strict=True,
     ):
-        assert "event='web.unexpected_error'" in line
-        assert "level='error'" in line
-        assert f"reference='{reference}'" in line
-        assert "error='OperationalError'" in line
-        assert f"path='{path}'" in line
+        logged = json.loads(line)
+        assert logged["event"] == "web.unexpected_error"
+        assert logged["level"] == "error"
+        assert logged["reference"] == reference
+        assert logged["error"] == "OperationalError"
+        assert logged["path"] == path
+        assert logged["request_id"] == response.headers["x-request-id"]
         assert "B219904" not in line  # not even the query string
         assert "Traceback" not in line
         assert "no such table" not in line

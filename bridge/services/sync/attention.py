@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from bridge.audit import AuditEvent
 from bridge.core.attention import AttentionReason
 from bridge.core.audit_events import SYNC, case_attention, case_attention_cleared
+from bridge.store import outbox
 from bridge.store.models import Attention
 
 __all__ = ["PageAttention"]
@@ -57,3 +58,4 @@ class PageAttention:
             row.reason, row.since = reason.value, self._now
         self._session.add(row)
         self._audit(case_attention(SYNC, crn, reason=reason.value))
+        outbox.on_attention(self._session, crn, reason=reason.value, now=self._now)

@@ -76,6 +76,8 @@ NO_CASE_DATA = frozenset(
         "auditevent",
         "auditchainmark",
         "privilegerequest",
+        "workweek",  # weekly counts per member of staff (issue 15): no CRN, no entry id
+        "notifyoptout",
     }
 )
 #: How often the WAL checkpoint is tried before the erasure is reported incomplete.

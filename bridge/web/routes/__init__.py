@@ -14,10 +14,12 @@ from bridge.web.routes import (
     fields,
     health,
     held,
+    notifications,
     oidc,
     proxy,
     sign_in,
     tasks,
+    workload,
 )
 
 __all__ = ["ROUTERS"]
@@ -31,9 +33,11 @@ ROUTERS: list[APIRouter] = [
     fields.router,
     held.router,
     cases.router,
+    notifications.router,
     admin_staff.router,
     admin.router,
     admin_tasks.router,
     api.router,
     api_tasks.router,
+    workload.router,
 ]

@@ -44,6 +44,7 @@ Code = Annotated[str, Path(max_length=16)]
 ROLE_NAMES: dict[str, str] = {
     Role.PROXY: "Proxy",
     Role.OFFENDER_MANAGER: "Offender manager",
+    Role.MANAGER: "Manager (sees workload figures)",
     Role.ADMIN: "Administrator",
 }
 DATE_FIELDS = ("vetting_expires", "needs_proxy_since", "needs_proxy_until")
@@ -78,6 +79,8 @@ def _form_values(form: FormData) -> dict[str, Any]:
         "name": _text(form, "name"),
         "roles": [r for r in form.getlist("roles") if isinstance(r, str)],
         "team": _text(form, "team"),
+        "manages": _text(form, "manages"),
+        "email": _text(form, "email"),
         "vetting_level": _text(form, "vetting_level"),
         "active": _text(form, "active") == "yes",
         **{
@@ -98,6 +101,8 @@ def _stored_values(person: StaffRecord) -> dict[str, Any]:
         "name": person.name,
         "roles": person.roles,
         "team": person.team or "",
+        "manages": " ".join(person.manages),
+        "email": person.email or "",
         "vetting_level": person.vetting_level or "",
         "active": person.active,
         **{field: parts(getattr(person, field)) for field in DATE_FIELDS},
@@ -114,11 +119,13 @@ def _staff_input(values: dict[str, Any]) -> StaffInput:
         name=values["name"],
         roles=tuple(values["roles"]),
         team=values["team"],
+        manages=tuple(values["manages"].replace(",", " ").split()),
         vetting_level=values["vetting_level"],
         vetting_expires=parts("vetting_expires"),
         needs_proxy_since=parts("needs_proxy_since"),
         needs_proxy_until=parts("needs_proxy_until"),
         active=values["active"],
+        email=values.get("email", ""),
     )
 
 

@@ -12,7 +12,19 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from bridge.core.lifecycle import State
-from bridge.core.vocabulary import explain_state, long_date, state_label
+from bridge.core.vocabulary import (
+    OVERDUE_EXPLAINED,
+    OVERDUE_LABEL,
+    REPLACED_RETURN_EXPLAINED,
+    REPLACED_RETURN_LABEL,
+    STATE_EXPLAINED,
+    STATE_LABELS,
+    explain_kind,
+    explain_state,
+    kind_label,
+    long_date,
+    state_label,
+)
 from bridge.services.views import jsonable
 from bridge.web.deps import OffenderManager, PagesDep, SameSite, WiringDep, csrf_protect
 
@@ -43,10 +55,29 @@ def cases_page(
         "cases.html",
         {
             "title": "My cases",
-            "cases": [{**jsonable(row), "entered": long_date(row.entered_on)} for row in rows],
+            "cases": [
+                {
+                    **jsonable(row),
+                    "entered": long_date(row.entered_on),
+                    "next_due": long_date(row.next_due),
+                }
+                for row in rows
+            ],
+            "unopened": [row.crn for row in rows if row.unopened],
+            "overdue_label": OVERDUE_LABEL,
+            "states": _states_explained(),
         },
         staff=staff,
     )
+
+
+def _states_explained() -> list[dict[str, str]]:
+    """Every state an officer may see, each in one sentence (core.vocabulary's words)."""
+    return [
+        *({"label": STATE_LABELS[s], "text": STATE_EXPLAINED[s]} for s in State),
+        {"label": OVERDUE_LABEL, "text": OVERDUE_EXPLAINED},
+        {"label": REPLACED_RETURN_LABEL, "text": REPLACED_RETURN_EXPLAINED},
+    ]
 
 
 @router.get("/cases/{crn}", dependencies=[SameSite])
@@ -57,22 +88,36 @@ def case_page(
     pages: PagesDep,
     crn: Annotated[str, Path(max_length=16)],
 ) -> Response:
-    case = wiring.status.case(crn.strip().upper(), actor=staff.code)
-    entries = [
-        {
-            **jsonable(e),
-            "state": state_label(e.status),
-            "explained": explain_state(e.status),
-            "tag": STATE_TAGS.get(State(e.status), "govuk-tag--grey"),
-            "created": long_date(e.created_at),
-            "due": long_date(e.due_date),
-            "entered": long_date(e.entered_at),
-        }
-        for e in reversed(case.entries)  # newest first
-    ]
+    page = wiring.status.case_page(crn.strip().upper(), actor=staff.code)
+    case = page.status
+    entries = []
+    for e in reversed(case.entries):  # newest first
+        replaced = e.id in page.replaced
+        entries.append(
+            {
+                **jsonable(e),
+                "state": REPLACED_RETURN_LABEL if replaced else state_label(e.status),
+                "explained": REPLACED_RETURN_EXPLAINED if replaced else explain_state(e.status),
+                "tag": "govuk-tag--grey" if replaced else STATE_TAGS.get(State(e.status)),
+                "overdue": e.id in page.overdue,
+                "kind_label": kind_label(e.kind),
+                "kind_explained": explain_kind(e.kind),
+                "created": long_date(e.created_at),
+                "due": long_date(e.due_date),
+                "entered": long_date(e.entered_at),
+                "reason": e.reason,
+            }
+        )
     return pages.render(
         request,
         "case.html",
-        {"title": f"Case {case.crn}", "crn": case.crn, "entries": entries},
+        {
+            "title": f"Case {case.crn}",
+            "crn": case.crn,
+            "entries": entries,
+            "overdue_label": OVERDUE_LABEL,
+            "overdue_explained": OVERDUE_EXPLAINED,
+            "states": _states_explained(),
+        },
         staff=staff,
     )

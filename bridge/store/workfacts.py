@@ -1,0 +1,281 @@
+"""Work facts and the weekly rollup (issue 15): written as the audit events they come from are.
+
+`observe` takes audited events (in the order they are recorded) and applies what each means
+(`bridge.core.workload.ops_for`) to `workfact` and `workweek` on the same connection, so an
+audited claim, decision or entry and its facts commit together. The back-fill (migration 0006)
+replays the audit trail through the same `observe`, so both give the same figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from bridge.core.audit_catalogue import AuditAction
+from bridge.core.workload import (
+    AWAIT,
+    ENTERED,
+    ENTRY,
+    HOLD,
+    INTERVALS,
+    RETURNED,
+    WORK_ACTIONS,
+    End,
+    Mark,
+    Start,
+    local_day,
+    ops_for,
+    week_of,
+)
+from bridge.store.models import Entry, Staff, WorkFact, WorkWeek
+
+__all__ = ["Observed", "observe", "observe_rows"]
+
+_F = WorkFact.__table__  # type: ignore[attr-defined]
+_W = WorkWeek.__table__  # type: ignore[attr-defined]
+_E = Entry.__table__  # type: ignore[attr-defined]
+_S = Staff.__table__  # type: ignore[attr-defined]
+_CHUNK = 500
+_ENTERING = frozenset({AuditAction.ENTRY_ENTERED, AuditAction.ENTRY_ACCEPTED})
+_COUNTS = ("tasks", "entries", "seconds", "overdue", "returned", "holds")
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """One audited event as `observe` reads it."""
+
+    action: str
+    actor: str
+    crn: str | None
+    entry_id: int | None
+    detail: dict[str, Any]
+    at: datetime
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i : i + _CHUNK]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+class _Batch:
+    """The facts of one call: open intervals looked up once, new rows inserted at the end."""
+
+    def __init__(self, conn: Connection, events: list[Observed]) -> None:
+        self.conn = conn
+        ids = sorted({e.entry_id for e in events if e.entry_id is not None})
+        self.entries: dict[int, tuple[date | None, str | None]] = {}
+        self.open: dict[tuple[str, int], dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            for row in conn.execute(
+                select(_E.c.id, _E.c.due_date, _E.c.on_behalf_of).where(_E.c.id.in_(chunk))
+            ):
+                self.entries[row.id] = (row.due_date, row.on_behalf_of)
+            for row in conn.execute(
+                select(_F).where(
+                    _F.c.entry_id.in_(chunk),
+                    _F.c.kind.in_(INTERVALS),
+                    _F.c.ended_at.is_(None),
+                )
+            ):
+                self.open[(row.kind, row.entry_id)] = {**row._mapping, "_db": True}
+        codes = {e.actor for e in events} | {v for _, v in self.entries.values() if v}
+        codes |= {str(e.detail[k]) for e in events for k in ("holder", "to") if e.detail.get(k)}
+        self.teams: dict[str, str] = {}
+        for chunk in _chunks(sorted(codes)):
+            for row in conn.execute(select(_S.c.code, _S.c.team).where(_S.c.code.in_(chunk))):
+                self.teams[row.code] = row.team or ""
+        self.new: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.rollup: dict[tuple[date, str, str, str], dict[str, int]] = defaultdict(
+            lambda: dict.fromkeys(_COUNTS, 0)
+        )
+        # (staff, week, crn) of entries already entered, for the cases these events enter:
+        # a case counts once per proxy per week.
+        self.tasks_seen: set[tuple[str, date, str]] = set()
+        entering = sorted({e.crn for e in events if e.crn and e.action in _ENTERING})
+        for chunk in _chunks(entering):
+            stmt = select(_F.c.staff, _F.c.week, _F.c.crn).where(
+                _F.c.kind == ENTERED, _F.c.crn.in_(chunk)
+            )
+            self.tasks_seen.update((r.staff, r.week, r.crn) for r in conn.execute(stmt))
+
+    def row(self, kind: str, event: Observed, staff: str | None, at: datetime) -> dict[str, Any]:
+        due, officer = self.entries.get(event.entry_id or 0, (None, None))
+        return {
+            "kind": kind,
+            "crn": event.crn or "",
+            "entry_id": event.entry_id,
+            "staff": staff,
+            "team": self.teams.get(staff or "", ""),
+            "officer": officer,
+            "officer_team": self.teams.get(officer or "", ""),
+            "started_at": at,
+            "start_week": week_of(at),
+            "ended_at": None,
+            "week": None,
+            "ended": None,
+            "seconds": 0,
+            "due_date": due,
+            "overdue": False,
+        }
+
+    def start(self, op: Start, event: Observed, at: datetime) -> None:
+        assert event.entry_id is not None
+        row = self.row(op.kind, event, op.staff, at)
+        self.new.append(row)
+        self.open[(op.kind, event.entry_id)] = row
+
+    def end(self, op: End, event: Observed, at: datetime) -> str | None:
+        """Close the open interval; the staff code that held it (None if none was open)."""
+        assert event.entry_id is not None
+        row = self.open.pop((op.kind, event.entry_id), None)
+        if row is None:
+            return None
+        seconds = max(0, int((at - _aware(row["started_at"])).total_seconds()))
+        if op.kind == AWAIT and (op.by is None or op.by != row["staff"]):
+            seconds = 0
+        week = week_of(at)
+        row.update(ended_at=at, week=week, ended=op.ended, seconds=seconds)
+        if op.kind == ENTRY and op.ended == "entered" and row["due_date"] is not None:
+            row["overdue"] = local_day(at) > row["due_date"]
+        if row.get("_db"):
+            self.updates.append(
+                {
+                    "_id": row["id"],
+                    "_ended_at": at,
+                    "_week": week,
+                    "_ended": op.ended,
+                    "_seconds": seconds,
+                    "_overdue": row["overdue"],
+                }
+            )
+        if op.kind in (HOLD, AWAIT) and row["staff"]:
+            self.add(week, "proxy", row["staff"], row["team"], seconds=seconds, holds=1)
+            if row["officer"]:
+                self.add(week, "officer", row["officer"], row["officer_team"], seconds=seconds)
+        return str(row["staff"]) if row["staff"] else None
+
+    def mark(self, op: Mark, event: Observed, at: datetime, approver: str | None) -> None:
+        staff = op.staff or approver
+        if staff is None or event.entry_id is None:
+            return
+        row = self.row(op.kind, event, staff, at)
+        week = week_of(at)
+        row.update(ended_at=at, week=week, ended=op.kind)
+        due = row["due_date"]
+        row["overdue"] = op.kind == ENTERED and due is not None and local_day(at) > due
+        self.new.append(row)
+        if op.kind == RETURNED:
+            self.add(week, "proxy", staff, row["team"], returned=1)
+            if row["officer"]:
+                self.add(week, "officer", row["officer"], row["officer_team"], returned=1)
+            return
+        overdue = int(row["overdue"])
+        tasks = int(self.first_task(staff, week, row["crn"]))
+        self.add(week, "proxy", staff, row["team"], entries=1, overdue=overdue, tasks=tasks)
+        if row["officer"]:
+            self.add(
+                week, "officer", row["officer"], row["officer_team"], entries=1, overdue=overdue
+            )
+
+    def first_task(self, staff: str, week: date, crn: str) -> bool:
+        """Whether this is the first entry of case `crn` that `staff` entered in `week`."""
+        key = (staff, week, crn)
+        if key in self.tasks_seen:
+            return False
+        self.tasks_seen.add(key)
+        found = self.conn.execute(
+            select(_F.c.id)
+            .where(_F.c.staff == staff, _F.c.kind == ENTERED, _F.c.week == week, _F.c.crn == crn)
+            .limit(1)
+        ).first()
+        return found is None
+
+    def add(self, week: date, role: str, staff: str, team: str, **counts: int) -> None:
+        totals = self.rollup[(week, role, staff, team or "")]
+        for key, value in counts.items():
+            totals[key] += value
+
+    def write(self) -> None:
+        rows = [{k: v for k, v in r.items() if k != "_db"} for r in self.new]
+        for chunk in _chunks(rows):
+            self.conn.execute(insert(_F), chunk)
+        if self.updates:
+            self.conn.execute(
+                update(_F)
+                .where(_F.c.id == _bind("_id"))
+                .values(
+                    ended_at=_bind("_ended_at"),
+                    week=_bind("_week"),
+                    ended=_bind("_ended"),
+                    seconds=_bind("_seconds"),
+                    overdue=_bind("_overdue"),
+                ),
+                self.updates,
+            )
+        if self.rollup:
+            _upsert_weeks(self.conn, self.rollup)
+
+
+def _bind(name: str) -> Any:
+    return bindparam(name)
+
+
+def _upsert_weeks(
+    conn: Connection, rollup: dict[tuple[date, str, str, str], dict[str, int]]
+) -> None:
+    values = [
+        {"week": w, "role": r, "staff": s, "team": t, **counts}
+        for (w, r, s, t), counts in sorted(rollup.items())
+    ]
+    dialect = conn.dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for chunk in _chunks(values):
+        statement = make(_W).values(chunk)
+        excluded = statement.excluded
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["week", "role", "staff", "team"],
+                set_={k: getattr(_W.c, k) + getattr(excluded, k) for k in _COUNTS},
+            )
+        )
+
+
+def observe(conn: Connection, events: Sequence[Observed]) -> None:
+    """Apply the work that `events` (in recorded order) mean, on `conn`."""
+    work = [e for e in events if e.action in WORK_ACTIONS and e.entry_id is not None]
+    if not work:
+        return
+    batch = _Batch(conn, work)
+    for event in work:
+        at = _aware(event.at)
+        approver: str | None = None
+        for op in ops_for(event.action, event.actor, event.detail):
+            if isinstance(op, Start):
+                batch.start(op, event, at)
+            elif isinstance(op, End):
+                held_by = batch.end(op, event, at)
+                if op.kind == AWAIT:
+                    approver = held_by
+            else:
+                batch.mark(op, event, at, approver)
+    batch.write()
+
+
+def observe_rows(conn: Connection, rows: Iterable[Any]) -> None:
+    """`observe` for audit rows as read from `auditevent` (the back-fill)."""
+    observe(
+        conn,
+        [Observed(r.action, r.actor, r.crn, r.entry_id, dict(r.detail or {}), r.at) for r in rows],
+    )
