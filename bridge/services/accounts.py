@@ -206,14 +206,22 @@ class AccountService:
             )
         raise raise_later
 
-    def sign_in_refused(self, *, method: str, reason: str) -> None:
+    def sign_in_refused(self, *, method: str, reason: str, client: str) -> None:
         """Record a single sign-on refused before anyone was identified (a bad token, a state
-        that does not match, the provider's error): `reason` from a fixed vocabulary."""
+        that does not match, the provider's error): `reason` from a fixed vocabulary. Each
+        counts against the client address's budget (as a wrong password does); once it is
+        spent, further refusals from that address are not recorded until the lock ends, so
+        nobody can fill the permanent log by calling the callback in a loop."""
+        now = self._clock.now()
+        keys = (f"client:{client[:180]}",)
         with session_scope(self._engine) as s:
+            if self._locked_minutes(s, keys, now):
+                return
+            self._count_failure(s, keys, now)
             record(
                 s,
                 events.sign_in_failed(events.ANONYMOUS, staff=None, method=method, reason=reason),
-                at=self._clock.now(),
+                at=now,
             )
 
     def sign_out(self, token: str) -> None:

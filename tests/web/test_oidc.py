@@ -264,6 +264,16 @@ def test_a_state_that_does_not_match_is_refused(person: Visitor, sso_wiring: Wir
     ]
 
 
+def test_refusals_from_one_address_stop_being_recorded_once_its_budget_is_spent(
+    person: Visitor, sso_wiring: Wiring
+) -> None:
+    """A loop calling the callback cannot fill the permanent audit log."""
+    for _ in range(25):
+        response = person.client.get("/login/oidc/callback?code=x&state=y")
+        assert response.status_code == 401
+    assert len(audit(sso_wiring, "sign_in.failed")) == 20  # the per-address budget
+
+
 def test_a_callback_without_a_sign_in_started_here_is_refused(
     person: Visitor, new_sso_browser: Visitor
 ) -> None:

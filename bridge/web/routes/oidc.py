@@ -57,7 +57,8 @@ def _unavailable(request: Request) -> Response:
 
 
 def _refused(request: Request, wiring: WiringDep, reason: str) -> Response:
-    wiring.accounts.sign_in_refused(method=METHOD, reason=reason)
+    client = request.client.host if request.client else "unknown"
+    wiring.accounts.sign_in_refused(method=METHOD, reason=reason, client=client)
     log.warning("web.oidc_refused", reason=reason)
     response = _outcome(
         request,
