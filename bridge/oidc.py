@@ -43,8 +43,6 @@ LEEWAY_SECONDS = 60
 #: A token naming a key the bridge does not hold re-reads the key set at most this often, so
 #: forged tokens cannot make the bridge hammer the provider.
 JWKS_REFRESH_SECONDS = 60
-#: The longest staff code the registry holds.
-_CODE_MAX = 16
 
 
 class OidcUnavailable(BridgeError):
@@ -221,7 +219,8 @@ class OidcClient:
         code = claims.get(self.staff_claim)
         if not isinstance(code, str) or not code.strip():
             raise OidcRefused("claim_missing")
-        return Identity(staff_code=code.strip().upper()[:_CODE_MAX], id_token=id_token)
+        # Never cut to length: a longer claim whose start is someone's code is not that code.
+        return Identity(staff_code=code.strip().upper(), id_token=id_token)
 
     def verify(self, id_token: str, *, nonce: str) -> dict[str, Any]:
         """The ID token's claims once its signature, issuer, audience, expiry and nonce hold."""

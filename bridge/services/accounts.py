@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 12
+#: The longest staff code the registry holds.
+_CODE_MAX = 16
 #: Sessions are touched at most this often, so reading pages does not write on every request.
 _TOUCH_EVERY = timedelta(seconds=60)
 
@@ -188,10 +190,10 @@ class AccountService:
         AccountNotSetUp for a code it does not hold, AccountDeactivated for an inactive person
         (both audited as `sign_in.failed` with `method` and `reason`)."""
         now = self._clock.now()
-        code = code.strip().upper()[:16]
+        code = code.strip().upper()  # never cut to length: a longer name is nobody's code
         with session_scope(self._engine) as s:
             self._purge(s, now)
-            staff = s.get(Staff, code)
+            staff = s.get(Staff, code) if len(code) <= _CODE_MAX else None
             if staff is not None and staff.active:
                 return self._open_session(s, code, now, method=method)
             reason = "unknown_staff" if staff is None else "inactive"

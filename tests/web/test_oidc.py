@@ -194,6 +194,15 @@ def test_an_unknown_staff_code_gets_a_page_that_says_so(
     assert "Sign out" not in person.client.get("/login").text
 
 
+def test_a_long_claim_is_not_cut_down_to_someones_code(person: Visitor, sso_wiring: Wiring) -> None:
+    """Staff codes are at most 16 characters; a longer claim starting with one is not it."""
+    with session_scope(sso_wiring.engine) as s:
+        s.exec(update(Staff).where(Staff.code == "ADM0001").values(code="ADM0001ABCDEFGHI"))  # type: ignore[call-overload, arg-type]
+    response = sign_in_sso(person, "ADM0001ABCDEFGHIJ")
+    assert response.status_code == 403
+    assert "Your account is not set up" in response.text
+
+
 def test_a_deactivated_person_is_refused(person: Visitor, sso_wiring: Wiring) -> None:
     with session_scope(sso_wiring.engine) as s:
         s.exec(update(Staff).where(Staff.code == "N07P004").values(active=False))  # type: ignore[call-overload, arg-type]
