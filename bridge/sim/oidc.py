@@ -4,7 +4,7 @@ A stand-in for Microsoft Entra ID or HMPPS Auth, so the demo and the tests sign 
 real authorization code flow with PKCE. Its RS256 key pair is made when the app is built. The
 authorize page is a password-free "choose a test user" form (a list of staff codes, or any code
 typed in). `POST /__admin/next-token {"tamper": ...}` makes the next ID token deliberately bad
-(`signature`, `expired`, `issuer`, `audience`, `nonce`), so the tests can prove the bridge
+(`signature`, `expired`, `issuer`, `audience`, `nonce`, `unsigned`), so the tests can prove the bridge
 refuses it; `POST /__admin/rotate-key` signs with a new key from then on; `GET /__admin/log` lists what the simulator saw (end-session calls).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -28,8 +29,8 @@ from bridge.clock import Clock
 
 __all__ = ["TAMPERS", "create_app"]
 
-Tamper = Literal["signature", "expired", "issuer", "audience", "nonce"]
-TAMPERS: tuple[str, ...] = ("signature", "expired", "issuer", "audience", "nonce")
+Tamper = Literal["signature", "expired", "issuer", "audience", "nonce", "unsigned"]
+TAMPERS: tuple[str, ...] = ("signature", "expired", "issuer", "audience", "nonce", "unsigned")
 #: How long a code and an ID token live (seconds).
 CODE_SECONDS = 60
 TOKEN_SECONDS = 300
@@ -374,4 +375,11 @@ def _id_token(state: _State, claims: dict[str, Any], tamper: str | None) -> str:
     elif tamper == "signature":
         key = state.stranger  # signed by another key under the real key's kid
     header = {"alg": "RS256", "typ": "JWT", "kid": state.key.kid}
+    if tamper == "unsigned":  # `alg: none`, no signature at all
+        parts = [{"alg": "none", "typ": "JWT"}, claims]
+        return ".".join(_b64(json.dumps(p).encode()) for p in parts) + "."
     return jwt.encode(header, claims, key)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

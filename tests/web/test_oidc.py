@@ -237,6 +237,7 @@ def test_roles_come_from_the_registry(person: Visitor) -> None:
         ("issuer", "issuer"),
         ("audience", "audience"),
         ("nonce", "nonce"),
+        ("unsigned", "token_invalid"),  # alg: none is never accepted
     ],
 )
 def test_a_bad_id_token_is_refused(
