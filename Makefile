@@ -73,12 +73,14 @@ test-fast: $(STAMP) $(ASSETS)
 		-m "not browser and not postgres and not subprocess" --durations=5
 
 # Long property-based runs: every hypothesis test with many more examples (the "fuzz" profile,
-# tests/conftest.py). Tests that set their own max_examples keep it.
+# tests/conftest.py). Tests that set their own max_examples keep it. Then the Notify sender
+# SIGKILLed 200 times (tests/services/test_notify_crash.py; the suite does 20).
 # Then atheris, coverage-guided, on case document -> mapped record for FUZZ_SECONDS (its finds
 # go to build/fuzz-corpus; the seeds and kept inputs are tests/fuzz/corpus, replayed by the suite).
 FUZZ_SECONDS ?= 300
 fuzz: $(STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m hypothesis --hypothesis-profile=fuzz
+	BRIDGE_TEST_NOTIFY_KILLS=200 $(BIN)/python -m pytest tests/services/test_notify_crash.py -k sqlite
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
 	mkdir -p build/fuzz-corpus
 	$(BIN)/python tests/fuzz/fuzz_case_document.py -max_total_time=$(FUZZ_SECONDS) \

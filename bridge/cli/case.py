@@ -7,13 +7,22 @@ Thin commands over `TaskService`; the human tables use the words of
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from bridge.cli.common import emit_json, info, print_table, wiring
+from bridge.cli.common import (
+    As,
+    EnteredOn,
+    Json,
+    Reference,
+    day_or_none,
+    emit_json,
+    info,
+    print_table,
+    wiring,
+)
 from bridge.core.purposes import check_purpose
 from bridge.core.vocabulary import kind_label, section_label, state_label
 from bridge.errors import BadInput
@@ -26,8 +35,6 @@ case_app = typer.Typer(
     no_args_is_help=True,
 )
 
-As = Annotated[str, typer.Option("--as", help="Staff code of the person acting (audited).")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 Crn = Annotated[str, typer.Argument(help="Case reference (CRN).")]
 
 _VERSIONS = re.compile(r"[+-]?\d{1,30}=[+-]?\d{1,30}(,[+-]?\d{1,30}=[+-]?\d{1,30})*")
@@ -167,22 +174,12 @@ def case_mark_entered(
     ctx: typer.Context,
     crn: Crn,
     as_: As,
-    reference: Annotated[
-        str | None, typer.Option("--reference", help="The ViSOR reference.")
-    ] = None,
-    date_: Annotated[
-        str | None,
-        typer.Option("--date", help="Date keyed into ViSOR (YYYY-MM-DD; default today)."),
-    ] = None,
+    reference: Reference = None,
+    date_: EnteredOn = None,
     json_: Json = False,
 ) -> None:
     """Record that every approved entry of the case was keyed into ViSOR (one reference)."""
-    on = None
-    if date_ is not None:
-        try:
-            on = date.fromisoformat(date_)
-        except ValueError as exc:
-            raise BadInput(f"--date must be YYYY-MM-DD, not {date_!r}.") from exc
+    on = day_or_none(date_)
     task = wiring(ctx).tasks.mark_entered(crn, actor=as_, reference=reference, on=on)
     emit_json(task.listed()) if json_ else _print_task(task, "entered in ViSOR")
 

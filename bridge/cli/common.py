@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -65,3 +66,24 @@ def parse_entry_id(value: str) -> int:
         return int(value)
     except ValueError as exc:
         raise BadInput(f"Entry id must be a whole number, not {value!r}.") from exc
+
+
+# -- options shared by several commands ---------------------------------------------------
+
+As = Annotated[str, typer.Option("--as", help="Staff code of the person acting (audited).")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+Reference = Annotated[str | None, typer.Option("--reference", help="The ViSOR reference.")]
+EnteredOn = Annotated[
+    str | None,
+    typer.Option("--date", help="Date keyed into ViSOR (YYYY-MM-DD; default today)."),
+]
+
+
+def day_or_none(text: str | None) -> date | None:
+    """`--date` as a date (None when not given); a bad one is BadInput naming the format."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInput(f"--date must be YYYY-MM-DD, not {text!r}.") from exc

@@ -143,6 +143,10 @@ def sim_notify(
         str | None,
         typer.Option("--api-key", help="The key to accept (default: the demo key, printed)."),
     ] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option("--rate-limit", min=1, help="Notify's rate limit: requests a minute."),
+    ] = None,
 ) -> None:
     """Serve the GOV.UK Notify simulator (ARCHITECTURE §11): a template for every kind."""
     from bridge.errors import BadInput
@@ -151,7 +155,7 @@ def sim_notify(
 
     key = api_key or DEMO_API_KEY
     try:
-        app = create_app(api_key=key)
+        app = create_app(api_key=key, rate_limit_per_minute=rate_limit)
     except ValueError as exc:
         raise BadInput(f"--api-key: {exc}") from exc
     if api_key is None:

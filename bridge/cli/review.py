@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from bridge.cli.common import emit_json, info, parse_entry_id, print_table, wiring
+from bridge.cli.common import (
+    As,
+    EnteredOn,
+    Json,
+    Reference,
+    day_or_none,
+    emit_json,
+    info,
+    parse_entry_id,
+    print_table,
+    wiring,
+)
 from bridge.core.attention_words import attention_guidance, attention_label
 from bridge.core.edit import parse_assignments
 from bridge.core.purposes import check_purpose
@@ -16,6 +26,7 @@ from bridge.core.vocabulary import (
     OVERDUE_LABEL,
     REPLACED_RETURN_LABEL,
     kind_label,
+    london_date,
     long_datetime,
     section_label,
     state_label,
@@ -30,8 +41,6 @@ queue_app = typer.Typer(
 )
 entry_app = typer.Typer(help="Act on one entry as a vetted proxy.", no_args_is_help=True)
 
-As = Annotated[str, typer.Option("--as", help="Staff code of the person acting (audited).")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 EntryId = Annotated[str, typer.Argument(help="Entry id.")]
 
 
@@ -206,22 +215,12 @@ def mark_entered(
     ctx: typer.Context,
     entry_id: EntryId,
     as_: As,
-    reference: Annotated[
-        str | None, typer.Option("--reference", help="The ViSOR reference.")
-    ] = None,
-    date_: Annotated[
-        str | None,
-        typer.Option("--date", help="Date keyed into ViSOR (YYYY-MM-DD; default today)."),
-    ] = None,
+    reference: Reference = None,
+    date_: EnteredOn = None,
     json_: Json = False,
 ) -> None:
     """Record that an approved entry was keyed into ViSOR."""
-    on = None
-    if date_ is not None:
-        try:
-            on = date.fromisoformat(date_)
-        except ValueError as exc:
-            raise BadInput(f"--date must be YYYY-MM-DD, not {date_!r}.") from exc
+    on = day_or_none(date_)
     _act(ctx, "mark_entered", entry_id, as_, json_, reference=reference, on=on)
 
 
@@ -245,7 +244,7 @@ def status(
             kind_label(e.kind),
             (REPLACED_RETURN_LABEL if e.id in page.replaced else state_label(e.status))
             + (f" ({OVERDUE_LABEL.lower()})" if e.id in page.overdue else ""),
-            e.created_at.date().isoformat(),
+            london_date(e.created_at).isoformat(),
             e.due_date.isoformat(),
             e.entered_at.isoformat() if e.entered_at else "",
             e.reason or "",

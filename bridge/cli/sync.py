@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from bridge.cli.common import emit_json, info, print_table, wiring
+from bridge.core.vocabulary import long_datetime
 from bridge.ndelius import NdeliusClient
 from bridge.services.sync.service import SyncResult
 
@@ -117,7 +118,7 @@ def retries(
         table.add_row(
             str(row["crn"]),
             f"{row['attempts']}{flag}",
-            str(row["next_attempt_at"])[:19],
+            long_datetime(str(row["next_attempt_at"]), zone=True),
             str(row["last_error"]),
         )
     print_table(table, stderr=True)

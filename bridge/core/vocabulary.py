@@ -27,6 +27,7 @@ __all__ = [
     "explain_state",
     "kind_label",
     "long_date",
+    "london_date",
     "long_datetime",
     "section_label",
     "short_time",
@@ -143,6 +144,11 @@ def _local(when: datetime) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(LONDON)
+
+
+def london_date(when: datetime) -> date:
+    """The date in England and Wales at an instant (a naive one is taken as UTC)."""
+    return _local(when).date()
 
 
 def long_date(value: str | date | None) -> str:

@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bridge.audit import record
 from bridge.clock import Clock
@@ -267,6 +267,12 @@ class AccountService:
                     live.last_seen_at = now
                     s.add(live)
         return Person.of(staff)
+
+    def administrators(self) -> list[tuple[str, str]]:
+        """(name, staff code) of each active administrator: whom a refused person may ask."""
+        with Session(self._engine) as s:
+            rows = s.exec(select(Staff).where(col(Staff.active).is_(True))).all()
+            return sorted((p.name, p.code) for p in rows if "admin" in (p.roles or []))
 
     # -- helpers ----------------------------------------------------------------------------
 

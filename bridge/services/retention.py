@@ -153,7 +153,7 @@ def _purge_content(s: Session, now: datetime, cutoff: datetime, rows: dict[str, 
             s.execute(
                 update(Entry)
                 .where(col(Entry.id).in_(ids))
-                .values(xml=None, diff=[], issues=[], reason=None)
+                .values(xml=None, diff=[], issues=[], reason=None, sent=None)
             )
         gone = (
             _count(s, delete(Baseline).where(col(Baseline.crn) == crn)) if crn in baselines else 0

@@ -152,6 +152,7 @@ class ReviewService:
                 claimed_by=entry.claimed_by,
                 owning_force=entry.owning_force,
                 history=[HistoryItem(h.at, h.actor, h.action, h.detail) for h in history],
+                sent=dict(entry.sent or {}),
             )
 
     def check_access(self, entry_id: int, *, actor: str) -> None:

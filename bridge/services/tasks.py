@@ -173,10 +173,8 @@ class TaskService:
         offset: int = 0,
         count: bool = True,
     ) -> TaskList:
-        """Tasks with an open entry, earliest due first (see the module docstring).
-
-        `count=False` (the task pages): `total` is only a lower bound (the rows up to this page,
-        plus one when a further page exists), so a page never counts the whole queue."""
+        """Tasks with an open entry, earliest due first (see the module docstring). With
+        `count=False`, `total` only says whether a further page exists (one row past it)."""
         now = self._clock.now()
         today = local_date(now)
         with Session(self._engine) as s:  # a read: no write lock while listing
@@ -201,10 +199,9 @@ class TaskService:
                 every = tq.tasks_of(s, sorted(only - hidden))
                 end = None if limit is None else offset + limit
                 page, total = every[offset:end], len(every)
-            elif not count and limit is not None:
+            elif not count and limit is not None:  # the task pages: never count the queue
                 page = tq.first_tasks(s, skip=hidden, limit=limit + 1, offset=offset)
-                total = offset + len(page)
-                page = page[:limit]
+                total, page = offset + len(page), page[:limit]
             else:
                 page = tq.first_tasks(s, skip=hidden, limit=limit, offset=offset)
                 total = offset + len(page)

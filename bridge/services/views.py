@@ -194,6 +194,8 @@ class EntryShown(EntrySummary):
     claimed_by: str | None
     owning_force: str | None
     history: list[HistoryItem]
+    #: Values nDelius sent that ViSOR cannot take, by issue path (shown beside their issues).
+    sent: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ deduplicate on `reference`: a sender unsure of a send looks the reference up fir
 
 Test hooks: `GET /__admin/sent`, `POST /__admin/templates`, `POST /__admin/faults` (as the
 other simulators; a 429 body in Notify's shape makes a rate-limit storm), `POST /__admin/reset`.
+With `rate_limit_per_minute` it also enforces Notify's own rate limit (a token bucket).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import uuid
@@ -70,6 +72,30 @@ def notify_error(status: int, error: str, message: str) -> JSONResponse:
 
 
 @dataclass
+class RateLimit:
+    """Notify's per-key rate limit: a token bucket of min(ceil(N/3) + 1, 1001) requests,
+    refilled at N a minute; an empty bucket is a 429 RateLimitError."""
+
+    per_minute: int
+    clock: Callable[[], float]
+    tokens: float = field(init=False)
+    at: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.capacity = float(min(math.ceil(self.per_minute / 3) + 1, 1001))
+        self.tokens, self.at = self.capacity, self.clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.per_minute / 60)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+@dataclass
 class Template:
     """A template the simulated service has: its type, the keys it needs, its text."""
 
@@ -101,9 +127,10 @@ def _render(text: str, values: dict[str, Any]) -> str:
 class NotifyState:
     """Templates, accepted notifications (in order) and the service's key."""
 
-    def __init__(self, api_key: str, now: Callable[[], float]) -> None:
+    def __init__(self, api_key: str, now: Callable[[], float], rate: RateLimit | None) -> None:
         _, self.service_id, self.secret = parse_api_key(api_key)
         self.now = now
+        self.rate = rate
         self.templates = _default_templates()
         self.sent: list[dict[str, Any]] = []
 
@@ -146,6 +173,12 @@ class NotifyState:
         if abs(self.now() - float(iat)) > JWT_WINDOW_SECONDS:
             return notify_error(
                 403, "AuthError", "Error: Your system clock must be accurate to within 30 seconds"
+            )
+        if self.rate is not None and not self.rate.take():
+            return notify_error(
+                429,
+                "RateLimitError",
+                f"Exceeded rate limit for key type LIVE of {self.rate.per_minute} requests per 60 seconds",
             )
         return None
 
@@ -328,10 +361,18 @@ def _add_routes(app: FastAPI, state: NotifyState) -> None:
 
 
 @one_build_at_a_time
-def create_app(*, api_key: str = DEMO_API_KEY, now: Callable[[], float] = time.time) -> FastAPI:
+def create_app(
+    *,
+    api_key: str = DEMO_API_KEY,
+    now: Callable[[], float] = time.time,
+    rate_limit_per_minute: int | None = None,
+    rate_clock: Callable[[], float] = time.time,
+) -> FastAPI:
     """A fresh Notify simulator accepting `api_key` (raises ValueError for a malformed one);
-    `now` is the wall clock the token's `iat` is checked against."""
-    state = NotifyState(api_key, now)
+    `now` is the wall clock the token's `iat` is checked against. `rate_limit_per_minute`:
+    Notify's rate limit on the key (None: unlimited), its bucket refilled by `rate_clock`."""
+    rate = RateLimit(rate_limit_per_minute, rate_clock) if rate_limit_per_minute else None
+    state = NotifyState(api_key, now, rate)
     app = FastAPI(title="GOV.UK Notify simulator", docs_url=None, redoc_url=None)
     faults = install_faults(app, SystemClock())
     _add_routes(app, state)

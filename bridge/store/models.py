@@ -131,6 +131,9 @@ class Entry(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     diff: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    #: Values nDelius sent that ViSOR cannot take, by issue path (record content, proxies only;
+    #: purged with the XML). Issues themselves never hold values.
+    sent: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     on_behalf_of: str = Field(max_length=16)
     mapping_version: str = Field(max_length=32)
     source_occurred_at: datetime

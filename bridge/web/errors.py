@@ -149,7 +149,10 @@ def install_error_handlers(app: FastAPI, pages: Pages) -> None:
             return pages.render(
                 request,
                 "tasks/vetting_lapsed.html",
-                {"title": "Your vetting has lapsed"},
+                {
+                    "title": "Your vetting has lapsed",
+                    "administrators": get_wiring(request).accounts.administrators(),
+                },
                 status_code=403,
             )
         if isinstance(exc, RequestValidationError):

@@ -24,7 +24,9 @@ from bridge.web.present import field_id, field_label
 
 __all__ = ["Option", "Question", "answer", "leaf_spec", "question_for", "readable"]
 
-Kind = Literal["text", "radios", "select", "date", "boolean"]
+Kind = Literal["text", "textarea", "radios", "select", "date", "boolean"]
+#: Free text longer than this is a textarea (contact notes), shorter an input.
+LONG_TEXT = 200
 #: A coded field with at most this many ViSOR values is radios; more is a select.
 MAX_RADIOS = 6
 _STEP = re.compile(r"([A-Za-z][A-Za-z0-9_-]*)(?:\[(\d+)\])?")
@@ -77,6 +79,8 @@ def _kind(spec: FieldSpec, options: list[Option]) -> Kind:
         return "boolean"
     if spec.transform == "lookup":
         return "radios" if len(options) <= MAX_RADIOS else "select"
+    if spec.transform == "text" and (spec.max_length or 0) > LONG_TEXT:
+        return "textarea"
     return "text"
 
 

@@ -92,7 +92,7 @@ class TaskPage:
 
 
 def _changes(entry: TaskEntry, spec: MappingSpec) -> list[str]:
-    if entry.kind == Kind.NOMINAL_CREATE:
+    if entry.kind != Kind.NOMINAL_UPDATE:  # a new record or an activity: nothing to compare
         return []
     sspec = section_spec(spec, entry.section)
     out = []
@@ -168,7 +168,9 @@ def _issue_href(crn: str, entry: TaskEntry | Any, issue_path: str) -> str:
     return f"/tasks/{crn}/sections/{entry.id}"
 
 
-def refusal_links(crn: str, failures: Sequence[ApprovalFailure]) -> list[ErrorLink]:
+def refusal_links(
+    crn: str, failures: Sequence[ApprovalFailure], spec: MappingSpec | None = None
+) -> list[ErrorLink]:
     """A refused "Approve all" as an error summary: a link per blocking field or section."""
     out: list[ErrorLink] = []
     for f in failures:
@@ -178,7 +180,8 @@ def refusal_links(crn: str, failures: Sequence[ApprovalFailure]) -> list[ErrorLi
             for path in f.fields or [""]:
                 leaf = issue_field(f.section or "", path)
                 href = field_href(crn, f.entry_id, leaf, back_to_task=True) if leaf else base
-                what = leaf.replace("/", " ") if leaf else "a field"
+                sspec = section_spec(spec, f.section or "") if spec is not None else None
+                what = field_label(sspec, leaf) if leaf else "a field"
                 out.append({"text": f"{title}: fix {what} before approving", "href": href})
         elif f.problem == "stale-version":
             out.append(
@@ -205,6 +208,7 @@ class FieldLine:
     was: str | None = None  # an update's value before, when the field changed
     change_href: str | None = None
     issues: list[str] = field(default_factory=list)
+    sent: str | None = None  # the value nDelius sent that ViSOR cannot take (beside its issue)
 
 
 @dataclass(frozen=True)
@@ -233,9 +237,10 @@ def section_page(
     section = section_of(shown.xml) if shown.xml else None
     mine = shown.status == State.CLAIMED and shown.claimed_by == actor
     removal = shown.kind in REMOVALS
-    update = shown.kind != Kind.NOMINAL_CREATE
+    update = shown.kind == Kind.NOMINAL_UPDATE  # only an update has a baseline to compare
     by_field: dict[str, list[str]] = {}
     whole: list[str] = []
+    sent = {issue_field(shown.section, path): value for path, value in shown.sent.items()}
     for issue in shown.issues:
         path = issue_field(shown.section, str(issue.get("path", "")))
         text = str(issue.get("message", ""))
@@ -256,6 +261,7 @@ def section_page(
                     was=readable(row.before, leaf) if update and row.changed else None,
                     change_href=field_href(shown.crn, shown.id, row.path) if editable else None,
                     issues=by_field.get(row.path, []),
+                    sent=sent.get(row.path),
                 )
             )
         groups.append((group.title, lines))

@@ -22,7 +22,8 @@ def test_every_admin_page_passes_axe(address_change: LiveService, open_tab: Open
     )
     admin = open_tab(address_change)
     page = admin.page
-    admin.sign_in(ADMIN, lands_on="/admin/staff")
+    admin.sign_in(ADMIN, lands_on="/workload")  # an administrator lands on Workload (#15)
+    admin.open("/admin/staff")
     waiting = _captioned(page, "Waiting for a second administrator")
     expect(waiting.locator("tbody tr")).to_have_count(1)
     expect(waiting.get_by_role("button", name="Withdraw request 1")).to_be_visible()

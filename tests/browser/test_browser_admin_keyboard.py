@@ -36,7 +36,7 @@ def test_an_administrator_reassigns_and_releases_a_task_with_the_keyboard(
     page.keyboard.type(PASSWORD)
     tab_to(page, "Sign in")
     _press(admin, "Enter")
-    expect(page).to_have_url(f"{address_change.url}/admin/staff")
+    expect(page).to_have_url(f"{address_change.url}/workload")  # administrators land here (#15)
 
     tab_to(page, "Held tasks")
     _press(admin, "Enter")

@@ -88,6 +88,7 @@ PAGES: list[tuple[str | None, Where]] = [
     (MANAGER, "/cases"),
     (MANAGER, _case),
     (MANAGER, "/queue"),  # the 403 page
+    (MANAGER, "/notifications"),
     (ADMIN, "/admin/tasks"),
     (ADMIN, "/admin/attention"),
     (ADMIN, "/admin/staff"),
@@ -97,8 +98,13 @@ PAGES: list[tuple[str | None, Where]] = [
     (ADMIN, "/admin/sync"),
     (ADMIN, "/admin/submissions"),
     (ADMIN, "/admin/config"),
+    (ADMIN, "/admin/notifications"),
 ]
-HOME = {PROXY: "/tasks", MANAGER: "/cases", ADMIN: "/admin/staff"}
+HOME = {
+    PROXY: "/tasks",
+    MANAGER: "/cases",
+    ADMIN: "/workload",
+}  # an administrator lands on Workload (issue 15)
 
 
 def _undetermined(ndelius_url: str) -> None:

@@ -7,6 +7,8 @@ with axe-core and watched for CSP refusals.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -20,7 +22,7 @@ from tests.browser.conftest import (
     OpenTab,
     move_main_address,
 )
-from tests.browser.harness import Tab
+from tests.browser.harness import Tab, tab_to
 from tests.builders import EXPIRED_PROXY, PROXY, case_doc, sync_json
 from tests.web.conftest import PASSWORD
 
@@ -211,3 +213,37 @@ def test_an_expired_proxy_is_told_why(launch: Launch, open_tab: OpenTab) -> None
     expect(_h1(proxy.page)).to_have_text("Your vetting has lapsed")
     expect(proxy.page.locator("main")).to_contain_text("contact")
     proxy.scan()
+
+
+def test_the_task_pages_reflow_at_320_px_and_work_by_keyboard(
+    launch: Launch, open_tab: OpenTab
+) -> None:
+    service = launch({BAD_PNC})
+    proxy = open_tab(service)
+    page = proxy.page
+    page.set_viewport_size({"width": 320, "height": 640})
+    proxy.sign_in(PROXY, lands_on="/tasks")
+    entry = next(e for e in service.entries(BAD_PNC) if e.section == "identity")
+    widths = {}
+    for path in ("/tasks", f"/tasks/{BAD_PNC}"):
+        proxy.open(path)
+        widths[path] = page.evaluate("document.documentElement.scrollWidth")
+    # keyboard only: claim the case, then follow the fix to its question page
+    proxy.open("/tasks")
+    tab_to(page, "Claim next case")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert proxy.path == f"/tasks/{BAD_PNC}"
+    tab_to(page, re.compile(r"Identity: .*"))
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    widths["question"] = page.evaluate("document.documentElement.scrollWidth")
+    tab_to(page, "PNC number")
+    page.keyboard.type(GOOD_PNC)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(_banner(page)).to_contain_text("Answer saved")
+    proxy.open(f"/tasks/{BAD_PNC}/sections/{entry.id}")
+    widths["section"] = page.evaluate("document.documentElement.scrollWidth")
+    proxy.scan()
+    assert all(w <= 320 for w in widths.values()), widths

@@ -45,6 +45,8 @@ def test_admin_attention_lists_crn_reason_and_since_and_refuses_others(
     assert code == 0
     assert CRN in out
     assert "officer_undetermined" in out
+    assert "No current offender manager" in out  # the web's words for it, and what to do
+    assert "probation delivery unit" in " ".join(out.split())
 
     code, out, err = db_cli("admin", "attention", "--as", PROXY, "--json")
     assert (code, out) == (1, "")

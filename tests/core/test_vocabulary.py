@@ -78,6 +78,11 @@ def test_times_can_say_which_clocks(instant: datetime, expected: str) -> None:
     assert v.zone_name(instant) == expected.rsplit(" ", 1)[1]
 
 
+def test_the_london_date_of_an_instant() -> None:
+    assert v.london_date(datetime(2026, 5, 31, 23, 30, tzinfo=UTC)) == date(2026, 6, 1)
+    assert v.london_date(datetime(2026, 11, 30, 23, 30, tzinfo=UTC)) == date(2026, 11, 30)
+
+
 def test_plain_dates() -> None:
     assert v.long_date(date(2026, 11, 3)) == "3 November 2026"
     assert v.long_date("2026-11-03") == "3 November 2026"

@@ -334,3 +334,40 @@ def test_outbox_rows_are_erased_with_their_case_and_purged_once_delivered(
     w.retention.run()
     # The delivered row went after the content period; the one still to deliver stays.
     assert [(r.crn, r.status) for r in _rows(w)] == [(ENTERED_CASE, "queued")]
+
+
+def test_notifys_own_rate_limit_is_honoured_without_losing_or_repeating_a_message(
+    db_url: str, make_wiring: MakeWiring, clock: FixedClock
+) -> None:
+    """The simulator's token bucket (30 a minute, 11 at once) refills on the test's clock, which
+    the sender's waits advance: 40 messages go, each once, after about a minute of waiting."""
+    from bridge.sim import notify as notify_sim
+    from bridge.sim.server import serve_in_thread
+
+    app = notify_sim.create_app(
+        rate_limit_per_minute=30, rate_clock=lambda: clock.now().timestamp()
+    )
+    with serve_in_thread(app) as url:
+        w = make_wiring(db_url, **notify_overrides(url, notify_max_wait_seconds=10))
+        give_addresses(w)
+        with session_scope(w.engine) as s:
+            for n in range(40):
+                outbox.enqueue(
+                    s,
+                    NotifyKind.CASE_ENTERED,
+                    to=[MANAGER],
+                    crn="F600218",
+                    values={"crn": "F600218", "link": f"{LINK_BASE}/cases/F600218"},
+                    dedupe=f"paced:{n}",
+                    now=clock.now(),
+                )
+        started = clock.now()
+        for _ in range(10):
+            result = w.notify().send()
+            assert result is not None
+            if not any(r.status != "sent" for r in _rows(w)):
+                break
+        references = [m["reference"] for m in sent(url)]
+    assert len(references) == 40 == len(set(references))
+    assert min(clock.slept) == pytest.approx(2.0)  # 60 s / 30: one request's worth of the window
+    assert (clock.now() - started).total_seconds() >= (40 - 11) * 2  # the bucket's pace

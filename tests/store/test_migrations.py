@@ -70,6 +70,7 @@ def test_the_history_starts_at_one_baseline() -> None:
     """0001 to 0007 were squashed before the first release: the baseline, then what followed."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert [s.revision for s in script.walk_revisions()] == [
+        "0008_sent_values",
         "0007_notify",
         "0006_work_facts",
         "0005_held_forms",

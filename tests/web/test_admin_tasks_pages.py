@@ -183,7 +183,14 @@ def test_a_refused_reassignment_shows_an_error_summary_and_moves_nothing(
 
 
 def test_a_done_banner_shows_nothing_typed_into_the_address_bar(held: str, admin: Visitor) -> None:
-    for query in ("done=released&crn=<b>x</b>", "done=nope&crn=" + held, "done=reassigned&crn="):
+    for query in (
+        "done=released&crn=<b>x</b>",
+        "done=nope&crn=" + held,
+        "done=reassigned&crn=",
+        f"done=released&crn={held}",  # still held: not released
+        f"done=reassigned&crn={held}&to={PROXY_2}",  # held by PROXY, not PROXY_2
+        f"done=reassigned&crn={held}&to=<i>",
+    ):
         assert "govuk-notification-banner" not in admin.client.get(f"/admin/tasks?{query}").text
 
 

@@ -67,22 +67,49 @@ def internal_words(text: str) -> list[str]:
     return found
 
 
-def _entry_path(wiring: Wiring) -> str:
+def _held_by_proxy(wiring: Wiring) -> tuple[str, int]:
+    """A task PROXY holds (claimed now): its CRN and first entry's id."""
     task = wiring.tasks.claim_next(actor=PROXY)
     assert task is not None
-    return f"/entries/{task.entries[0].id}"
+    return task.crn, task.entries[0].id
 
 
-def _case_path(wiring: Wiring) -> str:
+def _entry_path(wiring: Wiring, _visitor: Visitor) -> str:
+    return f"/entries/{_held_by_proxy(wiring)[1]}"
+
+
+def _task_path(wiring: Wiring, _visitor: Visitor) -> str:
+    return f"/tasks/{_held_by_proxy(wiring)[0]}"
+
+
+def _section_path(wiring: Wiring, _visitor: Visitor) -> str:
+    crn, entry_id = _held_by_proxy(wiring)
+    return f"/tasks/{crn}/sections/{entry_id}"
+
+
+def _question_path(wiring: Wiring, visitor: Visitor) -> str:
+    """The first "Change" link of a section's check-answers page: a question page."""
+    section = visitor.client.get(_section_path(wiring, visitor)).text
+    found = re.search(r'href="(/tasks/[^"]+/fields/[^"]+)"', section)
+    assert found, "no question page linked from the section"
+    return html.unescape(found.group(1))
+
+
+def _case_path(wiring: Wiring, _visitor: Visitor) -> str:
     rows = wiring.status.my_cases(actor=MANAGER)
     return f"/cases/{rows[0].crn}"
 
 
-Path = str | Callable[[Wiring], str]
+Path = str | Callable[[Wiring, Visitor], str]
 #: Every page, as (who, path): extend this list with each new page.
 PAGES: list[tuple[str | None, Path]] = [
     (None, "/login"),
     (None, "/no-such-page"),
+    (PROXY, "/tasks"),
+    (PROXY, "/tasks?mine=true"),
+    (PROXY, _task_path),
+    (PROXY, _section_path),
+    (PROXY, _question_path),
     (PROXY, "/queue"),
     (PROXY, _entry_path),
     (MANAGER, "/cases"),
@@ -116,12 +143,13 @@ def test_the_word_check_catches_what_it_must() -> None:
 def test_no_page_shows_an_internal_word(
     synced_wiring: Wiring, new_visitor: Callable[[], Visitor], who: str | None, path: Path
 ) -> None:
-    # A held task, a failed submission's worth of data and the attention list have rows.
+    # The held-task page has a row (the attention list's words are checked with rows in
+    # test_admin_tasks_pages.py).
     synced_wiring.tasks.claim_next(actor=PROXY_2)
     visitor = new_visitor()
     if who is not None:
         visitor.sign_in(who)
-    where = path(synced_wiring) if callable(path) else path
+    where = path(synced_wiring, visitor) if callable(path) else path
     response = visitor.client.get(where)
     assert response.status_code in (200, 403, 404), where
     text = visible_text(response.text)

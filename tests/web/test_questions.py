@@ -37,6 +37,9 @@ def test_each_kind_of_field_gets_its_input_and_its_help_line() -> None:
     assert question_for(mappa, "LeadAgency", "Probation", TABLES) is None  # fixed by the mapping
     assert question_for(mappa, "Team", None, TABLES) is None  # a group, not a value
     assert question_for(identity, "Nonsense", None, TABLES) is None
+    notes = question_for(_section("activity"), "Notes", "Seen at the office.", TABLES)
+    assert notes is not None
+    assert notes.input_type == "textarea"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ they typed. Through the real app on SQLite and PostgreSQL after a real sync of t
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import quote
 
@@ -134,6 +135,8 @@ def test_a_new_record_tags_nothing_and_booleans_read_as_words(
     assert "Was:" not in page.text
     assert re.search(r'id="field-Address-1-NoFixedAbode">(Yes|No)<', page.text)
     assert ">false<" not in page.text
+    task = proxy.client.get(f"/tasks/{entry.crn}")
+    assert "(was " not in task.text  # a new person's task lists no changes, activities neither
     assert ">true<" not in page.text
 
 
@@ -154,6 +157,13 @@ def test_a_blocking_issue_fixed_through_a_question_page(
     assert 'value="not a pnc"' in bad.text  # what was typed is kept
     task = proxy.client.get(f"/tasks/{entry.crn}")
     assert f'href="{href}?back=task"' in task.text  # "Fix before approving" links the field
+    versions = {f"v-{e.id}": str(e.version) for e in _entries(synced_wiring, entry.crn)}
+    refused = proxy.post(
+        f"/tasks/{entry.crn}/approve", {**versions, "only": "1"}, page=f"/tasks/{entry.crn}"
+    )
+    assert refused.status_code == 409
+    assert "Identity: fix PNC number before approving" in refused.text  # named by its label
+    assert f'href="{href}?back=task"' in refused.text
     good = proxy.post(
         href,
         {"value": "2001/0123456F", "version": str(entry.version), "back": "task"},
@@ -182,6 +192,11 @@ def test_coded_fields_and_dates_are_questions(proxy: Visitor, synced_wiring: Wir
     )
     assert wrong.status_code == 400
     assert "must be a real date" in wrong.text
+    activity = next(
+        e for e in _entries(synced_wiring, entry.crn) if e.section == "activity" and e.xml
+    )
+    notes = proxy.client.get(_field(entry.crn, activity.id or 0, "Notes"))
+    assert '<textarea class="govuk-textarea' in notes.text
     assert 'value="31"' in wrong.text
 
 
@@ -243,6 +258,7 @@ def test_an_expired_proxy_is_told_why_and_whom_to_contact(
     assert home.status_code == 403
     assert "Your vetting has lapsed" in home.text
     assert "contact" in home.text
+    assert "(ADM0001)" in home.text  # the administrators, by name and code
     assert 'href="/tasks"' not in home.text.split("<main", 1)[1]
 
 
@@ -361,3 +377,22 @@ def test_a_held_form_is_not_offered_to_someone_else(
     assert other.client.get("/held", follow_redirects=False).status_code == 303
     clock.advance(31 * 60)  # and it lapses
     assert synced_wiring.held_forms.take(staff=PROXY) is None
+
+
+def test_a_value_visor_cannot_take_is_shown_as_sent_to_the_proxy_only(
+    proxy: Visitor, synced_wiring: Wiring
+) -> None:
+    entry = _blocked_pnc(synced_wiring)
+    assert entry.sent is not None
+    sent = entry.sent["identity/PNC"]
+    assert sent
+    assert sent in str(case_doc(entry.crn))  # as nDelius sent it
+    assert sent not in str(entry.issues)  # issues are metadata: never a value
+    assert proxy.post(f"/tasks/{entry.crn}/claim", page="/tasks").status_code == 303
+    section = proxy.client.get(f"/tasks/{entry.crn}/sections/{entry.id}")
+    assert f"nDelius sent: <strong>{html.escape(sent)}</strong>" in section.text
+    assert "Not sent to ViSOR" in section.text
+    for listing in ("/tasks", f"/tasks/{entry.crn}", "/queue", "/api/queue", "/api/tasks"):
+        answer = proxy.client.get(listing)
+        assert answer.status_code == 200, listing
+        assert sent not in answer.text, listing

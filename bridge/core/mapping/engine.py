@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.core.issues import Issue
+from bridge.core.issues import SENT_MAX, Issue
 from bridge.core.mapping.codes import CodeTable
 from bridge.core.mapping.paths import MISSING, Path, text_of
 from bridge.core.mapping.routing import route
@@ -145,10 +145,19 @@ class _Run:
         self.issues: list[Issue] = []
         self.trace = trace
 
-    def issue(self, code: str, path: str, label: str, *, blocking: bool, hint: str = "") -> None:
+    def issue(
+        self,
+        code: str,
+        path: str,
+        label: str,
+        *,
+        blocking: bool,
+        hint: str = "",
+        sent: str | None = None,
+    ) -> None:
         message = _MESSAGES[code].format(label=label, hint=hint)
         public = _PUBLIC_CODES.get(code, code)
-        self.issues.append(Issue(public, f"{self.section}/{path}", message, blocking))
+        self.issues.append(Issue(public, f"{self.section}/{path}", message, blocking, sent))
 
     def missing(self, spec: FieldSpec, path: str, context: Any) -> None:
         if spec.required == "no" or not self.mapper.holds(spec.required_when, context):
@@ -283,11 +292,13 @@ class _Run:
         result = node.apply(cleaned, table)
         if table is not None and self.trace is not None:
             self.trace.codes.add((table.name, cleaned, table.covers(cleaned)))
-        if isinstance(result, Problem):
-            self.issue(result.code, path, spec.label, blocking=True, hint=result.hint)
+        if isinstance(result, Problem):  # the value as sent goes beside the issue (proxies only)
+            sent = cleaned[:SENT_MAX]
+            self.issue(result.code, path, spec.label, blocking=True, hint=result.hint, sent=sent)
             return None, True
         if result is not None and spec.max_length is not None and len(result) > spec.max_length:
-            self.issue("too-long", path, spec.label, blocking=True, hint=str(spec.max_length))
+            hint = str(spec.max_length)
+            self.issue("too-long", path, spec.label, blocking=True, hint=hint, sent=result)
             return None, True
         return result, False
 

@@ -31,7 +31,7 @@ from bridge.core.audit_events import (
     entry_superseded,
 )
 from bridge.core.deadlines import add_working_days
-from bridge.core.issues import has_blocking, issues_to_json
+from bridge.core.issues import has_blocking, issues_to_json, sent_values
 from bridge.core.lifecycle import State
 from bridge.core.prepared import PreparedCase, PreparedSection
 from bridge.core.queue_plan import (
@@ -204,6 +204,7 @@ class PageWriter:
                 "xml": xml,
                 "content_hash": section.content_hash,
                 "issues": issues_to_json(issues),
+                "sent": sent_values(issues) or None,
                 "diff": diff,
                 "on_behalf_of": on_behalf_of,
                 "mapping_version": bundle.version,

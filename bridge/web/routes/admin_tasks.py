@@ -6,8 +6,8 @@ events (`entry.released` / `entry.reassigned` naming the administrator and the h
 routes take any signed-in person and let the services decide, so a refusal of someone who is
 not an administrator is audited exactly as the CLI's is. A refused action re-renders the page
 (400 or 409) with a GOV.UK error summary linking the control; a done one redirects
-(Post/Redirect/Get) to the page with a success banner whose words are fixed (the CRN in it is
-checked to be one).
+(Post/Redirect/Get) to the page with a success banner whose words are fixed (shown only when
+the tasks bear out the CRN and proxy it names).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["ATTENTION_LINKS", "router"]
 router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
 Crn = Annotated[str, Path(max_length=16)]
-#: Success banners, chosen by `?done=`: fixed words and a CRN that was checked to be one.
+#: Success banners, chosen by `?done=`: fixed words, a CRN and a staff code the tasks bear out.
 DONE = {
     "released": "Task {crn} released: its entries are back in the queue for any proxy",
     "reassigned": "Task {crn} reassigned to {to}",
@@ -68,13 +68,19 @@ def _row(task: HeldTask) -> dict[str, Any]:
     }
 
 
-def _banner(request: Request) -> str | None:
+def _banner(request: Request, held: list[HeldTask]) -> str | None:
+    """The success banner `?done=` asks for, only when the tasks bear it out: a released task
+    has no claim left, a reassigned one is held by the proxy named. So a crafted address shows
+    nothing that is not true."""
     done = request.query_params.get("done", "")
     crn = normal_crn(request.query_params.get("crn", ""))
     if done not in DONE or crn is None:
         return None
+    task = next((t for t in held if t.crn == crn), None)
+    if done == "released":
+        return DONE[done].format(crn=crn) if task is None or task.expires is None else None
     to = request.query_params.get("to", "").strip().upper()
-    if done == "reassigned" and not (to.isalnum() and len(to) <= 16):
+    if task is None or task.holder != to:
         return None
     return DONE[done].format(crn=crn, to=to)
 
@@ -96,7 +102,7 @@ def _tasks_page(
         {
             "title": "Held tasks",
             "tasks": [_row(t) for t in held],
-            "done": None if errors else _banner(request),
+            "done": None if errors else _banner(request, held),
             "errors": errors or [],
             "chosen": chosen or {},
             "claim_minutes": wiring.settings.claim_minutes,

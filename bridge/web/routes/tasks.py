@@ -239,7 +239,9 @@ def _approve(
             raise WrongState("You hold no section of this case to approve.")
         result = wiring.tasks.approve(crn, actor=staff.code, versions=versions)
     except ApprovalRefused as refused_all:
-        links = task_view.refusal_links(normal_crn(crn) or crn, refused_all.failures)
+        links = task_view.refusal_links(
+            normal_crn(crn) or crn, refused_all.failures, wiring.bundle.spec
+        )
         return render_task(
             request, staff, wiring, pages, crn, errors=links, values=values, status_code=409
         )
