@@ -106,6 +106,39 @@ class Settings(BaseSettings):
     metrics_address: str | None = None
     audit_verify_interval_seconds: int = Field(default=21_600, ge=60)
     alert_attention_cases: int = Field(default=0, ge=0)
+    # Single sign-on with OpenID Connect (issue 19; docs/web.md): unset issuer = not offered.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_staff_claim: str = Field(default="preferred_username", min_length=1)
+    #: Local password sign-in: unset = on in development, off in production.
+    local_passwords: bool | None = None
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Single sign-on is offered (BRIDGE_OIDC_ISSUER is set)."""
+        return bool(self.oidc_issuer and self.oidc_issuer.strip())
+
+    @property
+    def passwords_enabled(self) -> bool:
+        """Local password sign-in is offered (BRIDGE_LOCAL_PASSWORDS, by default development)."""
+        if self.local_passwords is None:
+            return self.environment == "development"
+        return self.local_passwords
+
+    def oidc_problems(self) -> list[str]:
+        """What is missing or unsafe in the single sign-on settings (empty: none, or fine)."""
+        if not self.oidc_enabled:
+            return []
+        problems = []
+        if not self.oidc_client_id:
+            problems.append("BRIDGE_OIDC_CLIENT_ID is needed with BRIDGE_OIDC_ISSUER")
+        if self.oidc_client_secret is None or not self.oidc_client_secret.get_secret_value():
+            problems.append("BRIDGE_OIDC_CLIENT_SECRET is needed with BRIDGE_OIDC_ISSUER")
+        issuer = (self.oidc_issuer or "").strip()
+        if self.environment != "development" and not issuer.startswith("https://"):
+            problems.append("BRIDGE_OIDC_ISSUER must be an https:// URL")
+        return problems
 
     # GOV.UK Notify (issue 16; docs/operations.md "Notifications"). No key: nothing is sent.
     notify_api_key: SecretStr | None = None
@@ -157,6 +190,12 @@ class Settings(BaseSettings):
         if self.ndelius_client_secret.get_secret_value() == "bridge-dev-secret":
             problems.append("BRIDGE_NDELIUS_CLIENT_SECRET is the development default")
         problems.extend(audit_key_problems(self))
+        problems.extend(self.oidc_problems())
+        if not self.oidc_enabled and not self.passwords_enabled:
+            problems.append(
+                "neither single sign-on (BRIDGE_OIDC_ISSUER) nor local passwords "
+                "(BRIDGE_LOCAL_PASSWORDS=true) is enabled, so nobody could sign in"
+            )
         return problems
 
     def check_deployable(self) -> None:

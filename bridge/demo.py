@@ -1,4 +1,5 @@
-"""`visor-bridge demo`: both simulators, a seeded SQLite store, the scheduler and the web UI, on loopback."""
+"""`visor-bridge demo`: the simulators (nDelius, ViSOR, an OIDC provider), a seeded SQLite store,
+the scheduler and the web UI, on loopback."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bridge.core.notify_kinds import NotifyKind, demo_template_id
 from bridge.scheduler import build_scheduler, sync_job
 from bridge.sim import ndelius as ndelius_sim
 from bridge.sim import notify as notify_sim
+from bridge.sim import oidc as oidc_sim
 from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
 from bridge.web.app import create_app
@@ -100,7 +102,21 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             )
         )
         no_url = stack.enter_context(serve_in_thread(notify_sim.create_app()))
+        # The organisation's sign-in, simulated: the web port is chosen first, so the
+        # simulator knows the one redirect URI it accepts.
         port = _free_port(web_port)
+        sso_id, sso_secret = "bridge-demo-sso", secrets.token_urlsafe(16)
+        sso_url = stack.enter_context(
+            serve_in_thread(
+                oidc_sim.create_app(
+                    clock=clock,
+                    client_id=sso_id,
+                    client_secret=sso_secret,
+                    redirect_uris=(f"http://127.0.0.1:{port}/login/oidc/callback",),
+                    users=tuple(code for code, _ in DEMO_ACCOUNTS),
+                )
+            )
+        )
         settings = Settings(
             environment="development",
             database_url=f"sqlite:///{(folder / 'bridge.db').resolve()}",
@@ -112,6 +128,10 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             sync_interval_seconds=interval,
             retry_base_seconds=5,
             http_max_wait_seconds=2,
+            oidc_issuer=sso_url,
+            oidc_client_id=sso_id,
+            oidc_client_secret=SecretStr(sso_secret),
+            local_passwords=True,  # the demo offers both ways to sign in
             notify_api_key=SecretStr(notify_sim.DEMO_API_KEY),
             notify_url=no_url,
             notify_service_url=f"http://127.0.0.1:{port}",
@@ -148,6 +168,8 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
             f"\nvisor-bridge demo\n"
             f"  Web UI:                 http://127.0.0.1:{port}/\n"
             f"  Sign in as (password {demo_password}):\n{accounts}\n"
+            f"  or choose one of them at 'Sign in with your organisation account'\n"
+            f"  OIDC provider simulator: {sso_url}\n"
             f"  nDelius simulator:      {nd_url}\n"
             f"  ViSOR simulator:        {vi_url}\n"
             f"  GOV.UK Notify simulator: {no_url} (messages sent: {no_url}/__admin/sent)\n"

@@ -18,6 +18,7 @@ from bridge.errors import ConfigError
 from bridge.mapping_files import MappingBundle, load_mapping
 from bridge.ndelius import NdeliusClient, TokenCache
 from bridge.notify_client import NotifyClient, check_api_key
+from bridge.oidc import OidcClient
 from bridge.services.accounts import AccountService, Throttling
 from bridge.services.admin import AdminService
 from bridge.services.audit_log import AuditLogService
@@ -390,10 +391,30 @@ class Wiring:
         )
 
     @cached_property
+    def oidc(self) -> OidcClient | None:
+        """The single sign-on provider (None when BRIDGE_OIDC_ISSUER is not set)."""
+        s = self.settings
+        if not s.oidc_enabled:
+            return None
+        problems = s.oidc_problems()
+        if problems or s.oidc_client_id is None or s.oidc_client_secret is None:
+            raise ConfigError("Single sign-on: " + "; ".join(problems) + ".")
+        return OidcClient(
+            issuer=(s.oidc_issuer or "").strip(),
+            client_id=s.oidc_client_id,
+            client_secret=s.oidc_client_secret.get_secret_value(),
+            staff_claim=s.oidc_staff_claim,
+            clock=self.clock,
+            timeout=s.http_timeout_seconds,
+        )
+
+    @cached_property
     def editing(self) -> EditService:
         return EditService(self.review, lambda: self.bundle)
 
     def close(self) -> None:
+        if self.__dict__.get("oidc") is not None:
+            self.oidc.close()  # type: ignore[union-attr]
         if "owner_engine" in self.__dict__:
             self.owner_engine.dispose()
         if "engine" in self.__dict__:

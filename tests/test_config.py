@@ -32,7 +32,45 @@ def test_production_refuses_development_secrets() -> None:
         secret_key=GOOD_KEY,
         ndelius_client_secret=SecretStr("real-client-secret"),
         audit_key=SecretStr("an-audit-key-of-at-least-32-bytes-long"),
+        local_passwords=True,
     ).check_deployable()
+
+
+PRODUCTION_READY: dict[str, object] = {
+    "environment": "production",
+    "secret_key": GOOD_KEY,
+    "ndelius_client_secret": SecretStr("real-client-secret"),
+    "audit_key": SecretStr("an-audit-key-of-at-least-32-bytes-long"),
+}
+
+
+def test_production_needs_a_way_to_sign_in() -> None:
+    """Local passwords are off in production unless enabled: without single sign-on either,
+    nobody could sign in, so it is refused."""
+    problems = Settings(**PRODUCTION_READY).deployment_problems()  # type: ignore[arg-type]
+    assert problems == [
+        "neither single sign-on (BRIDGE_OIDC_ISSUER) nor local passwords "
+        "(BRIDGE_LOCAL_PASSWORDS=true) is enabled, so nobody could sign in"
+    ]
+    sso = Settings(
+        **PRODUCTION_READY,  # type: ignore[arg-type]
+        oidc_issuer="https://login.example/tenant/v2.0",
+        oidc_client_id="bridge",
+        oidc_client_secret=SecretStr("s"),
+    )
+    assert sso.deployment_problems() == []
+    assert not sso.passwords_enabled
+    assert Settings(environment="development").passwords_enabled
+
+
+def test_single_sign_on_settings_are_checked_together() -> None:
+    half = Settings(**PRODUCTION_READY, oidc_issuer="http://idp.example")  # type: ignore[arg-type]
+    assert half.deployment_problems() == [
+        "BRIDGE_OIDC_CLIENT_ID is needed with BRIDGE_OIDC_ISSUER",
+        "BRIDGE_OIDC_CLIENT_SECRET is needed with BRIDGE_OIDC_ISSUER",
+        "BRIDGE_OIDC_ISSUER must be an https:// URL",
+    ]
+    assert Settings(oidc_issuer="").oidc_enabled is False  # an empty variable is unset
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,19 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
             # The demo syncs before it serves: the queue has entries to open.
             assert re.search(r'href="/entries/\d+">[A-Z]\d{6}</a>', page.text), page.text[-2000:]
             assert page.headers["cache-control"] == "no-store"
+        # ...and single sign-on through the demo's OIDC provider simulator.
+        with httpx.Client(base_url=url, timeout=5) as client:
+            at_provider = client.get("/login/oidc", follow_redirects=True)
+            assert "Test users" in at_provider.text
+            fields = dict(re.findall(r"name='(\w+)' value='([^']*)'", at_provider.text))
+            fields |= {"user": "N07P004", "action": "sign-in"}
+            back = httpx.post(str(at_provider.url).split("?")[0], data=fields)
+            assert back.status_code == 302
+            landed = client.get(back.headers["location"])
+            assert 'http-equiv="refresh" content="0; url=/"' in landed.text
+            signed_in = client.get("/", follow_redirects=True)
+            assert signed_in.status_code == 200
+            assert "Sign out" in signed_in.text
     finally:
         proc.send_signal(signal.SIGINT)
         try:

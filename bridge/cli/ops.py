@@ -18,7 +18,8 @@ __all__ = ["db_app", "fixtures_app", "sim_app", "staff_app"]
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 staff_app = typer.Typer(help="The staff registry.", no_args_is_help=True)
 sim_app = typer.Typer(
-    help="Run the nDelius-like, ViSOR-like or GOV.UK Notify simulator.", no_args_is_help=True
+    help="Run the nDelius-like, ViSOR-like, GOV.UK Notify or OpenID Connect provider simulator.",
+    no_args_is_help=True,
 )
 fixtures_app = typer.Typer(help="Synthetic case documents.", no_args_is_help=True)
 
@@ -159,6 +160,36 @@ def sim_notify(
         raise BadInput(f"--api-key: {exc}") from exc
     if api_key is None:
         info(f"Accepting the demo API key: {DEMO_API_KEY}")
+    run_forever(app, host, port)
+
+
+@sim_app.command("oidc")
+def sim_oidc(
+    port: Annotated[int, typer.Option("--port")] = 8084,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    users: Annotated[
+        str, typer.Option("--users", help="Staff codes offered as test users, comma-separated.")
+    ] = "N07P004,N07P005,N07A001,ADM0001,N02P006",
+    redirect_uri: Annotated[
+        list[str] | None,
+        typer.Option("--redirect-uri", help="A registered redirect URI (default: any loopback)."),
+    ] = None,
+) -> None:
+    """Serve an OpenID Connect provider for the bridge's single sign-on (test users, no
+    passwords; RS256 keys made at start). Client: BRIDGE_OIDC_CLIENT_ID and _SECRET."""
+    from bridge.config import Settings
+    from bridge.sim.oidc import create_app
+    from bridge.sim.server import run_forever
+
+    s = Settings()
+    secret = s.oidc_client_secret.get_secret_value() if s.oidc_client_secret else ""
+    app = create_app(
+        clock=SystemClock(),
+        client_id=s.oidc_client_id or "bridge-dev",
+        client_secret=secret or "bridge-dev-secret",
+        redirect_uris=tuple(redirect_uri or ()),
+        users=tuple(u.strip().upper() for u in users.split(",") if u.strip()),
+    )
     run_forever(app, host, port)
 
 

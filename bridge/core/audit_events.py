@@ -302,16 +302,24 @@ def tasks_searched(actor: str, *, terms: str, crns: Sequence[str]) -> AuditEvent
     return _event(_A.TASKS_SEARCHED, actor, terms=terms, crns=list(crns))
 
 
-def sign_in(actor: str) -> AuditEvent:
-    """A member of staff signed in to the web pages."""
-    return _event(_A.SIGN_IN, actor)
+def sign_in(actor: str, *, method: str | None = None) -> AuditEvent:
+    """A member of staff signed in to the web pages (`method`: `oidc` for single sign-on;
+    absent for a local password)."""
+    return _event(_A.SIGN_IN, actor, **_given(method=method))
 
 
-def sign_in_failed(actor: str, *, staff: str | None) -> AuditEvent:
-    """A refused sign-in: the staff code tried, or only that no such username exists."""
+def sign_in_failed(
+    actor: str, *, staff: str | None, method: str | None = None, reason: str | None = None
+) -> AuditEvent:
+    """A refused sign-in: the staff code tried, or only that no such username exists.
+    Single sign-on adds `method` (`oidc`) and a `reason` from a fixed vocabulary (an unknown
+    staff code, a deactivated person, or why the provider's answer was refused)."""
+    extra = _given(method=method, reason=reason)
     if staff is None:
-        return _event(_A.SIGN_IN_FAILED, actor, unknown_username=True)
-    return _event(_A.SIGN_IN_FAILED, actor, staff=staff)
+        if reason not in (None, "unknown_staff"):
+            return _event(_A.SIGN_IN_FAILED, actor, **extra)  # nobody was named
+        return _event(_A.SIGN_IN_FAILED, actor, unknown_username=True, **extra)
+    return _event(_A.SIGN_IN_FAILED, actor, staff=staff, **extra)
 
 
 def sign_in_throttled(

@@ -27,9 +27,19 @@ from bridge.services.views import Person
 from bridge.store.db import session_scope
 from bridge.store.models import SignInThrottle, Staff, WebSession
 
-__all__ = ["AccountService", "SignInRefused", "SignInThrottled", "hash_token", "username_digest"]
+__all__ = [
+    "AccountDeactivated",
+    "AccountNotSetUp",
+    "AccountService",
+    "SignInRefused",
+    "SignInThrottled",
+    "hash_token",
+    "username_digest",
+]
 
 MIN_PASSWORD_LENGTH = 12
+#: The longest staff code the registry holds.
+_CODE_MAX = 16
 #: Sessions are touched at most this often, so reading pages does not write on every request.
 _TOUCH_EVERY = timedelta(seconds=60)
 
@@ -52,6 +62,27 @@ class SignInThrottled(DomainRefusal):
             f"Too many failed attempts. Wait {minutes} minute{'s' if minutes != 1 else ''} "
             "and try again, or ask an administrator to reset your password."
         )
+
+
+class AccountNotSetUp(DomainRefusal):
+    """Single sign-on vouched for a staff code the registry does not hold."""
+
+    MESSAGE = "Your account is not set up in visor-bridge. Ask an administrator to add you."
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
+
+
+class AccountDeactivated(DomainRefusal):
+    """Single sign-on vouched for a person whose registry record is deactivated."""
+
+    MESSAGE = (
+        "Your account in visor-bridge has been deactivated. "
+        "Ask an administrator if you think this is wrong."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.MESSAGE)
 
 
 def hash_token(token: str) -> str:
@@ -142,17 +173,7 @@ class AccountService:
                 # Verified against a dummy hash when the name is unknown: one timing for both.
                 if self._verify(s, staff, password) and staff is not None and staff.active:
                     s.execute(delete(SignInThrottle).where(col(SignInThrottle.key) == keys[0]))
-                    token = secrets.token_urlsafe(32)
-                    s.add(
-                        WebSession(
-                            token_hash=hash_token(token),
-                            staff_code=code,
-                            created_at=now,
-                            last_seen_at=now,
-                        )
-                    )
-                    record(s, events.sign_in(code), at=now)
-                    return token
+                    return self._open_session(s, code, now)
                 self._count_failure(s, keys, now)
                 known = code if staff is not None else None
                 record(
@@ -162,6 +183,48 @@ class AccountService:
                 )
                 raise_later = SignInRefused()
         raise raise_later
+
+    def sign_in_verified(self, code: str, *, method: str) -> str:
+        """A new session token for a staff code an identity provider vouched for (single
+        sign-on): the registry decides who they are and what they may do, never the provider.
+        AccountNotSetUp for a code it does not hold, AccountDeactivated for an inactive person
+        (both audited as `sign_in.failed` with `method` and `reason`)."""
+        now = self._clock.now()
+        code = code.strip().upper()  # never cut to length: a longer name is nobody's code
+        with session_scope(self._engine) as s:
+            self._purge(s, now)
+            staff = s.get(Staff, code) if len(code) <= _CODE_MAX else None
+            if staff is not None and staff.active:
+                return self._open_session(s, code, now, method=method)
+            reason = "unknown_staff" if staff is None else "inactive"
+            known = code if staff is not None else None
+            record(
+                s,
+                events.sign_in_failed(events.ANONYMOUS, staff=known, method=method, reason=reason),
+                at=now,
+            )
+            raise_later: DomainRefusal = (
+                AccountNotSetUp() if staff is None else AccountDeactivated()
+            )
+        raise raise_later
+
+    def sign_in_refused(self, *, method: str, reason: str, client: str) -> None:
+        """Record a single sign-on refused before anyone was identified (a bad token, a state
+        that does not match, the provider's error): `reason` from a fixed vocabulary. Each
+        counts against the client address's budget (as a wrong password does); once it is
+        spent, further refusals from that address are not recorded until the lock ends, so
+        nobody can fill the permanent log by calling the callback in a loop."""
+        now = self._clock.now()
+        keys = (f"client:{client[:180]}",)
+        with session_scope(self._engine) as s:
+            if self._locked_minutes(s, keys, now):
+                return
+            self._count_failure(s, keys, now)
+            record(
+                s,
+                events.sign_in_failed(events.ANONYMOUS, staff=None, method=method, reason=reason),
+                at=now,
+            )
 
     def sign_out(self, token: str) -> None:
         now = self._clock.now()
@@ -212,6 +275,18 @@ class AccountService:
             return sorted((p.name, p.code) for p in rows if "admin" in (p.roles or []))
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _open_session(
+        self, s: Session, code: str, now: datetime, *, method: str | None = None
+    ) -> str:
+        token = secrets.token_urlsafe(32)
+        s.add(
+            WebSession(
+                token_hash=hash_token(token), staff_code=code, created_at=now, last_seen_at=now
+            )
+        )
+        record(s, events.sign_in(code, method=method), at=now)
+        return token
 
     def _audit_throttled(self, s: Session, code: str, now: datetime) -> None:
         """One `sign_in.throttled` per typed name per lockout period (the log is permanent): a

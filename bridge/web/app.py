@@ -14,6 +14,7 @@ from bridge.web.errors import install_error_handlers
 from bridge.web.routes import ROUTERS
 from bridge.web.security import SecurityHeaders
 from bridge.web.session import BrowserTokens, CookieSession
+from bridge.web.sso import SsoCookies
 from bridge.web.templating import Pages
 from bridge.web.timing import RequestTiming
 from bridge.wiring import Wiring
@@ -45,15 +46,18 @@ def create_app(wiring: Wiring, *, assets: Path = ASSETS) -> FastAPI:
     app.state.wiring = wiring
     app.state.pages = pages
     app.state.tokens = tokens
+    production = settings.environment == "production"
+    app.state.sso_cookies = SsoCookies(
+        settings.secret_key.get_secret_value(), always_secure=production
+    )
     install_error_handlers(app, pages)
     for router in ROUTERS:
         app.include_router(router)
     if ready:
         app.mount("/assets", StaticFiles(directory=assets), name="assets")
     # Outermost last: security headers wrap everything, including error pages.
-    app.add_middleware(
-        CookieSession, tokens=tokens, always_secure=settings.environment == "production"
-    )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(CookieSession, tokens=tokens, always_secure=production)
+    oidc = wiring.oidc  # single sign-on: sign-out may lead to the provider (CSP form-action)
+    app.add_middleware(SecurityHeaders, form_targets=oidc.origins if oidc else None)
     app.add_middleware(RequestTiming)
     return app

@@ -7,13 +7,17 @@ js-enabled snippet, allowed by its nonce. Pages and API answers are never cached
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["SecurityHeaders", "csp_for"]
 
 
-def csp_for(nonce: str) -> str:
+def csp_for(nonce: str, form_targets: Sequence[str] = ()) -> str:
+    """The policy; `form_targets`: other origins a form may lead to (the identity provider's
+    end-session endpoint, where sign-out redirects: browsers check redirects of a form too)."""
+    form_action = " ".join(["'self'", *form_targets])
     return "; ".join(
         [
             "default-src 'self'",
@@ -24,7 +28,7 @@ def csp_for(nonce: str) -> str:
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
-            "form-action 'self'",
+            f"form-action {form_action}",
             "frame-ancestors 'none'",
         ]
     )
@@ -33,8 +37,11 @@ def csp_for(nonce: str) -> str:
 class SecurityHeaders:
     """Pure ASGI middleware (no body buffering): sets `scope['state']['csp_nonce']`."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, form_targets: Callable[[], Sequence[str]] | None = None
+    ) -> None:
         self.app = app
+        self.form_targets = form_targets or (lambda: ())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,7 +56,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 extra = {
-                    b"content-security-policy": csp_for(nonce).encode(),
+                    b"content-security-policy": csp_for(nonce, self.form_targets()).encode(),
                     b"x-content-type-options": b"nosniff",
                     b"x-frame-options": b"DENY",
                     b"referrer-policy": b"no-referrer",

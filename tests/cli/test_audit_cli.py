@@ -63,6 +63,7 @@ def test_production_refuses_to_start_without_an_audit_key() -> None:
         "environment": "production",
         "secret_key": "a-real-secret-key-from-the-vault-0001",
         "ndelius_client_secret": "real-client-secret",
+        "local_passwords": True,
     }
     with pytest.raises(ConfigError, match="BRIDGE_AUDIT_KEY"):
         Settings(**real).check_deployable()  # type: ignore[arg-type]

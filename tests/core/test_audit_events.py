@@ -56,8 +56,10 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
     "status.viewed": lambda: ev.status_viewed(STAFF, CRN),
     "cases.listed": lambda: ev.cases_listed(STAFF, crns=[CRN]),
     "tasks.searched": lambda: ev.tasks_searched(STAFF, terms="0" * 64, crns=[CRN]),
-    "sign_in": lambda: ev.sign_in(STAFF),
-    "sign_in.failed": lambda: ev.sign_in_failed(ev.ANONYMOUS, staff=STAFF),
+    "sign_in": lambda: ev.sign_in(STAFF, method="oidc"),
+    "sign_in.failed": lambda: ev.sign_in_failed(
+        ev.ANONYMOUS, staff=STAFF, method="oidc", reason="inactive"
+    ),
     "sign_in.throttled": lambda: ev.sign_in_throttled(
         ev.ANONYMOUS, staff=STAFF, username_hash="0123456789abcdef"
     ),
@@ -102,6 +104,7 @@ FULL: dict[str, Callable[[], AuditEvent]] = {
 #: Other shapes of an event, whose fields together with FULL's make the action's fields.
 OTHER: dict[str, Callable[[], AuditEvent]] = {
     "sign_in.failed": lambda: ev.sign_in_failed(ev.ANONYMOUS, staff=None),
+    "sign_in": lambda: ev.sign_in(STAFF),
 }
 
 
@@ -157,6 +160,10 @@ def test_optional_fields_are_left_out_when_not_given() -> None:
     assert ev.entry_viewed(STAFF, CRN, ENTRY, version=1).detail == {"version": 1}
     assert ev.entry_released(STAFF, CRN, ENTRY).detail == {}
     assert ev.sign_in_failed(ev.ANONYMOUS, staff=None).detail == {"unknown_username": True}
+    # single sign-on refused before anyone was named: no unknown_username
+    refused = ev.sign_in_failed(ev.ANONYMOUS, staff=None, method="oidc", reason="signature")
+    assert refused.detail == {"method": "oidc", "reason": "signature"}
+    assert ev.sign_in(STAFF).detail == {}
     pre = ev.entry_submitted(ev.SUBMIT, CRN, ENTRY, sink="visor-http", key="k", resend=False)
     assert pre.detail == {"sink": "visor-http", "key": "k", "resend": False}
     # a field whose None means something is kept

@@ -15,6 +15,7 @@ from bridge.web.routes import (
     health,
     held,
     notifications,
+    oidc,
     proxy,
     sign_in,
     tasks,
@@ -26,6 +27,7 @@ __all__ = ["ROUTERS"]
 ROUTERS: list[APIRouter] = [
     health.router,
     sign_in.router,
+    oidc.router,
     proxy.router,
     tasks.router,
     fields.router,

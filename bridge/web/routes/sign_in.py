@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from bridge.services.accounts import SignInRefused, SignInThrottled
 from bridge.web.deps import WiringDep, csrf_protect, current_staff, get_pages, local_path
+from bridge.web.sso import forget_provider, provider_sign_out
 from bridge.web.templating import nav_for
 
 __all__ = ["router"]
@@ -29,12 +30,24 @@ def home(request: Request) -> Response:
     return RedirectResponse(nav[0]["href"], status_code=303)
 
 
+def _ways(request: Request) -> dict[str, bool]:
+    """Which sign-ins the page offers: single sign-on, local passwords (docs/web.md)."""
+    settings = request.app.state.wiring.settings
+    return {"oidc": settings.oidc_enabled, "passwords": settings.passwords_enabled}
+
+
 @router.get("/login")
 def sign_in_form(request: Request, next: str | None = None) -> Response:
     return get_pages(request).render(
         request,
         "sign_in.html",
-        {"title": "Sign in", "next": local_path(next), "errors": [], "username": ""},
+        {
+            "title": "Sign in",
+            "next": local_path(next),
+            "errors": [],
+            "username": "",
+            **_ways(request),
+        },
         staff=current_staff(request),  # signed in already: the header offers "Sign out"
     )
 
@@ -48,6 +61,8 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     errors = []
+    if not _ways(request)["passwords"]:  # single sign-on only (BRIDGE_LOCAL_PASSWORDS)
+        return RedirectResponse("/login", status_code=303)
     if not username.strip():
         errors.append({"text": "Enter your username", "href": "#username"})
     if not password:
@@ -65,11 +80,17 @@ def sign_in(
             status = 401
         else:
             request.state.new_token = token  # a new cookie: no session fixation
-            return RedirectResponse(local_path(next), status_code=303)
+            return forget_provider(request, RedirectResponse(local_path(next), status_code=303))
     return get_pages(request).render(
         request,
         "sign_in.html",
-        {"title": "Sign in", "next": local_path(next), "errors": errors, "username": username},
+        {
+            "title": "Sign in",
+            "next": local_path(next),
+            "errors": errors,
+            "username": username,
+            **_ways(request),
+        },
         status_code=status,
     )
 
@@ -80,4 +101,7 @@ def sign_out(request: Request, wiring: WiringDep) -> Response:
     if token is not None:
         wiring.accounts.sign_out(token)
     request.state.new_token = request.app.state.tokens.new()
-    return RedirectResponse("/login?signed_out=1", status_code=303)
+    # Signed in through the organisation's provider: its session ends too (docs/web.md).
+    return provider_sign_out(
+        request, wiring, RedirectResponse("/login?signed_out=1", status_code=303)
+    )
