@@ -70,7 +70,7 @@ def test_workload_backlog_and_my_work_are_accessible_under_the_csp(
     manager.screenshot("backlog")
 
     proxy = open_tab(service)
-    proxy.sign_in(PROXY, lands_on="/queue")
+    proxy.sign_in(PROXY, lands_on="/tasks")
     proxy.page.get_by_role("link", name="My work").click()
     expect(proxy.page.get_by_role("heading", level=1)).to_have_text("My work")
     expect(proxy.page.get_by_role("table", name="Your work per week")).to_be_visible()
