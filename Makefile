@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 ASSETS := bridge/web/static/assets/app.css
 
-.PHONY: run test test-fast fuzz check fmt pytest bench clean assets
+.PHONY: run test test-fast fuzz check fmt pytest coverage bench clean assets
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed (set PYTHON=python3.11)"; exit 1; }
@@ -54,17 +54,22 @@ COVERAGE_PTH := $(VENV)/lib/$(SITE)/site-packages/visor_bridge_coverage.pth
 $(COVERAGE_PTH): | $(STAMP)
 	echo 'import os; os.environ.get("COVERAGE_PROCESS_START") and __import__("coverage").process_startup()' > $@
 
-# Everything: PostgreSQL (BRIDGE_TEST_POSTGRES_URL) and the browser tests, with coverage.
+# Everything: PostgreSQL (BRIDGE_TEST_POSTGRES_URL) and the browser tests.
 # Budget: 4 minutes on a two-core machine (docs/design.md, "Tests and coverage").
-pytest: $(STAMP) $(ASSETS) $(COVERAGE_PTH)
+pytest: $(STAMP) $(ASSETS)
+	$(BIN)/python -m pytest $(XDIST)
+
+test: check pytest
+
+# The same run measured for coverage, subprocesses included (about half as long again as
+# `make pytest`, so it is not part of `make test`): build-coverage.txt, lowest first.
+coverage: $(STAMP) $(ASSETS) $(COVERAGE_PTH)
 	rm -f .coverage .coverage.*
 	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage \
 		$(BIN)/python -m pytest $(XDIST)
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report --sort=cover > build-coverage.txt || true
 	@head -n 12 build-coverage.txt; grep "^TOTAL" build-coverage.txt
-
-test: check pytest
 
 # The quick lane while working: no browser, no PostgreSQL, no tests whose point is a real
 # process. Budget: 60 seconds.

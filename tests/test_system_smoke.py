@@ -2,7 +2,7 @@
 
 PostgreSQL, the two simulators (ViSOR answering 5% of record posts with 503), two
 `visor-bridge serve` and two `visor-bridge scheduler` processes; 200 cases, one nDelius change
-a second, three proxies working tasks over HTTP across both web instances for 16 s with
+a second, three proxies working tasks over HTTP across both web instances for 10 s with
 almost no think time. Whatever the timing, nothing may be claimed by two proxies at once,
 every accepted entry must be in ViSOR exactly once, the audit chain must verify, and every
 request must succeed but for the refusals a person meets in normal work.
@@ -26,7 +26,7 @@ def test_two_instances_of_everything_under_load(tmp_path: Path) -> None:
         pytest.skip("PostgreSQL tests need BRIDGE_TEST_POSTGRES_URL (a server URL)")
     plan = Plan(cases=200, proxies=3, sync_interval=3, submit_interval=3, fast=True)
 
-    r = run(plan, minutes=16 / 60, think=(0.0, 0.2), work=tmp_path)
+    r = run(plan, minutes=10 / 60, think=(0.0, 0.2), work=tmp_path)
 
     print({k: r[k] for k in ("setup_seconds", "settle_seconds", "drain_seconds", "verify_seconds")})  # noqa: T201
     client = {k: v for k, v in r["client"].items() if not k.startswith("_")}

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +113,12 @@ def run(
     from bridge.store.db import make_engine
 
     result: dict[str, Any] = {"plan": vars(plan), "minutes": minutes, "think": list(think)}
-    with running_system(plan, work) as system:
+    with running_system(plan, work) as system, ExitStack() as cleanup:
         result["setup_seconds"] = system.setup_seconds
         result["first_sync"] = system.first_sync
         _log(f"system up: {json.dumps(system.setup_seconds)}; first sync {system.first_sync}")
         engine = make_engine(system.database_url)
+        cleanup.callback(engine.dispose)  # whatever fails below, no connection is left open
         stop = threading.Event()
         metrics = [p.metrics for p in system.procs if p.name.startswith("web-") and p.metrics]
         # A running service has answered pages before: each instance renders the sign-in page

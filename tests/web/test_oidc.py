@@ -32,6 +32,14 @@ from tests.builders import FIXTURE_TODAY, MakeWiring
 from tests.web.conftest import Visitor, set_passwords
 from tests.web.test_errors import production_logging  # noqa: F401 - a fixture
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: what these tests check is the pages and the sign-in flow, the same on either
+    database (the services and stores under them run on PostgreSQL in their own tests)."""
+    return sqlite_url
+
+
 CLIENT = ("bridge-sso", "bridge-sso-secret")
 CALLBACK = "http://testserver/login/oidc/callback"
 USERS = ("N07P004", "N02P006", "ADM0001", "N07A001")

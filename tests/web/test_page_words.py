@@ -21,6 +21,14 @@ from bridge.wiring import Wiring
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2
 from tests.web.conftest import Visitor
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: what these tests check is the pages and the sign-in flow, the same on either
+    database (the services and stores under them run on PostgreSQL in their own tests)."""
+    return sqlite_url
+
+
 #: The contract's state names written as words people would read them: a page shows the
 #: vocabulary's instead (Waiting, Returned to officer, Replaced, Entered in ViSOR).
 STATE_WORDS = [s.value.capitalize() for s in (State.PENDING, State.REJECTED, State.SUPERSEDED)]
