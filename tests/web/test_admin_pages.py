@@ -22,6 +22,14 @@ from bridge.wiring import Wiring
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, MakeWiring, only_cases, sync_json
 from tests.web.conftest import Visitor, add_second_admin, set_passwords
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
+
+
 ADMIN_PAGES = (
     "/admin/staff",
     "/admin/staff/new",

@@ -19,6 +19,14 @@ from bridge.wiring import Wiring
 from tests.builders import CASES, MANAGER, PROXY, PROXY_2, expected_sections
 from tests.web.conftest import Visitor
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
+
+
 #: The in-scope, queued cases N07A001 manages in the fixtures (A104212 and M375518 are already
 #: on ViSOR, so adopted with nothing queued; D415066 and J903381 are out of scope).
 MINE = ["B219904", "F600218", "G719053", "K134872", "N480937"]

@@ -19,6 +19,14 @@ from bridge.wiring import Wiring
 from tests.builders import MakeWiring
 from tests.web.conftest import Visitor, set_passwords
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
+
+
 PROXY = "N07P005"  # vetted, manages no cases
 _ROW = re.compile(r'<a class="govuk-link" href="/entries/(\d+)">([A-Z]\d{6})</a>')
 

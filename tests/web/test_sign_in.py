@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
@@ -13,6 +14,13 @@ from bridge.web.app import create_app
 from bridge.web.session import COOKIE
 from bridge.wiring import Wiring
 from tests.web.conftest import PASSWORD, Visitor, csrf_of
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
 
 
 def _home(client: TestClient) -> str:

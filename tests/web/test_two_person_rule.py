@@ -17,6 +17,14 @@ from bridge.wiring import Wiring
 from tests.builders import ADMIN, PROXY_2
 from tests.web.conftest import Visitor, add_second_admin
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
+
+
 SELF_PROXY = {
     "name": "Kim Example",
     "roles": ["admin", "proxy"],
