@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -176,10 +175,14 @@ def _verify(wiring: Wiring) -> None:
     except Exception as exc:  # noqa: BLE001 - scheduler boundary (a key this bridge lacks, say)
         _job_error("audit-verify", exc)
         JOB_RUNS.labels(job="audit-verify", outcome="error").inc()
-        VERIFIED.ok, VERIFIED.at = False, time.time()
+        VERIFIED.ok, VERIFIED.at = False, wiring.clock.now().timestamp()
         return
     JOB_RUNS.labels(job="audit-verify", outcome="ok").inc()
-    VERIFIED.ok, VERIFIED.at, VERIFIED.events = result.ok, time.time(), result.events
+    VERIFIED.ok, VERIFIED.at, VERIFIED.events = (
+        result.ok,
+        wiring.clock.now().timestamp(),
+        result.events,
+    )
     if not result.ok:
         log.error("audit.verify_failed", first_bad=result.first_bad, events=result.events)
 

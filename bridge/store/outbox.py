@@ -150,36 +150,35 @@ def enqueue(
 # -- causes that are events (called in the event's own transaction) ------------------------
 
 
-def on_entry_returned(session: Session, entry: Entry, *, now: datetime) -> int:
-    """A proxy returned `entry` to its officer: they are told (the reason is behind the link)."""
+def _to_officer(
+    session: Session, kind: NotifyKind, entry: Entry, *, dedupe: str, now: datetime
+) -> int:
+    """A message to the officer `entry` is made for: its CRN and a link to their case page."""
     policy = policy_of(session)
     if policy is None:
         return 0
     return enqueue(
         session,
-        NotifyKind.ENTRY_RETURNED,
+        kind,
         to=[entry.on_behalf_of],
         crn=entry.crn,
         values={"crn": entry.crn, "link": policy.link(f"/cases/{entry.crn}")},
-        dedupe=f"{NotifyKind.ENTRY_RETURNED}:{entry.id}",
+        dedupe=dedupe,
         now=now,
     )
+
+
+def on_entry_returned(session: Session, entry: Entry, *, now: datetime) -> int:
+    """A proxy returned `entry` to its officer: they are told (the reason is behind the link)."""
+    kind = NotifyKind.ENTRY_RETURNED
+    return _to_officer(session, kind, entry, dedupe=f"{kind}:{entry.id}", now=now)
 
 
 def on_case_entered(session: Session, entry: Entry, *, now: datetime) -> int:
     """An entry of the case is in ViSOR: one message per case and officer a day (London)."""
-    policy = policy_of(session)
-    if policy is None:
-        return 0
-    return enqueue(
-        session,
-        NotifyKind.CASE_ENTERED,
-        to=[entry.on_behalf_of],
-        crn=entry.crn,
-        values={"crn": entry.crn, "link": policy.link(f"/cases/{entry.crn}")},
-        dedupe=f"{NotifyKind.CASE_ENTERED}:{entry.crn}:{local_date(now).isoformat()}",
-        now=now,
-    )
+    kind = NotifyKind.CASE_ENTERED
+    dedupe = f"{kind}:{entry.crn}:{local_date(now).isoformat()}"
+    return _to_officer(session, kind, entry, dedupe=dedupe, now=now)
 
 
 def on_attention(session: Session, crn: str, *, reason: str, now: datetime) -> int:

@@ -203,13 +203,14 @@ def _sqlite_database(work: Path) -> Iterator[str]:
 
 
 @contextmanager
-def _postgres_database(server: str) -> Iterator[str]:
+def _postgres_database(server: str, prefix: str = "bench_web") -> Iterator[str]:
+    """A fresh database on `server` for one run (its URL), dropped afterwards."""
     from sqlalchemy import text
 
     from bridge.store.db import make_engine
 
     admin = make_engine(server)
-    name = f"bench_web_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
@@ -279,18 +280,20 @@ def _facts(wiring: Any) -> dict[str, Any]:
     }
 
 
-def _sign_in(client: Any) -> None:
+def _sign_in(client: Any, code: str | None = None, password: str = PASSWORD) -> None:
+    """Sign `client` in through the form (the proxy of the web store unless `code`)."""
     from tests.bench.web_store import PROXY
 
+    code = code or PROXY
     token = _CSRF.search(client.get("/login").text)
     assert token, "no CSRF token on /login"
     response = client.post(
         "/login",
-        data={"username": PROXY, "password": PASSWORD, "csrf_token": token.group(1)},
+        data={"username": code, "password": password, "csrf_token": token.group(1)},
         follow_redirects=False,
     )
     if response.status_code != 303:
-        raise SystemExit(f"sign-in failed: {response.status_code}")
+        raise SystemExit(f"sign-in as {code} failed: {response.status_code}")
 
 
 def _measure(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import sqlite3
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.bench.bench_web import ServerTimer, _p, _pg_version, _postgres_database
+from tests.bench.bench_web import ServerTimer, _p, _pg_version, _postgres_database, _sign_in
 
 DEFAULT_ENTRIES = 100_000
 TARGET_P95_MS = 300.0
@@ -42,7 +41,6 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-workload-password-1"
 PROVIDERS = ("N07", "N02", "N05")
 MANAGER, ADMIN, PROXY = "N07M101", "ADM0001", "N07P101"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CHUNK = 5000
 
 
@@ -300,18 +298,6 @@ SCENARIOS = (
 )
 
 
-def _sign_in(client: Any, code: str) -> None:
-    token = _CSRF.search(client.get("/login").text)
-    assert token, "no CSRF token on /login"
-    response = client.post(
-        "/login",
-        data={"username": code, "password": PASSWORD, "csrf_token": token.group(1)},
-        follow_redirects=False,
-    )
-    if response.status_code != 303:
-        raise SystemExit(f"sign-in as {code} failed: {response.status_code}")
-
-
 def _measure(url: str, requests: int) -> list[Scenario]:
     from fastapi.testclient import TestClient
 
@@ -327,7 +313,7 @@ def _measure(url: str, requests: int) -> list[Scenario]:
         for who in {s.who for s in scenarios}:
             clients[who] = TestClient(timer)
             clients[who].__enter__()
-            _sign_in(clients[who], who)
+            _sign_in(clients[who], who, PASSWORD)
         for sc in scenarios:  # warm-up, and proof that each page is the real one
             for _ in range(3):
                 response = clients[sc.who].get(sc.url)

@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -166,22 +165,10 @@ def _staff_file(path: Path, proxies: list[str]) -> None:
     path.write_text(json.dumps({"staff": staff}, indent=1), encoding="utf-8")
 
 
-@contextlib.contextmanager
-def _database(server: str) -> Iterator[str]:
-    from sqlalchemy import text
+def _database(server: str) -> contextlib.AbstractContextManager[str]:
+    from tests.bench.bench_web import _postgres_database
 
-    from bridge.store.db import make_engine
-
-    admin = make_engine(server)
-    name = f"bench_system_{uuid.uuid4().hex[:10]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return _postgres_database(server, "bench_system")
 
 
 def _start(system: System, name: str, args: list[str], extra: dict[str, str]) -> Proc:

@@ -60,6 +60,24 @@ def shown(request: Request, response: Response) -> Response:
 see = notices.see
 
 
+def _page(
+    request: Request,
+    pages: Pages,
+    staff: Person,
+    template: str,
+    context: dict[str, Any],
+    *,
+    errors: list[Any] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A task page with the last action's banner (then cleared), and a refused form's errors
+    and typed values when it is shown again."""
+    context = {"banner": banner(request), "errors": errors or [], "values": values or {}, **context}
+    response = pages.render(request, template, context, staff=staff, status_code=status_code)
+    return shown(request, response)
+
+
 # -- the listing --------------------------------------------------------------------------
 
 
@@ -99,12 +117,13 @@ def tasks(
     ]
     query = (f"&q={terms}" if terms else "") + ("&mine=true" if mine else "")
     more = listed.total > page * PER_PAGE
-    response = pages.render(
+    return _page(
         request,
+        pages,
+        staff,
         "tasks/tasks.html",
         {
             "title": "My tasks" if mine else "Tasks",
-            "banner": banner(request),
             "rows": rows,
             "q": terms,
             "mine": mine,
@@ -112,9 +131,7 @@ def tasks(
             "previous": f"/tasks?page={page - 1}{query}" if page > 1 else None,
             "next": f"/tasks?page={page + 1}{query}" if more else None,
         },
-        staff=staff,
     )
-    return shown(request, response)
 
 
 @router.post("/tasks/claim-next")
@@ -148,20 +165,16 @@ def render_task(
         manual_sink=wiring.settings.sink == "manual",
         today=local_date(wiring.clock.now()),
     )
-    response = pages.render(
+    return _page(
         request,
+        pages,
+        staff,
         "tasks/task.html",
-        {
-            "title": f"Case {model.crn}",
-            "banner": banner(request),
-            "task": model,
-            "errors": errors or [],
-            "values": values or {},
-        },
-        staff=staff,
+        {"title": f"Case {model.crn}", "task": model},
+        errors=errors,
+        values=values,
         status_code=status_code,
     )
-    return shown(request, response)
 
 
 @router.get("/tasks/{crn}", dependencies=[SameSite])
@@ -325,20 +338,16 @@ def render_section(
     model = task_view.section_page(
         result, wiring.bundle.spec, actor=staff.code, tables=wiring.bundle.spec.tables
     )
-    response = pages.render(
+    return _page(
         request,
+        pages,
+        staff,
         "tasks/task_section.html",
-        {
-            "title": f"{model.title}, case {model.crn}",
-            "banner": banner(request),
-            "section": model,
-            "errors": errors or [],
-            "values": values or {},
-        },
-        staff=staff,
+        {"title": f"{model.title}, case {model.crn}", "section": model},
+        errors=errors,
+        values=values,
         status_code=status_code,
     )
-    return shown(request, response)
 
 
 @router.get("/tasks/{crn}/sections/{entry_id}", dependencies=[SameSite])
