@@ -54,11 +54,11 @@ __all__ = [
     "record_refusal",
     "use_keyring",
     "verify_chain",
+    "write_held",
     "walk_chain",
 ]
 
 _PG_AUDIT_LOCK = 0x61756474  # serialises chain appends across PostgreSQL sessions
-_INSERT = insert(AuditRow).returning(col(AuditRow.id))
 _INSERT_MANY = insert(AuditRow)
 
 #: The event to record; built by the typed constructors of `bridge.core.audit_events` (the
@@ -162,31 +162,60 @@ def _forget_rolled_back(session: Session) -> None:
     session.info.pop(_COUNTED, None)
 
 
-def record(session: Session, event: AuditEvent, *, at: datetime) -> int:
-    """Append `event` to the log in the caller's transaction; return its id.
+def record(session: Session, event: AuditEvent, *, at: datetime) -> None:
+    """Append `event` to the log in the caller's transaction.
 
-    A plain INSERT rather than an ORM object: the sync writes one per entry, and building
-    model objects cost more than the statement.
+    The event is held on the session and written when the transaction commits, with the
+    transaction's other events: one INSERT for all of them, and the chain's lock (PostgreSQL)
+    taken only from then until the commit, so a long transaction (a sync page) does not keep
+    other people's actions waiting for the chain. A rollback drops the held events with the
+    change they recorded. Read the log after the commit, not inside the transaction.
     """
-    prev = _chain_head(session)
-    row = _row(keyring_of(session), prev, at, event)
-    _number(session, [row])
-    # One compiled statement on the session's connection: no ORM flush or bookkeeping.
-    new_id = session.connection().execute(_INSERT, row).scalar_one()
-    session.info["audit_head"] = (session.get_transaction(), row["hash"])
-    session.info.setdefault(_COUNTED, []).append(event.action)
-    assert new_id is not None
-    observe_work(session, [(event, at)])
-    return int(new_id)
+    # Begun here, so that a rollback before any SQL still ends it (and drops the event).
+    transaction = session.get_transaction() or session.begin()
+    held: tuple[object, list[tuple[AuditEvent, datetime]]] | None = session.info.get(_PENDING)
+    if held is None or held[0] is not transaction:
+        held = session.info[_PENDING] = (transaction, [])
+    held[1].append((event, at))
+
+
+#: (transaction, events) recorded in a session's transaction, written at its commit.
+_PENDING = "audit_pending"
+
+
+def _held(session: Session) -> list[tuple[AuditEvent, datetime]]:
+    """The events `record` holds for the session's current transaction (taken off it)."""
+    held = session.info.pop(_PENDING, None)
+    if held is None or held[0] is not session.get_transaction():
+        return []
+    return list(held[1])
+
+
+@sa_event.listens_for(Session, "before_commit")
+def write_held(session: Session) -> None:
+    """Write the events `record` holds for the transaction now (at its commit, or earlier
+    for a reader of the log in the same transaction; the chain's lock is then held from here)."""
+    pending = _held(session)
+    if pending:
+        record_many(session, pending)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the transaction ended without its commit: nothing happened
+        session.info.pop(_PENDING, None)
 
 
 def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
     """Append several events, in order, in the caller's transaction: one statement for all.
 
-    The chain is worked out in memory from the transaction's head (as `record` does, one
-    after another), so the rows and hashes are exactly those of calling `record` for each
-    event in turn; the sync writes a page's events this way instead of one INSERT each.
+    The chain is worked out in memory from the transaction's head, one event after another;
+    the sync writes a page's events this way, and `record`'s held events are written through
+    it at the commit. Any events `record` holds are written first, to keep the order.
     """
+    held = _held(session)
+    if held:
+        events = [*held, *events]
     if not events:
         return
     prev = _chain_head(session)

@@ -135,12 +135,14 @@ class ReviewService:
                 s, entry.crn, staff=actor, now=now, since=now - self._claim_ttl
             )  # the holder is working on it
             event = entry_viewed(actor, entry.crn, entry.id, version=entry.version, purpose=why)
-            record(s, event, at=now)
-            history = s.exec(
+            record(s, event, at=now)  # written at the commit: it ends the history shown
+            rows = s.exec(
                 select(AuditEvent)
                 .where(AuditEvent.entry_id == entry_id)
                 .order_by(col(AuditEvent.id))
             ).all()
+            history = [HistoryItem(h.at, h.actor, h.action, h.detail) for h in rows]
+            history.append(HistoryItem(now, event.actor, event.action, event.detail))
             return EntryShown(
                 **vars(EntrySummary.of(entry)),
                 xml=entry.xml,
@@ -151,7 +153,7 @@ class ReviewService:
                 entered_at=entry.entered_at,
                 claimed_by=entry.claimed_by,
                 owning_force=entry.owning_force,
-                history=[HistoryItem(h.at, h.actor, h.action, h.detail) for h in history],
+                history=history,
                 sent=dict(entry.sent or {}),
             )
 

@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bridge.audit import record, record_refusal
+from bridge.audit import record, record_refusal, write_held
 from bridge.clock import Clock
 from bridge.core.audit_events import (
     REVIEW,
@@ -98,6 +98,11 @@ def normal_crn(value: str) -> str | None:
     """A CRN trimmed and upper-cased, or None when it cannot exist."""
     crn = (value or "").strip().upper()
     return crn if CRN.fullmatch(crn) else None
+
+
+#: How many queued entries claim-next reads first (then four times as many each time, up to
+#: the claim batch): nearly every claim takes one of the first few cases.
+_FIRST_BATCH = 16
 
 
 class TaskService:
@@ -253,35 +258,34 @@ class TaskService:
             self._review.expire_claims(s, now)
         tried: set[str] = set()
         after: tuple[object, int] | None = None
+        size = min(_FIRST_BATCH, self._batch)  # most take the first case: read a few, then more
         while True:
             with Session(self._engine) as s:
-                batch = list(q.pending_candidates(s, limit=self._batch, after=after))
-                crns = [e.crn for e in batch if e.crn not in tried]
-                fresh = list(dict.fromkeys(crns))
+                batch = q.pending_queue(s, limit=size, after=after)
+                fresh = list(dict.fromkeys(crn for _id, crn, _due in batch if crn not in tried))
                 held = tq.holders(s, fresh, manual=self._manual)
-                cases = q.case_states(s, set(fresh))
-                order = [
-                    c for c in fresh if c not in held and may_handle(staff, cases.get(c), today)
-                ]
+                free = [c for c in fresh if c not in held]
+                access = q.case_access(s, free)
+                order = [c for c in free if may_handle(staff, access.get(c), today)]
             tried.update(fresh)
             for crn in order:
                 with session_scope(self._engine) as s:
-                    if self._holder(s, crn) is not None:
-                        continue
                     ids = tq.claim_pending(s, crn, staff=actor, now=now)
                     if not ids:
                         continue
+                    # Anyone else holding the case now (a colleague claimed it meanwhile, or
+                    # holds an approved entry of it) gives it back: a case is worked by one.
                     if tq.claimants(s, crn, manual=self._manual) != {actor}:
-                        s.rollback()  # a colleague claimed it meanwhile
+                        s.rollback()
                         continue
                     for entry_id in ids:
                         record(s, entry_claimed(actor, crn, entry_id), at=now)
                     return self._task(s, crn)
-            if len(batch) < self._batch:
+            if len(batch) < size:
                 return None
-            last = batch[-1]
-            assert last.id is not None
-            after = (last.due_date, last.id)
+            last_id, _crn, last_due = batch[-1]
+            after = (last_due, last_id)
+            size = min(size * 4, self._batch)
 
     def release(self, crn: str, *, actor: str) -> Task:
         """Give back the caller's claimed entries of the case."""
@@ -341,6 +345,8 @@ class TaskService:
                     )
                 )
             shown.sort(key=lambda t: (_ORDER.get(t.section, 99), t.item_key, t.id))
+            if not renewed:
+                write_held(s)  # a lapse this transaction recorded is read from the log
             return TaskShown(
                 crn=norm,
                 entries=shown,
@@ -490,7 +496,5 @@ class TaskService:
 
     def _task(self, s: Session, crn: str) -> Task:
         s.flush()
-        entries = tq.open_entries(s, crn)
-        for e in entries:
-            s.refresh(e)
+        entries = tq.open_entries(s, crn, fresh=True)
         return Task(crn=crn, entries=[EntrySummary.of(e) for e in entries])

@@ -91,9 +91,10 @@ def held_crns(s: Session, staff: str, *, manual: bool) -> list[str]:
     return sorted(rows)
 
 
-def open_entries(s: Session, crn: str, *, lock: bool = False) -> list[Entry]:
+def open_entries(s: Session, crn: str, *, lock: bool = False, fresh: bool = False) -> list[Entry]:
     """Every open entry of the case, oldest first; `lock`: rows locked until the transaction
-    ends on PostgreSQL (SQLite's writer already has the database to itself)."""
+    ends on PostgreSQL (SQLite's writer already has the database to itself); `fresh`: the
+    session's copies are overwritten with the rows as read (after bulk UPDATEs)."""
     stmt = (
         select(Entry)
         .where(col(Entry.crn) == crn, col(Entry.status).in_([x.value for x in OPEN]))
@@ -101,6 +102,8 @@ def open_entries(s: Session, crn: str, *, lock: bool = False) -> list[Entry]:
     )
     if lock:
         stmt = stmt.with_for_update()
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
     return list(s.execute(stmt).scalars())
 
 

@@ -20,10 +20,9 @@ T0 = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 def _write_chain(url: str, n: int = 3) -> list[int]:
     engine = make_engine(url)
     try:
-        ids = []
         for i in range(n):
             with session_scope(engine) as s:
-                new_ids = [
+                for j in range(2):  # several in one transaction chain in memory
                     record(
                         s,
                         Audit(
@@ -31,10 +30,8 @@ def _write_chain(url: str, n: int = 3) -> list[int]:
                         ),
                         at=T0 + timedelta(minutes=i),
                     )
-                    for j in range(2)  # several in one transaction chain in memory
-                ]
-                ids.extend(new_ids)
-        return ids
+        with Session(engine) as s:
+            return list(s.exec(select(AuditEvent.id).order_by(col(AuditEvent.id))).all())
     finally:
         engine.dispose()
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
@@ -36,11 +36,14 @@ def _engine(url: str, keyring: Keyring = KEYRING) -> Engine:
 
 
 def _write(engine: Engine, n: int = 4, start: int = 0) -> list[int]:
+    """Write `n` events, one transaction each; their ids (read after each commit)."""
     ids = []
     for i in range(start, start + n):
         with session_scope(engine) as s:
             event = entry_viewed("N07P004", "B203456", 10 + i, version=1, purpose="review")
-            ids.append(record(s, event, at=T0 + timedelta(minutes=i)))
+            record(s, event, at=T0 + timedelta(minutes=i))
+        with Session(engine) as s:
+            ids.append(s.exec(select(func.max(AuditEvent.id))).one())
     return ids
 
 
