@@ -3,11 +3,10 @@ hash made with others (the library's defaults, before) still signs in and is upg
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlmodel import Session
-
-import pytest
 
 from bridge.services.accounts import AccountService, password_hasher
 from bridge.store.models import Staff
