@@ -24,7 +24,8 @@ def store(db_url: str, ndelius_url: str, make_wiring: MakeWiring) -> Wiring:
 def _stored(w: Wiring) -> str:
     with Session(w.engine) as s:
         staff = s.get(Staff, PROXY)
-        assert staff is not None and staff.password_hash
+        assert staff is not None
+        assert staff.password_hash
         return staff.password_hash
 
 
