@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,7 +26,7 @@ from bridge.clock import Clock
 from bridge.core import audit_events as events
 from bridge.errors import BadInput, DomainRefusal
 from bridge.services.views import Person
-from bridge.store.db import session_scope
+from bridge.store.db import is_postgres, session_scope
 from bridge.store.models import SignInThrottle, Staff, WebSession
 
 __all__ = [
@@ -154,6 +155,9 @@ class AccountService:
         self._throttling = throttling or Throttling()
         self._hasher = hasher or password_hasher()
         self._name_key = name_key  # keys the hash of a throttled, unknown username
+        self._read_options: dict[str, Any] = (
+            {"isolation_level": "AUTOCOMMIT"} if is_postgres(engine) else {}
+        )
         # Verified against when the username is unknown, so both failures take as long.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
 
@@ -263,8 +267,10 @@ class AccountService:
         `lapsed`, when given, receives the staff code of a session that has just ended for
         being idle (so the web can hold a form that person sent as it ended)."""
         now = self._clock.now()
-        # One round trip on every request: the session's last use and its person's row.
-        with self._engine.connect() as conn:
+        # One query on every request: the session's last use and its person's row. On
+        # PostgreSQL in autocommit: one statement needs no BEGIN and ROLLBACK round trips
+        # around it (SQLite's connections keep their own BEGIN handling: bridge.store.db).
+        with self._engine.connect().execution_options(**self._read_options) as conn:
             found = conn.execute(
                 select_columns(col(WebSession.last_seen_at), *_PERSON)
                 .select_from(WebSession)
