@@ -58,7 +58,7 @@ class CrossSiteView(Forbidden):
 _OWN_SITE = frozenset({"same-origin", "none"})
 
 
-def same_site_view(request: Request) -> None:
+async def same_site_view(request: Request) -> None:
     """Refuse an audited view of content that another site's page started.
 
     A link or image on another site would otherwise record a consultation in the signed-in
@@ -92,6 +92,8 @@ def current_staff(request: Request) -> Person | None:
     """The signed-in staff member, resolved once per request."""
     if not hasattr(request.state, "staff"):
         token = getattr(request.state, "browser_token", None)
+        if getattr(request.state, "browser_token_new", False):
+            token = None  # minted for this request: no session can hold it
         lapsed: list[str] = []
         request.state.staff = (
             get_wiring(request).accounts.session_staff(token, lapsed=lapsed)
@@ -147,12 +149,22 @@ def vetted_proxy(request: Request) -> Person:
     return staff
 
 
+# FastAPI runs a plain `def` dependency in the thread pool: a hand-off to a worker thread and
+# back on every request. These only read the app's state, so they run on the event loop.
+async def _wiring_dependency(request: Request) -> Wiring:
+    return get_wiring(request)
+
+
+async def _pages_dependency(request: Request) -> Pages:
+    return get_pages(request)
+
+
 SignedIn = Annotated[Person, Depends(signed_in)]
 VettedProxy = Annotated[Person, Depends(vetted_proxy)]
 Proxy = Annotated[Person, Depends(require_role(Role.PROXY))]
 OffenderManager = Annotated[Person, Depends(require_role(Role.OFFENDER_MANAGER))]
 Admin = Annotated[Person, Depends(require_role(Role.ADMIN))]
-WiringDep = Annotated[Wiring, Depends(get_wiring)]
-PagesDep = Annotated[Pages, Depends(get_pages)]
+WiringDep = Annotated[Wiring, Depends(_wiring_dependency)]
+PagesDep = Annotated[Pages, Depends(_pages_dependency)]
 #: Put on every route that shows content or is recorded as a consultation.
 SameSite = Depends(same_site_view)

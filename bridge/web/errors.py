@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridge.errors import (
     BadInput,
@@ -38,7 +40,7 @@ from bridge.web.deps import (
 )
 from bridge.web.templating import Pages
 
-__all__ = ["install_error_handlers", "translate"]
+__all__ = ["LastResort", "install_error_handlers", "translate"]
 
 log = structlog.get_logger("bridge.web")
 
@@ -195,12 +197,37 @@ def install_error_handlers(app: FastAPI, pages: Pages) -> None:
     ):
         app.add_exception_handler(exc_type, handle)
 
-    @app.middleware("http")
-    async def _unexpected(request: Request, call_next: Any) -> Response:
-        # Anything no handler above took: an error page with a reference, no traceback anywhere
-        # (Starlette's own last-resort handler would re-raise it into the server's log).
+    app.add_middleware(LastResort, handle=handle)
+
+
+class LastResort:
+    """Pure ASGI middleware: anything no handler took becomes an error page with a reference,
+    no traceback anywhere (Starlette's own last-resort handler would re-raise it into the
+    server's log). Not `@app.middleware("http")`, whose wrapper costs every request a task, a
+    stream and a copy of the body; an error after the response has started is re-raised, as
+    it was there."""
+
+    def __init__(
+        self, app: ASGIApp, *, handle: Callable[[Request, Exception], Awaitable[Response]]
+    ) -> None:
+        self.app = app
+        self.handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            response: Response = await call_next(request)
-        except Exception as exc:  # noqa: BLE001 - the one place every unexpected error ends
-            return await handle(request, exc)
-        return response
+            await self.app(scope, receive, send_noting_start)
+        except Exception as exc:  # the one place every unexpected error ends
+            if started:
+                raise
+            response = await self.handle(Request(scope, receive), exc)
+            await response(scope, receive, send)

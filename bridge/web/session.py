@@ -73,6 +73,8 @@ class CookieSession:
         state = scope.setdefault("state", {})
         fresh = token is None
         state["browser_token"] = token = token or self.tokens.new()
+        # A token minted just now has no session: nobody is signed in, no lookup needed.
+        state["browser_token_new"] = fresh
         secure = self.always_secure or scope.get("scheme") == "https"
 
         async def send_with_cookie(message: Message) -> None:
