@@ -25,11 +25,12 @@ from sqlmodel import Session, col, select
 
 from bridge.sim.server import serve_in_thread
 from bridge.store.models import Entry
-from bridge.web.app import ASSETS, create_app
+from bridge.web.app import ASSETS
 from bridge.wiring import Wiring
 from tests.browser.harness import AXE_JS, Tab
 from tests.builders import MakeWiring, case_doc, sync_json
 from tests.web.conftest import set_passwords
+from tests.web_app import create_app
 
 #: As tested in shared/notes/stack.md §5 (root in a container needs --no-sandbox).
 CHROMIUM_ARGS = [

@@ -19,10 +19,10 @@ from pydantic import SecretStr
 from bridge.clock import FixedClock
 from bridge.sim import oidc as oidc_sim
 from bridge.sim.server import serve_in_thread
-from bridge.web.app import create_app
 from tests.browser.conftest import LiveService, OpenTab
 from tests.builders import ADMIN, PROXY, MakeWiring
 from tests.web.conftest import set_passwords
+from tests.web_app import create_app
 
 pytestmark = pytest.mark.browser
 

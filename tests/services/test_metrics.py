@@ -19,8 +19,8 @@ from bridge.scheduler import audit_verify_job
 from bridge.services.metrics import exposition, parse_address, start_exporter
 from bridge.store.db import session_scope
 from bridge.store.models import Attention, Entry, Notification, SinkBreaker
-from bridge.web.app import create_app
 from tests.builders import FIXTURE_TODAY, MakeWiring
+from tests.web_app import create_app
 
 CRN = re.compile(r"\b[A-Z]\d{6}\b")
 

@@ -17,10 +17,10 @@ from sqlmodel import Session, col, select
 from bridge.core.failure_text import FAILED_PHRASE
 from bridge.core.staff_input import StaffInput
 from bridge.store.models import AuditEvent, Entry, RetryItem, Staff
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, MakeWiring, only_cases, sync_json
 from tests.web.conftest import Visitor, add_second_admin, set_passwords
+from tests.web_app import create_app
 
 
 @pytest.fixture

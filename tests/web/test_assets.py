@@ -7,8 +7,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
-from bridge.web.app import ASSETS, create_app
+from bridge.web.app import ASSETS
 from bridge.wiring import Wiring
+from tests.web_app import create_app
 
 
 def test_without_compiled_assets_pages_render_unstyled_and_the_log_says_how_to_build_them(

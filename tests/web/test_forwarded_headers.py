@@ -14,10 +14,10 @@ import pytest
 import uvicorn
 
 from bridge.cli import run
-from bridge.web.app import create_app
 from bridge.web.serving import proxy_options
 from bridge.wiring import Wiring
 from tests.web.conftest import csrf_of
+from tests.web_app import create_app
 
 #: The per-address limit (bridge.services.accounts.Throttling.max_failures_per_client).
 PER_CLIENT = 20

@@ -26,11 +26,11 @@ from bridge.sim import oidc as oidc_sim
 from bridge.sim.server import serve_in_thread
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Staff
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import FIXTURE_TODAY, MakeWiring
 from tests.web.conftest import Visitor, set_passwords
 from tests.web.test_errors import production_logging  # noqa: F401 - a fixture
+from tests.web_app import create_app
 
 
 @pytest.fixture
