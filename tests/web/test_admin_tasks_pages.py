@@ -1,5 +1,5 @@
 """Administrators' held tasks (release, reassign) and the attention list, through the real app
-on both databases: who may, what is audited, what a refusal shows."""
+on SQLite: who may, what is audited, what a refusal shows."""
 
 from __future__ import annotations
 
@@ -20,6 +20,15 @@ from bridge.web.routes.admin_tasks import ATTENTION_LINKS
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, EXPIRED_PROXY, MANAGER, PROXY, PROXY_2, case_doc, sync_json
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these pages drive bridge/services/tasks.py, whose claims, holds, renewals,
+    lapses, approvals, releases and reassignments run on PostgreSQL in tests/services/
+    (test_tasks.py, test_held_forms.py, test_admin.py, test_review.py), within `make test`'s
+    budget."""
+    return sqlite_url
 
 
 def _text(html: str) -> str:

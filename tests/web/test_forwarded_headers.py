@@ -19,6 +19,14 @@ from bridge.wiring import Wiring
 from tests.web.conftest import csrf_of
 from tests.web_app import create_app
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: what these tests check (which proxy headers are trusted) is the same on
+    either database."""
+    return sqlite_url
+
+
 #: The per-address limit (bridge.services.accounts.Throttling.max_failures_per_client).
 PER_CLIENT = 20
 

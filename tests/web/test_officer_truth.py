@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
@@ -22,6 +23,14 @@ from bridge.store.models import Entry
 from bridge.wiring import Wiring
 from tests.builders import MANAGER, PROXY, case_doc, sync_json
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
+
 
 CRN = "G719053"
 

@@ -1,5 +1,5 @@
 """Task pages: a proxy works one case as one task, a field at a time, and never loses what
-they typed. Through the real app on SQLite and PostgreSQL after a real sync of the fixtures.
+they typed. Through the real app on SQLite after a real sync of the fixtures.
 """
 
 from __future__ import annotations
@@ -17,6 +17,15 @@ from bridge.store.models import AuditEvent, Entry, HeldForm
 from bridge.wiring import Wiring
 from tests.builders import EXPIRED_PROXY, PROXY, PROXY_2, case_doc
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these pages drive bridge/services/tasks.py, whose claims, holds, renewals,
+    lapses, approvals, releases and reassignments run on PostgreSQL in tests/services/
+    (test_tasks.py, test_held_forms.py, test_admin.py, test_review.py), within `make test`'s
+    budget."""
+    return sqlite_url
 
 
 @pytest.fixture
