@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.loopback import http_client, local
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +46,7 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
         # The banner's commands name the venv's script by its full path (a bare `bridge` is
         # iproute2's network tool on Debian and Ubuntu).
         assert f"    {bridge} queue list" in "".join(banner)
-        with httpx.Client(base_url=url, timeout=5) as client:
+        with http_client(base_url=url, timeout=5) as client:
             form = client.get("/login")
             token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
             assert token
@@ -61,12 +62,12 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
             assert re.search(r'href="/entries/\d+">[A-Z]\d{6}</a>', page.text), page.text[-2000:]
             assert page.headers["cache-control"] == "no-store"
         # ...and single sign-on through the demo's OIDC provider simulator.
-        with httpx.Client(base_url=url, timeout=5) as client:
+        with http_client(base_url=url, timeout=5) as client:
             at_provider = client.get("/login/oidc", follow_redirects=True)
             assert "Test users" in at_provider.text
             fields = dict(re.findall(r"name='(\w+)' value='([^']*)'", at_provider.text))
             fields |= {"user": "N07P004", "action": "sign-in"}
-            back = httpx.post(str(at_provider.url).split("?")[0], data=fields)
+            back = local.post(str(at_provider.url).split("?")[0], data=fields)
             assert back.status_code == 302
             landed = client.get(back.headers["location"])
             assert 'http-equiv="refresh" content="0; url=/"' in landed.text

@@ -43,6 +43,7 @@ from bridge.store.db import make_engine, session_scope
 from bridge.store.locks import job_lock
 from bridge.store.models import Baseline, CaseState, Entry, RetryItem, SyncCursor, SyncRun
 from tests.builders import FIXTURES, IN_SCOPE, ON_VISOR, SIM_CLIENT, case_doc, env_for, staff_file
+from tests.loopback import http_client, local
 
 BRIDGE = Path(sys.executable).parent / "visor-bridge"
 SEED = int(os.environ.get("BRIDGE_TEST_RESILIENCE_SEED", "20261123"))
@@ -264,17 +265,17 @@ def _launch(env: dict[str, str], folder: Path, name: str) -> tuple[subprocess.Po
 
 
 def _fault(ndelius_url: str, **spec: Any) -> None:
-    httpx.post(f"{ndelius_url}/__admin/faults", json=spec).raise_for_status()
+    local.post(f"{ndelius_url}/__admin/faults", json=spec).raise_for_status()
 
 
 def _faults(ndelius_url: str) -> list[dict[str, Any]]:
-    faults: list[dict[str, Any]] = httpx.get(f"{ndelius_url}/__admin/faults").json()["faults"]
+    faults: list[dict[str, Any]] = local.get(f"{ndelius_url}/__admin/faults").json()["faults"]
     return faults
 
 
 def _reset(ndelius_url: str) -> None:
-    httpx.post(f"{ndelius_url}/__admin/reset").raise_for_status()
-    httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+    local.post(f"{ndelius_url}/__admin/reset").raise_for_status()
+    local.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
 
 
 def _changed_documents() -> dict[str, dict[str, Any]]:
@@ -331,7 +332,7 @@ def _changed_documents() -> dict[str, dict[str, Any]]:
 
 
 def _apply_changes(ndelius_url: str) -> None:
-    with httpx.Client(base_url=ndelius_url) as admin:
+    with http_client(base_url=ndelius_url) as admin:
         for crn, doc in sorted(_changed_documents().items()):
             admin.put(f"/__admin/cases/{crn}", json=doc).raise_for_status()
         admin.delete(f"/__admin/cases/{ERASED}").raise_for_status()
@@ -379,7 +380,7 @@ def reference(
             engine.dispose()
         assert code == 0, err
         assert json.loads(out) == SKIPPED
-        with httpx.Client(base_url=ndelius_server) as admin:
+        with http_client(base_url=ndelius_server) as admin:
             code, out, err, _seconds = _sync(env, folder)
             assert code == 0, err
             assert json.loads(out)["entries_created"] > 50, out
@@ -536,7 +537,7 @@ def _kill_chain(phase: str, chain: int, reference: Reference, folder: Path) -> l
     def trail() -> str:
         return f"seed {SEED}; {name} kills so far: {', '.join(map(str, kills))}"
 
-    with _simulator() as sim, httpx.Client(base_url=sim) as admin:
+    with _simulator() as sim, http_client(base_url=sim) as admin:
         _fault(sim, path=CASE_READS, delayMs=CRASH_READ_DELAY_MS)
         if not first:
             _apply_changes(sim)
@@ -685,7 +686,7 @@ def test_sync_under_faults_converges_to_the_fault_free_queue(
     history: dict[str, list[str]] = {}
     for phase, expected in (("first run", reference.first), ("incremental", reference.incremental)):
         if phase == "incremental":
-            httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+            local.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
             _apply_changes(ndelius_url)
         _post_flaky_faults(ndelius_url, rng)
         history[phase] = _converge(env, tmp_path, phase)

@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -27,6 +26,7 @@ from bridge.store import outbox
 from bridge.store.db import session_scope
 from bridge.store.models import Notification
 from tests.builders import MANAGER, ROOT, MakeWiring, env_for
+from tests.loopback import local
 from tests.notify_kit import LINK_BASE, give_addresses, notify_overrides, sent
 
 #: 10 by default (about 5 s; half by step, half at a random moment, so every step and the
@@ -70,7 +70,7 @@ def test_sigkills_at_random_points_never_send_twice_nor_lose_a_message(
                 now=clock.now(),
             )
     # Each send takes a little while in Notify, so a kill often lands while it is answering.
-    httpx.post(
+    local.post(
         f"{notify_url}/__admin/faults",
         json={"path": "^/v2/notifications/email$", "delayMs": 30},
     ).raise_for_status()
@@ -106,7 +106,7 @@ def test_sigkills_at_random_points_never_send_twice_nor_lose_a_message(
         zygote.wait(timeout=30)
         zygote.stdout.close()
     assert killed >= KILLS // 2, killed  # most rounds really died mid-run
-    httpx.delete(f"{notify_url}/__admin/faults").raise_for_status()
+    local.delete(f"{notify_url}/__admin/faults").raise_for_status()
     command = str(Path(sys.executable).with_name("visor-bridge"))
     last = subprocess.run([command, "notify", "send"], cwd=ROOT, env=env, check=False)
     assert last.returncode == 0

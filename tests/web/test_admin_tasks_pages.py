@@ -8,7 +8,6 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -19,6 +18,7 @@ from bridge.store.models import AuditEvent, Entry, Staff
 from bridge.web.routes.admin_tasks import ATTENTION_LINKS
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, EXPIRED_PROXY, MANAGER, PROXY, PROXY_2, case_doc, sync_json
+from tests.loopback import local
 from tests.web.conftest import Visitor
 
 
@@ -234,7 +234,7 @@ def test_the_attention_list_says_why_and_what_to_do(
     synced_wiring: Wiring, admin: Visitor, ndelius_url: str
 ) -> None:
     crn = "B203456"
-    httpx.put(f"{ndelius_url}/__admin/cases/{crn}", json=_undetermined(case_doc(crn)))
+    local.put(f"{ndelius_url}/__admin/cases/{crn}", json=_undetermined(case_doc(crn)))
     sync_json(synced_wiring)
     # No proxy may take anything once both current proxies' vetting has gone (untakeable).
     with Session(synced_wiring.engine) as s:

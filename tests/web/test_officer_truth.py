@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -22,6 +21,7 @@ from bridge.core.vocabulary import (
 from bridge.store.models import Entry
 from bridge.wiring import Wiring
 from tests.builders import MANAGER, PROXY, case_doc, sync_json
+from tests.loopback import local
 from tests.web.conftest import Visitor
 
 
@@ -82,7 +82,7 @@ def test_a_return_is_announced_until_opened_and_says_when_a_newer_entry_replaced
     # The officer fixes nDelius; the next sync queues a newer identity entry.
     doc = case_doc(CRN)
     doc["offender"]["middleNames"] = ["Áine", "Bríd"]
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
     w.clock.advance(60)  # type: ignore[attr-defined]
     sync_json(w)
     newer = [e for e in _entries(w) if e.section == Section.IDENTITY and e.id != identity.id]
