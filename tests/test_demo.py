@@ -7,13 +7,35 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.loopback import http_client, local
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _when_listening(client: httpx.Client, proc: subprocess.Popen[str]) -> httpx.Response:
+    """GET /login once the demo's web server listens.
+
+    The demo prints its banner, then starts uvicorn, which binds the port it chose: on a busy
+    machine the first request can come before it listens (connection refused).
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return client.get("/login")
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            try:
+                proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            raise AssertionError(f"the demo exited {proc.returncode} before it listened") from None
 
 
 @pytest.mark.slow
@@ -47,7 +69,7 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
         # iproute2's network tool on Debian and Ubuntu).
         assert f"    {bridge} queue list" in "".join(banner)
         with http_client(base_url=url, timeout=5) as client:
-            form = client.get("/login")
+            form = _when_listening(client, proc)
             token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
             assert token
             signed_in = client.post(
