@@ -80,14 +80,18 @@ test-fast: $(STAMP) $(ASSETS)
 		-m "not browser and not postgres and not subprocess" --durations=5
 
 # Long property-based runs: every hypothesis test with many more examples (the "fuzz" profile,
-# tests/conftest.py). Tests that set their own max_examples keep it. Then the Notify sender
-# SIGKILLed 200 times (tests/services/test_notify_crash.py; the suite does 20).
+# tests/conftest.py). Tests that set their own max_examples keep it. Then the long versions of
+# the suite's crash and race tests (each names its count in its module; docs/design.md, "Tests
+# and coverage"): the Notify sender SIGKILLed 200 times (the suite does 10), `visor-bridge sync`
+# SIGKILLed 40 times (8), and 16 claimers racing for 2,000 entries (160; PostgreSQL only).
 # Then atheris, coverage-guided, on case document -> mapped record for FUZZ_SECONDS (its finds
 # go to build/fuzz-corpus; the seeds and kept inputs are tests/fuzz/corpus, replayed by the suite).
 FUZZ_SECONDS ?= 300
 fuzz: $(STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m hypothesis --hypothesis-profile=fuzz
 	BRIDGE_TEST_NOTIFY_KILLS=200 $(BIN)/python -m pytest tests/services/test_notify_crash.py -k sqlite
+	BRIDGE_TEST_SYNC_KILLS=40 $(BIN)/python -m pytest tests/cli/test_sync_resilience.py -k killed
+	BRIDGE_TEST_CLAIM_ENTRIES=2000 $(BIN)/python -m pytest tests/services/test_claims.py -k concurrent
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
 	mkdir -p build/fuzz-corpus
 	$(BIN)/python tests/fuzz/fuzz_case_document.py -max_total_time=$(FUZZ_SECONDS) \

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from argon2 import PasswordHasher
 from pydantic import SecretStr
@@ -22,6 +21,7 @@ from bridge.mapping_files import load_mapping
 from bridge.services.staff import import_staff, parse_staff_file
 from bridge.store.db import session_scope
 from bridge.wiring import Wiring
+from tests.loopback import http_client
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -148,7 +148,7 @@ MakeWiring = Callable[..., Wiring]
 def only_cases(ndelius_url: str, keep: set[str]) -> None:
     """Delete every fixture case but `keep` from the simulator (keeps a sync short)."""
 
-    with httpx.Client(base_url=ndelius_url) as admin:
+    with http_client(base_url=ndelius_url) as admin:
         for crn in sorted((IN_SCOPE | OUT_OF_SCOPE) - keep):
             admin.delete(f"/__admin/cases/{crn}").raise_for_status()
 

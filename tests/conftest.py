@@ -9,7 +9,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import hypothesis
 import pytest
 from sqlalchemy import text
@@ -25,6 +24,7 @@ from bridge.store.db import make_engine
 from bridge.store.migrate import head_revision
 from bridge.wiring import Wiring
 from tests.builders import FIXTURE_TODAY, seeded_wiring, wiring_for_test
+from tests.loopback import local
 from tests.stores import StoreKey, Templates, only_cases_or_all, pg_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,8 +197,8 @@ def ndelius_server() -> Iterator[str]:
 @pytest.fixture
 def ndelius_url(ndelius_server: str) -> str:
     """The nDelius simulator, back at its seed for this test."""
-    httpx.post(f"{ndelius_server}/__admin/reset").raise_for_status()
-    httpx.delete(f"{ndelius_server}/__admin/faults").raise_for_status()
+    local.post(f"{ndelius_server}/__admin/reset").raise_for_status()
+    local.delete(f"{ndelius_server}/__admin/faults").raise_for_status()
     return ndelius_server
 
 
@@ -213,8 +213,8 @@ def visor_server() -> Iterator[str]:
 
 @pytest.fixture
 def visor_url(visor_server: str) -> str:
-    httpx.post(f"{visor_server}/__admin/reset").raise_for_status()
-    httpx.delete(f"{visor_server}/__admin/faults").raise_for_status()
+    local.post(f"{visor_server}/__admin/reset").raise_for_status()
+    local.delete(f"{visor_server}/__admin/faults").raise_for_status()
     return visor_server
 
 
@@ -229,7 +229,7 @@ def notify_server() -> Iterator[str]:
 @pytest.fixture
 def notify_url(notify_server: str) -> str:
     """The GOV.UK Notify simulator, emptied for this test."""
-    httpx.post(f"{notify_server}/__admin/reset").raise_for_status()
+    local.post(f"{notify_server}/__admin/reset").raise_for_status()
     return notify_server
 
 

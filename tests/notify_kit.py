@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -17,6 +16,7 @@ from bridge.store.db import session_scope
 from bridge.store.models import Staff
 from bridge.wiring import Wiring
 from tests.builders import CASES, FIXTURES
+from tests.loopback import local
 
 LINK_BASE = "https://visor-bridge.example"
 
@@ -47,7 +47,7 @@ def give_addresses(w: Wiring) -> None:
 
 def sent(url: str) -> list[dict[str, Any]]:
     """Every notification the simulator accepted, in order."""
-    response = httpx.get(f"{url}/__admin/sent")
+    response = local.get(f"{url}/__admin/sent")
     response.raise_for_status()
     return list(response.json()["notifications"])
 

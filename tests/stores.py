@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -35,6 +34,7 @@ from bridge.clock import FixedClock
 from bridge.store.db import make_engine
 from bridge.store.migrate import upgrade
 from tests.builders import only_cases, seeded_wiring
+from tests.loopback import local
 
 __all__ = ["StoreKey", "Templates", "pg_name", "worker_id"]
 
@@ -108,7 +108,7 @@ class Templates:
         if not key.synced:
             return
         sim = self._sim_url()
-        httpx.post(f"{sim}/__admin/reset").raise_for_status()
+        local.post(f"{sim}/__admin/reset").raise_for_status()
         only_cases_or_all(sim, key.cases)
         folder = self._folder / f"staff-{len(self._built)}"
         folder.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,35 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.loopback import http_client, local
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _when_listening(client: httpx.Client, proc: subprocess.Popen[str]) -> httpx.Response:
+    """GET /login once the demo's web server listens.
+
+    The demo prints its banner, then starts uvicorn, which binds the port it chose: on a busy
+    machine the first request can come before it listens (connection refused).
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return client.get("/login")
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            try:
+                proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            raise AssertionError(f"the demo exited {proc.returncode} before it listened") from None
 
 
 @pytest.mark.slow
@@ -45,8 +68,8 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
         # The banner's commands name the venv's script by its full path (a bare `bridge` is
         # iproute2's network tool on Debian and Ubuntu).
         assert f"    {bridge} queue list" in "".join(banner)
-        with httpx.Client(base_url=url, timeout=5) as client:
-            form = client.get("/login")
+        with http_client(base_url=url, timeout=5) as client:
+            form = _when_listening(client, proc)
             token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
             assert token
             signed_in = client.post(
@@ -61,12 +84,12 @@ def test_demo_prints_accounts_that_sign_in_to_the_queue(tmp_path: Path) -> None:
             assert re.search(r'href="/entries/\d+">[A-Z]\d{6}</a>', page.text), page.text[-2000:]
             assert page.headers["cache-control"] == "no-store"
         # ...and single sign-on through the demo's OIDC provider simulator.
-        with httpx.Client(base_url=url, timeout=5) as client:
+        with http_client(base_url=url, timeout=5) as client:
             at_provider = client.get("/login/oidc", follow_redirects=True)
             assert "Test users" in at_provider.text
             fields = dict(re.findall(r"name='(\w+)' value='([^']*)'", at_provider.text))
             fields |= {"user": "N07P004", "action": "sign-in"}
-            back = httpx.post(str(at_provider.url).split("?")[0], data=fields)
+            back = local.post(str(at_provider.url).split("?")[0], data=fields)
             assert back.status_code == 302
             landed = client.get(back.headers["location"])
             assert 'http-equiv="refresh" content="0; url=/"' in landed.text

@@ -10,7 +10,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,6 +19,7 @@ from bridge.services.metrics import start_exporter
 from bridge.store.db import session_scope
 from bridge.store.models import Attention, SinkBreaker
 from tests.builders import FIXTURE_TODAY, MakeWiring
+from tests.loopback import local
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -81,7 +81,7 @@ def scrape(make_wiring: MakeWiring, sqlite_url: str) -> str:
             s.add(Attention(crn=crn, reason="access_unclear", since=FIXTURE_TODAY))
     audit_verify_job(wiring)
     host, port = start_exporter(wiring.metrics, "127.0.0.1:0")
-    return httpx.get(f"http://{host}:{port}/metrics", timeout=10).text
+    return local.get(f"http://{host}:{port}/metrics", timeout=10).text
 
 
 def test_every_series_the_rules_name_is_served(scrape: str) -> None:

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from bridge.logs import bound, configure_logging
 from bridge.scheduler import claims_job
-from bridge.web.app import create_app
 from tests.builders import MakeWiring
+from tests.web_app import create_app
 
 
 @pytest.fixture

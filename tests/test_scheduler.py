@@ -19,7 +19,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -38,6 +37,7 @@ from tests.builders import (
     only_cases,
     staff_file,
 )
+from tests.loopback import local
 
 BRIDGE = Path(sys.executable).parent / "visor-bridge"
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -231,7 +231,7 @@ def test_sigterm_stops_after_the_current_page(
     sqlite_url: str, ndelius_url: str, tmp_path: Path
 ) -> None:
     # Slow case reads (200 ms each) and pages of two cases: the first sync takes seconds.
-    httpx.post(
+    local.post(
         f"{ndelius_url}/__admin/faults", json={"path": "/secure/offenders/", "delayMs": 200}
     ).raise_for_status()
     env = _env(

@@ -18,18 +18,19 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import BrowserContext
 from sqlmodel import Session, col, select
 
 from bridge.sim.server import serve_in_thread
 from bridge.store.models import Entry
-from bridge.web.app import ASSETS, create_app
+from bridge.web.app import ASSETS
 from bridge.wiring import Wiring
 from tests.browser.harness import AXE_JS, Tab
 from tests.builders import MakeWiring, case_doc, sync_json
+from tests.loopback import local
 from tests.web.conftest import set_passwords
+from tests.web_app import create_app
 
 #: As tested in shared/notes/stack.md §5 (root in a container needs --no-sandbox).
 CHROMIUM_ARGS = [
@@ -128,7 +129,7 @@ def move_main_address(ndelius_url: str) -> None:
     )
     assert main["postcode"] == OLD_POSTCODE
     main["postcode"] = NEW_POSTCODE
-    httpx.put(f"{ndelius_url}/__admin/cases/{ADOPTED_CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{ADOPTED_CRN}", json=doc).raise_for_status()
 
 
 @pytest.fixture

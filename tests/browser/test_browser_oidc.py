@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 from pydantic import SecretStr
@@ -19,10 +18,11 @@ from pydantic import SecretStr
 from bridge.clock import FixedClock
 from bridge.sim import oidc as oidc_sim
 from bridge.sim.server import serve_in_thread
-from bridge.web.app import create_app
 from tests.browser.conftest import LiveService, OpenTab
 from tests.builders import ADMIN, PROXY, MakeWiring
+from tests.loopback import local
 from tests.web.conftest import set_passwords
+from tests.web_app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +73,7 @@ def test_a_proxy_signs_in_and_out_through_the_organisation(
     expect(tab.page).to_have_url(sso_service.url + "/login?signed_out=1")
     expect(tab.page.get_by_text("You have signed out.")).to_be_visible()
     tab.scan()
-    assert [e["event"] for e in httpx.get(f"{provider}/__admin/log").json()] == ["end_session"]
+    assert [e["event"] for e in local.get(f"{provider}/__admin/log").json()] == ["end_session"]
     tab.open("/tasks")
     expect(tab.page).to_have_url(re.compile(re.escape(sso_service.url) + r"/login\?next="))
 
@@ -101,7 +101,7 @@ def test_an_unknown_staff_code_and_a_lapsed_proxy_get_the_right_pages(
 def test_a_tampered_token_is_refused(
     sso_service: LiveService, provider: str, open_tab: OpenTab
 ) -> None:
-    httpx.post(f"{provider}/__admin/next-token", json={"tamper": "signature"}).raise_for_status()
+    local.post(f"{provider}/__admin/next-token", json={"tamper": "signature"}).raise_for_status()
     tab = open_tab(sso_service)
     tab.open("/login/oidc")
     tab.page.get_by_label(PROXY).check()

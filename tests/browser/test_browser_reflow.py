@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 
 from tests.browser.conftest import (
@@ -26,6 +25,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.harness import Tab, axe_source
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, case_doc
+from tests.loopback import local
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +116,7 @@ def _undetermined(ndelius_url: str) -> None:
     second = copy.deepcopy(first)
     second["staff"]["code"] = "N02A099"
     doc["offender"]["offenderManagers"] = [first, second]
-    httpx.put(f"{ndelius_url}/__admin/cases/{UNDETERMINED_CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{UNDETERMINED_CRN}", json=doc).raise_for_status()
 
 
 def _check(tab: Tab, where: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
@@ -24,6 +23,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.harness import Tab, tab_to
 from tests.builders import EXPIRED_PROXY, PROXY, case_doc, sync_json
+from tests.loopback import local
 from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -193,7 +193,7 @@ def test_a_section_superseded_mid_task(launch: Launch, open_tab: OpenTab) -> Non
     doc = case_doc(NEW_PERSON)
     doc["offender"]["surname"] = "Newsurname"
     ndelius = service.wiring.settings.ndelius_url
-    httpx.put(f"{ndelius}/__admin/cases/{NEW_PERSON}", json=doc).raise_for_status()
+    local.put(f"{ndelius}/__admin/cases/{NEW_PERSON}", json=doc).raise_for_status()
     sync_json(service.wiring)
     proxy.page.get_by_label("Forename").fill("Typedname")
     proxy.press_button("Save and continue")

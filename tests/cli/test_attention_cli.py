@@ -6,10 +6,9 @@ import copy
 from datetime import datetime
 from typing import Any
 
-import httpx
-
 from bridge.errors import NotPermitted
 from tests.builders import ADMIN, PROXY, Cli, case_doc, only_cases
+from tests.loopback import local
 
 CRN = "B203456"
 
@@ -34,7 +33,7 @@ def test_admin_attention_lists_crn_reason_and_since_and_refuses_others(
     assert (code, out) == (0, "")
     assert "No case needs" in err
 
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=_undetermined(case_doc(CRN)))
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=_undetermined(case_doc(CRN)))
     db_cli.json("sync")
     rows = db_cli.json("admin", "attention", "--as", ADMIN)
     assert [sorted(r) for r in rows] == [["crn", "reason", "since"]]

@@ -7,7 +7,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -17,6 +16,7 @@ from bridge.store.db import make_engine
 from bridge.store.models import Attention, AuditEvent
 from tests.builders import Cli, only_cases
 from tests.cli.test_scope_scenarios import _approve, _content_strings, _one, _queue, _sync
+from tests.loopback import local
 
 
 def test_a_reader_holding_the_database_leaves_the_erasure_incomplete_and_listed(
@@ -30,7 +30,7 @@ def test_a_reader_holding_the_database_leaves_the_erasure_incomplete_and_listed(
     try:
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM entry").fetchone()  # holds its snapshot
-        httpx.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
+        local.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
         result = _sync(cli)
         assert (result["cases_erased"], result["erasures_incomplete"]) == (0, 1)
         # why it is not erased: the reader's snapshot keeps the old pages from the main file
@@ -73,7 +73,7 @@ def test_file_drop_records_of_the_person_are_removed_with_their_manifest_lines(
     manifest = drop / "manifest.jsonl"
     before = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert {row["crn"] for row in before} == {gone, kept}
-    httpx.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
+    local.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
     result = _sync(cli)
     assert result["cases_erased"] == 1
     after = [json.loads(line) for line in manifest.read_text().splitlines()]

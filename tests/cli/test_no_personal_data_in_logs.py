@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.builders import ADMIN, FIXTURES, MANAGER, PROXY, Cli, case_doc
+from tests.loopback import local
 
 #: Keys of the fixture documents whose values are personal data or free text.
 PERSONAL = {
@@ -97,7 +97,7 @@ def test_a_demo_sized_flow_logs_no_personal_data(
         "Element 'Surname': [facet 'pattern'] The value 'O'Brien' is not accepted.",
     ]
     for status, body in ((422, json.dumps({"errors": quoted})), (503, "down")):
-        httpx.post(
+        local.post(
             f"{visor_url}/__admin/faults",
             json={"path": "^/records$", "status": status, "count": 2, "body": body},
         ).raise_for_status()
@@ -113,7 +113,7 @@ def test_a_demo_sized_flow_logs_no_personal_data(
     run("audit", "verify", "--json")
 
     gone = clean[1]["crn"]
-    httpx.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
+    local.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
     assert json.loads(run("sync", "--json"))["cases_erased"] == 1
 
     logged = [f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records]

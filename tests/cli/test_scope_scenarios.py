@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
@@ -29,12 +28,13 @@ from tests.builders import (
     staff_file,
 )
 from tests.cli.conftest import today
+from tests.loopback import local
 
 TRANSFER_TO = "N07A010"  # an offender manager who needs no proxy
 
 
 def _put(ndelius_url: str, crn: str, doc: dict[str, Any]) -> None:
-    httpx.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
 
 
 def _queue(cli: Cli, crn: str, status: str | None = None) -> list[dict[str, Any]]:
@@ -181,7 +181,7 @@ def test_merge_retires_the_merged_away_case_and_rereads_the_survivor(
     _sync(db_cli)
     source_pending = _queue(db_cli, source, "pending")
     assert source_pending
-    httpx.post(
+    local.post(
         f"{ndelius_url}/__admin/merge", json={"from": source, "into": target}
     ).raise_for_status()
 
@@ -222,7 +222,7 @@ def test_gdpr_deletion_erases_every_stored_byte_of_the_case(
         with Session(engine) as s:
             assert s.exec(select(Baseline).where(Baseline.crn == gone)).first() is not None
         before = _relfilenodes(engine)
-        httpx.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
+        local.delete(f"{ndelius_url}/__admin/cases/{gone}").raise_for_status()
 
         result = _sync(db_cli)
         assert (result["cases_erased"], result["cases_failed"]) == (1, 0)

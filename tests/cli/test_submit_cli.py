@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -19,6 +18,7 @@ from bridge.core.failure_text import FAILED_PHRASE
 from bridge.store.db import make_engine
 from bridge.store.models import AuditEvent, Entry
 from tests.builders import ADMIN, MANAGER, PROXY, Cli, MakeWiring, env_for, only_cases
+from tests.loopback import local
 from tests.services.test_submission import approve_all
 
 BRIDGE = Path(sys.executable).parent / "visor-bridge"
@@ -58,7 +58,7 @@ def test_visor_http_failures_are_listed_and_requeued(
     monkeypatch.setenv("BRIDGE_SINK", "visor-http")
     monkeypatch.setenv("BRIDGE_VISOR_URL", visor_url)
     errors = json.dumps({"errors": ["line 3: Element 'Kind': This element is not expected."]})
-    httpx.post(
+    local.post(
         f"{visor_url}/__admin/faults",
         json={"path": "^/records$", "status": 422, "count": 2, "body": errors},
     ).raise_for_status()
@@ -97,7 +97,7 @@ def test_visor_http_failures_are_listed_and_requeued(
     assert (code, out) == (0, "")
     assert "visor-http: 2 attempted, 2 accepted" in err
     assert cli.json("queue", "list", "--status", "failed") == []
-    records = httpx.get(f"{visor_url}/records", params={"crn": CRN}).json()["records"]
+    records = local.get(f"{visor_url}/records", params={"crn": CRN}).json()["records"]
     assert len(records) == len(ids)
 
 
@@ -151,12 +151,12 @@ def test_killing_submit_mid_request_then_rerunning_creates_no_duplicate(
     def rerun() -> dict[str, object]:
         return Cli(capsys).json("submit")  # type: ignore[no-any-return]
 
-    httpx.post(
+    local.post(
         f"{visor_url}/__admin/faults", json={"path": "^/records$", "delayMs": 1500, "count": 1}
     ).raise_for_status()
 
     def in_flight() -> bool:
-        faults = httpx.get(f"{visor_url}/__admin/faults").json()["faults"]
+        faults = local.get(f"{visor_url}/__admin/faults").json()["faults"]
         return bool(faults[0]["hits"])
 
     proc = subprocess.Popen(
@@ -182,7 +182,7 @@ def test_killing_submit_mid_request_then_rerunning_creates_no_duplicate(
             # A lost *response* means ViSOR stored the record although the client never heard.
             # The simulator drops a request whose client has gone (it reads the body after the
             # delay), so that landing is stood in for here: the same record, the same key.
-            orphan = httpx.post(
+            orphan = local.post(
                 f"{visor_url}/records",
                 content=(first.xml or "").encode(),
                 headers={"Idempotency-Key": f"{first.id}-v{first.version}"},
@@ -191,7 +191,7 @@ def test_killing_submit_mid_request_then_rerunning_creates_no_duplicate(
 
         data = rerun()  # in-process: the same code path, a second process's worth of state
         assert (data["attempted"], data["accepted"], data["failed"]) == (len(ids), len(ids), 0)
-        records = httpx.get(f"{visor_url}/records", params={"crn": CRN}).json()["records"]
+        records = local.get(f"{visor_url}/records", params={"crn": CRN}).json()["records"]
         assert len(records) == len(ids)  # the re-send was answered with the first reference
         with Session(engine) as s:
             done = s.exec(select(Entry).where(col(Entry.id).in_(ids))).all()

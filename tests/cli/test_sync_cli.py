@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.builders import Cli, env_for, only_cases
+from tests.loopback import local
 
 BRIDGE = Path(sys.executable).parent / "visor-bridge"
 
@@ -65,7 +65,7 @@ def test_sync_off_a_terminal_prints_one_summary_line(cli: Cli, ndelius_url: str)
 def test_retries_lists_failing_cases_until_they_recover(cli: Cli, ndelius_url: str) -> None:
     only_cases(ndelius_url, {"B203456", "A117839"})
     fault = {"path": "/crn/A117839/", "status": 500}
-    httpx.post(f"{ndelius_url}/__admin/faults", json=fault).raise_for_status()
+    local.post(f"{ndelius_url}/__admin/faults", json=fault).raise_for_status()
     assert cli.json("retries") == []
     for attempt in (1, 2):
         assert cli.json("sync", "--full")["cases_failed"] == 1
@@ -76,6 +76,6 @@ def test_retries_lists_failing_cases_until_they_recover(cli: Cli, ndelius_url: s
     assert code == 0
     assert "A117839" in err
 
-    httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+    local.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
     assert cli.json("sync")["cases_failed"] == 0
     assert cli.json("retries") == []

@@ -22,6 +22,7 @@ from bridge.sim.generate import generate_cases, iter_cases
 from bridge.sim.server import serve_in_thread
 from tests.builders import CASES, SIM_CLIENT
 from tests.contracts.shapes import Shapes
+from tests.loopback import http_client
 
 SHAPES = Shapes.load()
 FIXTURE_CRNS = sorted(p.stem for p in CASES.glob("*.json"))
@@ -37,7 +38,7 @@ def _token(http: httpx.Client) -> None:
 
 def _served(base_url: str, crns: list[str]) -> Iterator[tuple[str, Any, Any]]:
     """(crn, /all body, /registrations body) as the simulator answers them."""
-    with httpx.Client(base_url=base_url, timeout=10.0) as http:
+    with http_client(base_url=base_url, timeout=10.0) as http:
         _token(http)
         for crn in crns:
             offender = http.get(ALL.format(crn=crn))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import httpx
 from sqlmodel import Session, select
 
 from bridge.store.models import Baseline, Entry
 from bridge.wiring import Wiring
 from tests.builders import PROXY, MakeWiring, case_doc, only_cases, sync_json
+from tests.loopback import local
 
 CRN = "B203456"  # two ViSOR-flagged contacts, managed by an officer who needs a proxy
 
@@ -21,7 +21,7 @@ def _activity(wiring: Wiring) -> list[Entry]:
 def _drop_contact(ndelius_url: str, contact_id: str) -> None:
     doc = case_doc(CRN)
     doc["contacts"] = [c for c in doc["contacts"] if str(c["id"]) != contact_id]
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
 
 
 def test_each_flagged_contact_is_its_own_entry_keyed_by_contact_id(
@@ -42,7 +42,7 @@ def test_each_flagged_contact_is_its_own_entry_keyed_by_contact_id(
     doc = case_doc(CRN)
     target = next(c for c in doc["contacts"] if str(c["id"]) == flagged[0])
     target["notes"] = "Updated after the MAPPA meeting."
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
     result = sync_json(wiring)
     assert (result["entries_created"], result["entries_superseded"]) == (1, 1)
     pending = [e for e in _activity(wiring) if e.status == "pending"]

@@ -7,7 +7,6 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -16,6 +15,7 @@ from bridge.errors import NotPermitted
 from bridge.store.models import AuditEvent, RetryItem, Staff
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, PROXY, PROXY_2, MakeWiring, case_doc, only_cases, sync_json
+from tests.loopback import local
 
 CRN = "B203456"
 OFFENDER_ALL = f"/secure/offenders/crn/{CRN}/all"
@@ -45,11 +45,11 @@ def _two_open_managers(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _put(ndelius_url: str, doc: dict[str, Any]) -> None:
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
 
 
 def _fault(ndelius_url: str, **spec: Any) -> None:
-    httpx.post(f"{ndelius_url}/__admin/faults", json={"path": OFFENDER_ALL, **spec})
+    local.post(f"{ndelius_url}/__admin/faults", json={"path": OFFENDER_ALL, **spec})
 
 
 def test_a_mappa_case_with_no_determinable_officer_joins_and_leaves_once_fixed(
@@ -99,7 +99,7 @@ def test_a_read_failing_for_a_non_transient_reason_joins(
     with Session(w.engine) as s:
         assert s.get(RetryItem, CRN) is not None  # still read again, as every failure is
 
-    httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+    local.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
     _put(ndelius_url, case_doc(CRN))  # a change event: the case is read again, and reads
     sync_json(w)
     assert _listed(w) == {}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 from sqlmodel import Session, select
 
 from bridge.core.record import NS, section_of
 from bridge.store.models import Baseline, Entry
 from bridge.wiring import Wiring
 from tests.builders import PROXY, MakeWiring, case_doc, only_cases, sync_json
+from tests.loopback import local
 
 CRN = "B203456"
 
@@ -23,7 +23,7 @@ def _deregister(ndelius_url: str) -> None:
     for registration in doc["registrations"]:
         if registration["type"]["code"] == "MAPP":
             registration.update(active=False, endDate="2026-11-20", deregisteringNotes="Ended")
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
 
 
 def _approve(wiring: Wiring, entry: Entry) -> None:

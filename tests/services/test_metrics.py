@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,8 +18,9 @@ from bridge.scheduler import audit_verify_job
 from bridge.services.metrics import exposition, parse_address, start_exporter
 from bridge.store.db import session_scope
 from bridge.store.models import Attention, Entry, Notification, SinkBreaker
-from bridge.web.app import create_app
 from tests.builders import FIXTURE_TODAY, MakeWiring
+from tests.loopback import local
+from tests.web_app import create_app
 
 CRN = re.compile(r"\b[A-Z]\d{6}\b")
 
@@ -152,7 +152,7 @@ def test_the_exporter_serves_the_scrape_on_its_own_socket(
 ) -> None:
     wiring = make_wiring(sqlite_url, synced=True)
     host, port = start_exporter(wiring.metrics, "127.0.0.1:0")
-    answer = httpx.get(f"http://{host}:{port}/metrics", timeout=10)
+    answer = local.get(f"http://{host}:{port}/metrics", timeout=10)
     assert answer.status_code == 200
     names = {f.name for f in text_string_to_metric_families(answer.text)}
     assert {

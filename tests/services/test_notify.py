@@ -12,7 +12,6 @@ from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import update
@@ -27,6 +26,7 @@ from bridge.store.db import session_scope
 from bridge.store.models import Entry, Notification, Staff
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, MakeWiring, case_doc, sync_json
+from tests.loopback import local
 from tests.notify_kit import (
     LINK_BASE,
     fixture_personal_values,
@@ -96,7 +96,7 @@ def test_each_kind_is_sent_once_for_its_cause_with_its_template(
     for _ in range(4):  # opens once; a failed half-open trial re-opens without a message
         breaker.record_failure()
         clock.advance(61)
-    httpx.put(
+    local.put(
         f"{ndelius_url}/__admin/cases/{ATTENTION_CASE}", json=_two_open_managers(ATTENTION_CASE)
     ).raise_for_status()
     sync_json(w)
@@ -209,7 +209,7 @@ def test_a_permanent_refusal_fails_the_row_with_notifys_reason(
     db_url: str, ndelius_url: str, notify_url: str, make_wiring: MakeWiring
 ) -> None:
     strict = "1f0c7a44-9d0b-4d6e-8d61-3c4b6a2e9f10"
-    httpx.post(
+    local.post(
         f"{notify_url}/__admin/templates",
         json={"id": strict, "personalisation": ["crn", "link", "first_name"]},
     ).raise_for_status()
@@ -278,7 +278,7 @@ def test_a_429_storm_converges_every_message_once(
             }
         ],
     }
-    httpx.post(
+    local.post(
         f"{notify_url}/__admin/faults",
         json={"path": "^/v2/notifications", "status": 429, "body": json.dumps(body),
               "rate": 0.7, "seed": 7},

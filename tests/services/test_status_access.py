@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -24,6 +23,7 @@ from tests.builders import (
     only_cases,
     sync_json,
 )
+from tests.loopback import local
 
 CRN = "G719053"  # managed by N07A001 (MANAGER)
 NEW_OFFICER = "N07A002"
@@ -60,7 +60,7 @@ def test_an_officer_excluded_from_their_case_no_longer_sees_it(
     assert w.status.case(CRN, actor=MANAGER).entries
     doc = case_doc(CRN)
     doc["accessLimitations"]["excludedFrom"] = listed
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
     sync_json(w)
     assert _refused(w, CRN, MANAGER)
     assert CRN not in {row.crn for row in w.status.my_cases(actor=MANAGER)}
@@ -133,14 +133,14 @@ def test_a_case_whose_access_cannot_be_read_is_hidden_and_listed(
     doc = case_doc(CRN)
     doc["offender"].update(change.get("offender", {}))
     doc["accessLimitations"].update(change["accessLimitations"])
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
     sync_json(w)
     assert {(r.crn, r.reason) for r in w.admin.attention(actor=ADMIN)} == {(CRN, "access_unclear")}
     assert _refused(w, CRN, MANAGER)
     assert w.review.claim_next(actor=PROXY) is None
     assert w.review.claim_next(actor=PROXY_2) is None
     # fixed in nDelius: the next read clears it and the officer sees the case again
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=case_doc(CRN)).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=case_doc(CRN)).raise_for_status()
     sync_json(w)
     assert w.admin.attention(actor=ADMIN) == []
     assert w.status.case(CRN, actor=MANAGER).entries

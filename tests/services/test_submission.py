@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -30,6 +29,7 @@ from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Entry, SinkBreaker
 from bridge.wiring import Wiring
 from tests.builders import MANAGER, PROXY, MakeWiring, only_cases, sync_json
+from tests.loopback import local
 
 PLAIN = "B219904"  # seven entries, none with a blocking issue
 
@@ -72,17 +72,17 @@ def audit(wiring: Wiring, action: str) -> list[AuditEvent]:
 
 
 def records(visor: str, crn: str) -> list[dict[str, Any]]:
-    got = httpx.get(f"{visor}/records", params={"crn": crn})
+    got = local.get(f"{visor}/records", params={"crn": crn})
     got.raise_for_status()
     return list(got.json()["records"])
 
 
 def fault(visor: str, **spec: Any) -> None:
-    httpx.post(f"{visor}/__admin/faults", json={"path": "^/records$", **spec}).raise_for_status()
+    local.post(f"{visor}/__admin/faults", json={"path": "^/records$", **spec}).raise_for_status()
 
 
 def fault_hits(visor: str) -> int:
-    return sum(f["hits"] for f in httpx.get(f"{visor}/__admin/faults").json()["faults"])
+    return sum(f["hits"] for f in local.get(f"{visor}/__admin/faults").json()["faults"])
 
 
 @pytest.fixture
@@ -156,7 +156,7 @@ def test_a_run_that_died_mid_request_is_resent_with_the_same_key(
         assert orphan.xml is not None
         orphan.status = "submitted"
         s.add(orphan)
-    first = httpx.post(
+    first = local.post(
         f"{visor_url}/records",
         content=orphan.xml.encode(),
         headers={"Idempotency-Key": f"{orphan.id}-v{orphan.version}"},
@@ -247,7 +247,7 @@ def test_the_breaker_opens_half_opens_and_is_shared_between_processes(
     assert (trial.attempted, trial.breaker) == (1, "open")  # one trial, failed: open again
     assert fault_hits(visor_url) == 6
 
-    httpx.delete(f"{visor_url}/__admin/faults").raise_for_status()
+    local.delete(f"{visor_url}/__admin/faults").raise_for_status()
     assert submit(other).attempted == 0  # the cool-down started again at the failed trial
     clock.advance(60)
     closed = submit(other)
@@ -274,7 +274,7 @@ def test_scheduled_submit_runs_once_per_tick_and_only_for_an_automatic_sink(
     ids = approve_all(w, ndelius_url, {PLAIN})
     fault(visor_url, status=503, count=1000)
     submit_job(w)  # claims the tick, ViSOR is down: entries stay for a later tick
-    httpx.delete(f"{visor_url}/__admin/faults").raise_for_status()
+    local.delete(f"{visor_url}/__admin/faults").raise_for_status()
     submit_job(w)  # the same tick: another instance would skip it too
     assert "accepted" not in statuses(w, ids)
     clock.advance(w.settings.submit_interval_seconds)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -20,6 +19,7 @@ from tests.builders import (
     expected_entry_count,
     expected_sections,
 )
+from tests.loopback import local
 
 
 def _sync(wiring, full: bool = False):  # type: ignore[no-untyped-def]
@@ -76,7 +76,7 @@ def test_address_change_creates_exactly_one_address_entry(
         a for a in doc["offender"]["contactDetails"]["addresses"] if a["status"]["code"] == "M"
     )
     main["postcode"] = "LS1 4DY"
-    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
 
     result = _sync(wiring)
     assert result is not None
@@ -102,9 +102,9 @@ def test_change_then_revert_leaves_the_original_pending_entry(
     original = case_doc("B203456")
     changed = case_doc("B203456")
     changed["offender"]["surname"] = "Different"
-    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=changed).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/B203456", json=changed).raise_for_status()
     _sync(wiring)
-    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=original).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/B203456", json=original).raise_for_status()
     _sync(wiring)
     identity = [e for e in _entries(wiring) if e.crn == "B203456" and e.section == "identity"]
     # original (superseded by the change), the change (superseded by the revert), the revert
@@ -115,7 +115,7 @@ def test_failed_reads_go_to_the_retry_set_and_are_recovered(
     db_url: str, ndelius_url: str, make_wiring: MakeWiring
 ) -> None:
     wiring = make_wiring(db_url, ndelius_url, http_attempts=2)
-    httpx.post(
+    local.post(
         f"{ndelius_url}/__admin/faults", json={"path": "/crn/B203456/", "status": 503, "count": 50}
     ).raise_for_status()
     result = _sync(wiring)
@@ -141,7 +141,7 @@ def test_failed_reads_go_to_the_retry_set_and_are_recovered(
     assert [r.needs_attention for r in alerting.all()] == [True]
     assert alerting.counts() == RetryCounts(size=1, attention=1)
 
-    httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+    local.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
     again = _sync(wiring)
     assert again is not None
     assert again.cases_failed == 0
@@ -167,7 +167,7 @@ def test_manager_no_longer_needing_a_proxy_supersedes_open_entries(
     for m in doc["offender"]["offenderManagers"]:
         if m.get("active"):
             m["staff"]["code"] = "N07A010"  # needs no proxy
-    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
     result = _sync(wiring)
     assert result is not None
     assert result.entries_created == 0
@@ -185,6 +185,6 @@ def test_out_of_scope_cases_never_queue(
     _sync(wiring)
     doc = case_doc(crn)
     doc["offender"]["title"] = "Mx"  # any change: an event for this case
-    httpx.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
     _sync(wiring)
     assert crn not in {e.crn for e in _entries(wiring)}

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from select import select as wait_readable
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -29,6 +28,7 @@ from bridge.services.sync.reader import ReaderSpec, ReadProcess, WorkerFailed
 from bridge.store.models import Baseline, CaseState, Entry
 from bridge.wiring import Wiring
 from tests.builders import CASES, IN_SCOPE, SIM_CLIENT, case_doc, seeded_wiring
+from tests.loopback import local
 
 NEEDS_PROXY = frozenset({"N07A001", "N07A002", "N02A003"})
 
@@ -183,7 +183,7 @@ sys.stdin.read()
 def test_a_killed_sync_leaves_no_reading_process_behind(ndelius_url: str) -> None:
     # Busy with a read that takes far longer than we wait: only the kernel's kill ends it now
     # (the end of its input would end it too, but only once its reads are done).
-    httpx.post(
+    local.post(
         f"{ndelius_url}/__admin/faults",
         json={"path": "/secure/offenders/crn/B203456/", "delayMs": 8_000},
     ).raise_for_status()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -18,6 +17,7 @@ from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Entry, Staff
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, EXPIRED_PROXY, PROXY, PROXY_2, MakeWiring, case_doc
+from tests.loopback import local
 from tests.services.test_review import KEEP
 
 MINUTE = 60
@@ -196,7 +196,7 @@ def test_a_new_entry_for_a_claimed_case_joins_the_claim(
     w.tasks.claim("B203456", actor=PROXY)
     doc = case_doc("B203456")
     doc["offender"]["surname"] = "Different"
-    httpx.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/B203456", json=doc).raise_for_status()
     with w.ndelius() as source:
         result = w.sync_service(source).run()
     assert result is not None

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from bridge.clock import FixedClock
 from bridge.sim import ndelius, visor
 from bridge.sim.server import serve_in_thread
+from tests.loopback import http_client
 
 from .kit import (
     CLIENT_ID,
@@ -92,5 +93,5 @@ def visor_http(
     schema = tmp_path / "visor-record.xsd"
     schema.write_text(STAND_IN_XSD, encoding="utf-8")
     app = visor.create_app(schema_path=schema, clock=clock)
-    with httpx.Client(base_url=serve(app), timeout=5.0) as http:
+    with http_client(base_url=serve(app), timeout=5.0) as http:
         yield http

@@ -12,6 +12,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bridge.clock import FixedClock
+from tests.loopback import http_client
 
 CLIENT_ID, CLIENT_SECRET = "sim-test", "sim-test-secret"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -71,7 +72,7 @@ class NdeliusSim:
     def __init__(self, url: str, clock: FixedClock) -> None:
         self.url = url
         self.clock = clock
-        self.http = httpx.Client(base_url=url, timeout=5.0)
+        self.http = http_client(base_url=url, timeout=5.0)
 
     def token(self) -> str:
         response = self.http.post(

@@ -7,8 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import pytest
+
+from tests.loopback import http_client
 
 from .kit import CLIENT_ID, CLIENT_SECRET, NdeliusSim, case_doc
 
@@ -75,7 +76,7 @@ def test_other_grant_types_are_refused(sim: NdeliusSim) -> None:
 )
 def test_reads_need_a_known_bearer_token(sim: NdeliusSim, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
-    with httpx.Client(base_url=sim.url) as anonymous:
+    with http_client(base_url=sim.url) as anonymous:
         for path in ("/events", "/mappa/cases", "/secure/offenders/crn/X000001/all"):
             response = anonymous.get(path, headers=headers)
             assert response.status_code == 401, path
@@ -95,7 +96,7 @@ def test_token_expires_by_the_injected_clock(start_ndelius: StartNdelius) -> Non
 
 
 def test_admin_paths_need_no_token(sim: NdeliusSim) -> None:
-    with httpx.Client(base_url=sim.url) as anonymous:
+    with http_client(base_url=sim.url) as anonymous:
         assert anonymous.post("/__admin/reset").status_code == 200
 
 

@@ -18,6 +18,7 @@ from notifications_python_client.notifications import NotificationsAPIClient
 from bridge.core.notify_kinds import NotifyKind, demo_template_id
 from bridge.sim.notify import DEMO_API_KEY, create_app, parse_api_key
 from bridge.sim.server import serve_in_thread
+from tests.loopback import local
 
 TEMPLATE = demo_template_id(NotifyKind.ENTRY_RETURNED)
 GOOD = {"crn": "X123456", "link": "http://127.0.0.1:8000/cases/X123456"}
@@ -31,7 +32,7 @@ def notify_sim() -> Iterator[str]:
 
 @pytest.fixture
 def sim(notify_sim: str) -> str:
-    httpx.post(f"{notify_sim}/__admin/reset").raise_for_status()
+    local.post(f"{notify_sim}/__admin/reset").raise_for_status()
     return notify_sim
 
 
@@ -41,7 +42,7 @@ def _token(secret: str, iss: str, iat: float) -> str:
 
 def _post(sim: str, token: str | None, body: Any = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return httpx.post(f"{sim}/v2/notifications/email", json=body, headers=headers)
+    return local.post(f"{sim}/v2/notifications/email", json=body, headers=headers)
 
 
 def _error(response: httpx.Response) -> tuple[int, str, str]:
@@ -67,7 +68,7 @@ def test_a_send_through_notifys_own_client_gets_notifys_response(sim: str) -> No
     assert [n["id"] for n in found["notifications"]] == [answer["id"]]
     assert client.get_notification_by_id(answer["id"])["status"] == "delivered"
     assert client.get_all_notifications(reference="vb-none")["notifications"] == []
-    sent = httpx.get(f"{sim}/__admin/sent").json()["notifications"]
+    sent = local.get(f"{sim}/__admin/sent").json()["notifications"]
     assert [(s["template_id"], s["personalisation"]) for s in sent] == [(TEMPLATE, GOOD)]
 
 
@@ -77,7 +78,7 @@ def test_no_token_is_401_and_authentication_comes_before_the_body(sim: str) -> N
         "AuthError",
         "Unauthorized: authentication token must be provided",
     )
-    response = httpx.post(
+    response = local.post(
         f"{sim}/v2/notifications/email", headers={"Authorization": "Basic abc"}, json={}
     )
     assert _error(response)[:2] == (401, "AuthError")
@@ -131,12 +132,12 @@ def test_missing_personalisation_and_bad_requests_are_400(sim: str) -> None:
         sim, token, {"template_id": TEMPLATE, "email_address": "nobody", "personalisation": GOOD}
     )
     assert _error(bad_address)[:2] == (400, "ValidationError")
-    assert httpx.get(f"{sim}/__admin/sent").json()["notifications"] == []
+    assert local.get(f"{sim}/__admin/sent").json()["notifications"] == []
 
 
 def test_templates_can_be_added_and_a_malformed_key_is_refused(sim: str) -> None:
     template = str(uuid.uuid4())
-    httpx.post(
+    local.post(
         f"{sim}/__admin/templates", json={"id": template, "personalisation": ["count"]}
     ).raise_for_status()
     client = NotificationsAPIClient(DEMO_API_KEY, base_url=sim)

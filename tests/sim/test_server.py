@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from bridge.sim.server import serve_in_thread
+from tests.loopback import local
 
 
 def _app() -> FastAPI:
@@ -26,9 +27,9 @@ def test_serves_on_a_free_port_and_stops_on_exit() -> None:
         assert url.startswith("http://127.0.0.1:")
         port = int(url.rsplit(":", 1)[1])
         assert port > 0
-        assert httpx.get(f"{url}/ping").json() == {"pong": "yes"}
+        assert local.get(f"{url}/ping").json() == {"pong": "yes"}
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/ping", timeout=1.0)
+        local.get(f"{url}/ping", timeout=1.0)
 
 
 def test_two_servers_at_once_get_different_ports() -> None:

@@ -12,9 +12,9 @@ from sqlalchemy import update
 
 from bridge.store.db import session_scope
 from bridge.store.models import Staff
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import FAST_HASHER, MakeWiring
+from tests.web_app import create_app
 
 #: Every fixture account gets this password in web tests (and in `visor-bridge demo`'s own form).
 PASSWORD = "correct-horse-battery"

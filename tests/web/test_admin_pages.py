@@ -17,10 +17,11 @@ from sqlmodel import Session, col, select
 from bridge.core.failure_text import FAILED_PHRASE
 from bridge.core.staff_input import StaffInput
 from bridge.store.models import AuditEvent, Entry, RetryItem, Staff
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, MANAGER, PROXY, PROXY_2, MakeWiring, only_cases, sync_json
+from tests.loopback import local
 from tests.web.conftest import Visitor, add_second_admin, set_passwords
+from tests.web_app import create_app
 
 
 @pytest.fixture
@@ -519,11 +520,11 @@ def test_retry_now_makes_a_failed_case_due_at_the_next_run(
 ) -> None:
     wiring, admin = client_for(retry_base_seconds=3600, http_attempts=1)
     only_cases(ndelius_url, {"B203456", "B219904"})
-    httpx.post(
+    local.post(
         f"{ndelius_url}/__admin/faults", json={"path": "/crn/B203456/", "status": 503, "count": 50}
     ).raise_for_status()
     sync_json(wiring)
-    httpx.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
+    local.delete(f"{ndelius_url}/__admin/faults").raise_for_status()
 
     page = admin.client.get("/admin/sync")
     [run] = _rows(page.text, "Sync runs")
@@ -569,7 +570,7 @@ def test_requeueing_failed_submissions(
             wiring.review.approve(row.id, actor=PROXY)
             ids.append(row.id)
     assert len(ids) >= 3
-    httpx.post(
+    local.post(
         f"{visor_url}/__admin/faults",
         json={
             "path": "^/records$",

@@ -1,5 +1,5 @@
 """Administrators' held tasks (release, reassign) and the attention list, through the real app
-on both databases: who may, what is audited, what a refusal shows."""
+on SQLite: who may, what is audited, what a refusal shows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -19,7 +18,17 @@ from bridge.store.models import AuditEvent, Entry, Staff
 from bridge.web.routes.admin_tasks import ATTENTION_LINKS
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, EXPIRED_PROXY, MANAGER, PROXY, PROXY_2, case_doc, sync_json
+from tests.loopback import local
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these pages drive bridge/services/tasks.py, whose claims, holds, renewals,
+    lapses, approvals, releases and reassignments run on PostgreSQL in tests/services/
+    (test_tasks.py, test_held_forms.py, test_admin.py, test_review.py), within `make test`'s
+    budget."""
+    return sqlite_url
 
 
 def _text(html: str) -> str:
@@ -225,7 +234,7 @@ def test_the_attention_list_says_why_and_what_to_do(
     synced_wiring: Wiring, admin: Visitor, ndelius_url: str
 ) -> None:
     crn = "B203456"
-    httpx.put(f"{ndelius_url}/__admin/cases/{crn}", json=_undetermined(case_doc(crn)))
+    local.put(f"{ndelius_url}/__admin/cases/{crn}", json=_undetermined(case_doc(crn)))
     sync_json(synced_wiring)
     # No proxy may take anything once both current proxies' vetting has gone (untakeable).
     with Session(synced_wiring.engine) as s:

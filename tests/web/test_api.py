@@ -16,10 +16,10 @@ from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
 from bridge.store.models import AuditEvent, Entry
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import MakeWiring
 from tests.web.conftest import Visitor, set_passwords
+from tests.web_app import create_app
 
 HIDDEN_FROM_N07P004 = {"F600218", "N480937"}
 WAITING = ("pending", "claimed", "approved", "failed")

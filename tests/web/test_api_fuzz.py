@@ -22,11 +22,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bridge.web.app import create_app
 from bridge.web.session import COOKIE
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, EXPIRED_PROXY, MANAGER, PROXY
 from tests.web.conftest import Visitor, set_passwords
+from tests.web_app import create_app
 
 #: A proxy's work by case (bridge/web/routes/api_tasks.py).
 TASKS = {

@@ -1,10 +1,11 @@
 """Case tasks in the JSON API: sign-in, the CSRF header, audited views, approve all or nothing.
 
-Through the real app on SQLite and PostgreSQL after a real sync of the fixture cases.
+Through the real app on SQLite after a real sync of the fixture cases.
 """
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
@@ -12,6 +13,15 @@ from bridge.store.models import AuditEvent
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, PROXY, PROXY_2
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these requests drive bridge/services/tasks.py, whose claims, holds,
+    renewals, lapses, approvals, releases and reassignments run on PostgreSQL in
+    tests/services/ (test_tasks.py, test_held_forms.py, test_admin.py, test_review.py), within
+    `make test`'s budget."""
+    return sqlite_url
 
 
 def _client(new_visitor: type[Visitor], code: str) -> tuple[TestClient, dict[str, str]]:

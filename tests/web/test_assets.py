@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
-from bridge.web.app import ASSETS, create_app
+from bridge.web.app import ASSETS
 from bridge.wiring import Wiring
+from tests.web_app import create_app
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: what these tests check (how the compiled assets are served) is the same on
+    either database."""
+    return sqlite_url
 
 
 def test_without_compiled_assets_pages_render_unstyled_and_the_log_says_how_to_build_them(

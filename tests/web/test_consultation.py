@@ -17,6 +17,14 @@ from bridge.store.models import AuditEvent, Entry
 from bridge.wiring import Wiring
 from tests.web.conftest import Visitor
 
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
+
+
 PROXY, ADMIN = "N07P004", "ADM0001"
 
 

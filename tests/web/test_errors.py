@@ -24,9 +24,9 @@ from sqlmodel import Session, col, select
 from bridge.logs import configure_logging
 from bridge.store.db import make_engine
 from bridge.store.models import Entry
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.web.conftest import Visitor
+from tests.web_app import create_app
 
 _PER_REQUEST = [
     (re.compile(r'nonce="[^"]+"'), 'nonce="N"'),

@@ -9,15 +9,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import pytest
 import uvicorn
 
 from bridge.cli import run
-from bridge.web.app import create_app
 from bridge.web.serving import proxy_options
 from bridge.wiring import Wiring
+from tests.loopback import http_client
 from tests.web.conftest import csrf_of
+from tests.web_app import create_app
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: what these tests check (which proxy headers are trusted) is the same on
+    either database."""
+    return sqlite_url
+
 
 #: The per-address limit (bridge.services.accounts.Throttling.max_failures_per_client).
 PER_CLIENT = 20
@@ -49,7 +57,7 @@ def _served(wiring: Wiring, forwarded_allow_ips: str | None) -> Iterator[str]:
 
 def _fail_from(url: str, n: int) -> int:
     """Sign-in failures, each claiming another address; the status of one more."""
-    with httpx.Client(base_url=url) as client:
+    with http_client(base_url=url) as client:
         status = 0
         for i in range(n + 1):
             token = csrf_of(client.get("/login").text)

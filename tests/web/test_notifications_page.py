@@ -3,9 +3,18 @@ each on or off — their own only; administrators see what GOV.UK Notify refused
 
 from __future__ import annotations
 
+import pytest
+
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, MANAGER, PROXY
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
 
 
 def test_an_officer_turns_off_a_kind_of_their_own_only(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx
+import pytest
 from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
@@ -21,7 +21,16 @@ from bridge.core.vocabulary import (
 from bridge.store.models import Entry
 from bridge.wiring import Wiring
 from tests.builders import MANAGER, PROXY, case_doc, sync_json
+from tests.loopback import local
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
+
 
 CRN = "G719053"
 
@@ -73,7 +82,7 @@ def test_a_return_is_announced_until_opened_and_says_when_a_newer_entry_replaced
     # The officer fixes nDelius; the next sync queues a newer identity entry.
     doc = case_doc(CRN)
     doc["offender"]["middleNames"] = ["Áine", "Bríd"]
-    httpx.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{CRN}", json=doc).raise_for_status()
     w.clock.advance(60)  # type: ignore[attr-defined]
     sync_json(w)
     newer = [e for e in _entries(w) if e.section == Section.IDENTITY and e.id != identity.id]

@@ -26,11 +26,12 @@ from bridge.sim import oidc as oidc_sim
 from bridge.sim.server import serve_in_thread
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Staff
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import FIXTURE_TODAY, MakeWiring
+from tests.loopback import local
 from tests.web.conftest import Visitor, set_passwords
 from tests.web.test_errors import production_logging  # noqa: F401 - a fixture
+from tests.web_app import create_app
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def oidc_server() -> Iterator[str]:
 
 @pytest.fixture
 def oidc_url(oidc_server: str) -> str:
-    httpx.post(f"{oidc_server}/__admin/reset").raise_for_status()
+    local.post(f"{oidc_server}/__admin/reset").raise_for_status()
     return oidc_server
 
 
@@ -97,12 +98,12 @@ def to_provider(visitor: Visitor, path: str = "/login/oidc") -> dict[str, str]:
 
 def at_provider(request: dict[str, str], user: str, *, action: str = "sign-in") -> str:
     """The person at the provider's page chooses a test user: where it sends them back."""
-    page = httpx.get(request["location"])
+    page = local.get(request["location"])
     assert (page.status_code == 200 and user in page.text) or user not in USERS
     base = request["location"].split("/authorize")[0]
     fields = {k: request.get(k, "") for k in ("client_id", "redirect_uri", "state", "nonce")}
     fields |= {"code_challenge": request["code_challenge"], "user": user, "action": action}
-    back = httpx.post(f"{base}/authorize", data=fields)
+    back = local.post(f"{base}/authorize", data=fields)
     assert back.status_code == 302, back.text[:300]
     return back.headers["location"]
 
@@ -113,7 +114,7 @@ def sign_in_sso(
     request = to_provider(visitor)
     if tamper:
         assert oidc_url
-        httpx.post(f"{oidc_url}/__admin/next-token", json={"tamper": tamper}).raise_for_status()
+        local.post(f"{oidc_url}/__admin/next-token", json={"tamper": tamper}).raise_for_status()
     back = at_provider(request, user)
     assert back.startswith(CALLBACK)
     return visitor.client.get(back.removeprefix("http://testserver"), follow_redirects=False)
@@ -265,7 +266,7 @@ def test_a_rotated_signing_key_is_fetched_when_a_token_names_it(
     person: Visitor, sso_wiring: Wiring, oidc_url: str, clock: FixedClock
 ) -> None:
     assert landed(sign_in_sso(person, "N07P004"))  # the key set is read and kept
-    httpx.post(f"{oidc_url}/__admin/rotate-key").raise_for_status()
+    local.post(f"{oidc_url}/__admin/rotate-key").raise_for_status()
     clock.advance(JWKS_REFRESH_SECONDS)  # a key set is read again at most once a minute
     with TestClient(create_app(sso_wiring)) as client:
         assert landed(sign_in_sso(Visitor(client), "ADM0001"))
@@ -318,7 +319,7 @@ def test_the_provider_refuses_a_wrong_pkce_verifier(
     request = to_provider(person)
     back = at_provider(request, "N07P004")
     code = parse_qs(urlsplit(back).query)["code"][0]
-    answer = httpx.post(
+    answer = local.post(
         f"{oidc_url}/token",
         data={
             "grant_type": "authorization_code",
@@ -337,7 +338,7 @@ def test_the_provider_refuses_a_wrong_pkce_verifier(
 
 
 def test_the_provider_refuses_a_wrong_client_secret(oidc_url: str) -> None:
-    answer = httpx.post(
+    answer = local.post(
         f"{oidc_url}/token",
         data={"grant_type": "authorization_code", "code": "x", "redirect_uri": CALLBACK},
         auth=(CLIENT[0], "wrong"),
@@ -385,10 +386,10 @@ def test_sign_out_ends_the_provider_session_too(
     assert "Sign out" not in person.client.get("/login").text  # the bridge session is gone
     assert ("N07P004", {}) in audit(sso_wiring, "sign_out")
     # The provider ends its session and sends the person back to the bridge.
-    back = httpx.get(target)
+    back = local.get(target)
     assert back.status_code == 302
     assert back.headers["location"] == "http://testserver/login/oidc/signed-out"
-    assert httpx.get(f"{oidc_url}/__admin/log").json()[-1]["event"] == "end_session"
+    assert local.get(f"{oidc_url}/__admin/log").json()[-1]["event"] == "end_session"
     landing = person.client.get("/login/oidc/signed-out")
     assert "You have signed out" in landing.text
     # The CSP lets the sign-out form's redirect reach the provider (browsers check it).

@@ -14,10 +14,10 @@ from sqlmodel import Session, col, func, select
 from bridge.clock import FixedClock
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, CaseState, Entry
-from bridge.web.app import create_app
 from bridge.wiring import Wiring
 from tests.builders import MakeWiring
 from tests.web.conftest import Visitor, set_passwords
+from tests.web_app import create_app
 
 
 @pytest.fixture

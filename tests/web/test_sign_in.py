@@ -10,10 +10,10 @@ from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
 from bridge.store.models import AuditEvent, WebSession
-from bridge.web.app import create_app
 from bridge.web.session import COOKIE
 from bridge.wiring import Wiring
 from tests.web.conftest import PASSWORD, Visitor, csrf_of
+from tests.web_app import create_app
 
 
 @pytest.fixture

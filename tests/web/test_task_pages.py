@@ -1,5 +1,5 @@
 """Task pages: a proxy works one case as one task, a field at a time, and never loses what
-they typed. Through the real app on SQLite and PostgreSQL after a real sync of the fixtures.
+they typed. Through the real app on SQLite after a real sync of the fixtures.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import html
 import re
 from urllib.parse import quote
 
-import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -16,7 +15,17 @@ from bridge.clock import FixedClock
 from bridge.store.models import AuditEvent, Entry, HeldForm
 from bridge.wiring import Wiring
 from tests.builders import EXPIRED_PROXY, PROXY, PROXY_2, case_doc
+from tests.loopback import local
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these pages drive bridge/services/tasks.py, whose claims, holds, renewals,
+    lapses, approvals, releases and reassignments run on PostgreSQL in tests/services/
+    (test_tasks.py, test_held_forms.py, test_admin.py, test_review.py), within `make test`'s
+    budget."""
+    return sqlite_url
 
 
 @pytest.fixture
@@ -306,7 +315,7 @@ def test_a_section_superseded_mid_task_keeps_the_answer_beside_the_newer_record(
     assert proxy.client.get(href).status_code == 200
     doc = case_doc(crn)
     doc["offender"]["surname"] = "Newsurname"
-    httpx.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
+    local.put(f"{ndelius_url}/__admin/cases/{crn}", json=doc).raise_for_status()
     with synced_wiring.ndelius() as source:
         synced_wiring.sync_service(source).run()
     new = _identity(synced_wiring, crn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlmodel import Session, col, select
 
 from bridge.clock import FixedClock
@@ -12,6 +13,13 @@ from bridge.wiring import Wiring
 from tests.builders import ADMIN, PROXY
 from tests.services.test_workload import MANAGER, OFFICER, _work
 from tests.web.conftest import Visitor
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only: these tests check pages over services whose queries and stores run on
+    PostgreSQL in their own tests (tests/services/, tests/store/), within `make test`'s budget."""
+    return sqlite_url
 
 
 def _viewed(wiring: Wiring) -> list[tuple[str, dict[str, object]]]:
