@@ -32,7 +32,7 @@ from bridge.core.audit_events import (
 from bridge.core.lifecycle import is_admin
 from bridge.errors import BadInput, NotPermitted, WrongState
 from bridge.services import staff as registry
-from bridge.services.accounts import MIN_PASSWORD_LENGTH
+from bridge.services.accounts import MIN_PASSWORD_LENGTH, password_hasher
 from bridge.services.views import PrivilegeRequestRow
 from bridge.store.db import session_scope
 from bridge.store.models import PrivilegeRequest, SignInThrottle, Staff, WebSession
@@ -120,7 +120,7 @@ class PrivilegeService:
     ) -> None:
         self._engine = engine
         self._clock = clock
-        self._hasher = hasher or PasswordHasher()
+        self._hasher = hasher or password_hasher()
 
     def _require_admin(self, actor: str, action: str) -> None:
         with Session(self._engine) as s:

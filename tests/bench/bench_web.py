@@ -223,9 +223,9 @@ def _postgres_database(server: str, prefix: str = "bench_web") -> Iterator[str]:
 
 def _prepare(url: str, work: Path, template: Any, entries: int, seed: int) -> Any:
     """Migrate, import the fixture staff (all with PASSWORD), and fill the store."""
-    from argon2 import PasswordHasher
     from sqlalchemy import update
 
+    from bridge.services.accounts import password_hasher
     from bridge.services.staff import import_staff, parse_staff_file
     from bridge.store.db import make_engine, session_scope
     from bridge.store.migrate import upgrade
@@ -240,7 +240,7 @@ def _prepare(url: str, work: Path, template: Any, entries: int, seed: int) -> An
         import_staff(
             s, parse_staff_file(staff_file(work, now.date())), now=now, actor="system:bench"
         )
-        s.exec(update(Staff).values(password_hash=PasswordHasher().hash(PASSWORD)))  # type: ignore[call-overload]
+        s.exec(update(Staff).values(password_hash=password_hasher().hash(PASSWORD)))  # type: ignore[call-overload]
     shape = build_store(engine, template, entries=entries, seed=seed)
     engine.dispose()
     return shape

@@ -67,9 +67,9 @@ def _teams() -> list[str]:
 
 
 def _staff_rows(now: datetime) -> list[dict[str, Any]]:
-    from argon2 import PasswordHasher
+    from bridge.services.accounts import password_hasher
 
-    hashed = PasswordHasher().hash(PASSWORD)
+    hashed = password_hasher().hash(PASSWORD)
     teams = _teams()
     rows: list[dict[str, Any]] = []
 

@@ -268,12 +268,12 @@ def _prepare_here(system: System, plan: Plan, staff: Path) -> None:
     in this process (the smoke test's set-up)."""
     from datetime import UTC, datetime
 
-    from argon2 import PasswordHasher
     from sqlalchemy import update
     from sqlmodel import col
 
     from bridge.audit import use_keyring
     from bridge.core.audit_chain import Keyring
+    from bridge.services.accounts import password_hasher
     from bridge.services.staff import import_staff, parse_staff_file
     from bridge.sim.generate import generate_cases
     from bridge.store.db import make_engine, session_scope
@@ -286,7 +286,7 @@ def _prepare_here(system: System, plan: Plan, staff: Path) -> None:
     upgrade(engine)
     with session_scope(engine) as s:
         import_staff(s, parse_staff_file(staff), now=datetime.now(UTC), actor="system:bench")
-        hashed = PasswordHasher().hash(PASSWORD)
+        hashed = password_hasher().hash(PASSWORD)
         s.exec(
             update(Staff).where(col(Staff.code).in_(system.proxies)).values(password_hash=hashed)
         )  # type: ignore[call-overload]
