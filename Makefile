@@ -61,7 +61,11 @@ $(COVERAGE_PTH): | $(STAMP)
 pytest: $(STAMP) $(ASSETS)
 	$(BIN)/python -m pytest $(XDIST)
 
-test: check pytest
+# The checks run beside the tests (the tests' tail waits on processes and sockets, so the
+# checks' 20 CPU-seconds fit in it); each one's output is kept together, and either failing
+# fails `make test`.
+test: $(STAMP) $(ASSETS)
+	$(MAKE) --no-print-directory -j2 --output-sync=target check pytest
 
 # The same run measured for coverage, subprocesses included (about half as long again as
 # `make pytest`, so it is not part of `make test`): build-coverage.txt, lowest first.

@@ -52,6 +52,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     return report
 
 
+#: The modules that take longest (tens of seconds of real processes), in the order to start them.
+LONGEST = ("tests/test_system_smoke.py", "tests/cli/test_sync_resilience.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first, each module's tests kept together and in order.
+
+    xdist (`--dist loadscope`) hands modules to its workers in collection order: a long module
+    collected last (the system smoke sorts near the end) kept one worker busy for half a minute
+    after the others had finished. Then the modules whose point is a real process, then the
+    browser's, then the rest.
+    """
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        if path in LONGEST:
+            return LONGEST.index(path)
+        marks = {m.name for m in item.iter_markers()}  # the module's marks included
+        return len(LONGEST) + (0 if "subprocess" in marks else 1 if "browser" in marks else 2)
+
+    module_rank: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        module_rank[path] = min(module_rank.get(path, 99), rank(item))
+    order = {id(item): n for n, item in enumerate(items)}
+    items.sort(key=lambda i: (module_rank[i.nodeid.split("::", 1)[0]], order[id(i)]))
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No BRIDGE_* from the developer's shell, and no stray .env, reaches a test."""
