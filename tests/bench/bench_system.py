@@ -246,9 +246,10 @@ def report(r: dict[str, Any]) -> tuple[str, bool]:
     sync = r["first_sync"]
     lines = [
         f"{label}Measured {r['date']} on {m['cpus']} CPUs ({m['model']}), {m['memory_gb']} GB, {m['system']}, CPython {m['python']}, "
-        f"PostgreSQL {r['postgres']} (local, loopback); code at {r['code']}. **The machine was shared with other work "
-        f"during the run** (load average {r['load'][0]:.1f} at the start, {r['load'][1]:.1f} at the end, on {m['cpus']} CPUs): "
-        "every process here competed for the CPUs with it, so times are upper bounds of what this code needs.",
+        f"PostgreSQL {r['postgres']} (local, loopback); code at {r['code']}. The 1-minute load average was "
+        f"{r['load'][0]:.1f} when the work began (the first sync's set-up had just finished; the benchmark's own "
+        f"processes count in it) and {r['load'][1]:.1f} at the end, on {m['cpus']} CPUs; above about 1 at the end, "
+        "other work shared the machine and the times are upper bounds of what this code needs.",
         "",
         f"Set-up: {plan['cases']:,} generated cases (seed {plan['seed']}); first sync (full reconciliation) "
         f"{sync.get('cases_fetched', 0):,} cases, {sync.get('entries_created', 0):,} entries. Then {r['worked_seconds']:,.0f} s of work: "
