@@ -14,7 +14,7 @@ Public methods and what they return (views in `bridge.services.task_views`):
   listing (`case list`); a vetted proxy sees only cases they may handle, with names, and may
   search by name (audited as a consultation: a keyed hash of the terms and the CRNs found);
   an administrator sees every case, without names.
-- `claim_next(actor) -> Task | None` claims the task whose earliest pending entry is due
+- `claim_next(actor) -> Task | None` (`claim_next_case`: the CRN only) claims the task whose earliest pending entry is due
   first, among cases with a pending entry `actor` may take that nobody else holds and they
   do not hold already.
 - `claim(crn, actor) -> Task` claims each pending entry of the case (refused if another
@@ -43,6 +43,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -247,27 +248,30 @@ class TaskService:
 
     def claim_next(self, *, actor: str) -> Task | None:
         """Claim the task whose earliest pending entry is due first that `actor` may take."""
+        crn = self.claim_next_case(actor=actor)
+        if crn is None:
+            return None
+        with Session(self._engine) as s:
+            return self._task(s, crn)
+
+    def claim_next_case(self, *, actor: str) -> str | None:
+        """`claim_next` without reading the claimed task back: the CRN claimed, or None."""
         now = self._clock.now()
         today = local_date(now)
-        with Session(self._engine) as s:
-            staff = s.get(Staff, actor)
-        if not has_current_vetting(staff, today):
-            record_refusal(self._engine, actor, "case-claim-next", at=now)
-            raise NotPermitted()
-        with session_scope(self._engine) as s:
-            self._review.expire_claims(s, now)
         tried: set[str] = set()
         after: tuple[object, int] | None = None
         size = min(_FIRST_BATCH, self._batch)  # most take the first case: read a few, then more
+        # The person, lapsed claims expired and the first candidates: one transaction.
+        with session_scope(self._engine) as s:
+            staff = s.get(Staff, actor)
+            vetted = has_current_vetting(staff, today)
+            if vetted:
+                self._review.expire_claims(s, now)
+                batch, order = self._candidates(s, staff, today, size, after, tried)
+        if not vetted:
+            record_refusal(self._engine, actor, "case-claim-next", at=now)
+            raise NotPermitted()
         while True:
-            with Session(self._engine) as s:
-                batch = q.pending_queue(s, limit=size, after=after)
-                fresh = list(dict.fromkeys(crn for _id, crn, _due in batch if crn not in tried))
-                held = tq.holders(s, fresh, manual=self._manual)
-                free = [c for c in fresh if c not in held]
-                access = q.case_access(s, free)
-                order = [c for c in free if may_handle(staff, access.get(c), today)]
-            tried.update(fresh)
             for crn in order:
                 with session_scope(self._engine) as s:
                     ids = tq.claim_pending(s, crn, staff=actor, now=now)
@@ -280,12 +284,33 @@ class TaskService:
                         continue
                     for entry_id in ids:
                         record(s, entry_claimed(actor, crn, entry_id), at=now)
-                    return self._task(s, crn)
+                    return crn
             if len(batch) < size:
                 return None
             last_id, _crn, last_due = batch[-1]
             after = (last_due, last_id)
             size = min(size * 4, self._batch)
+            with Session(self._engine) as s:
+                batch, order = self._candidates(s, staff, today, size, after, tried)
+
+    def _candidates(
+        self,
+        s: Session,
+        staff: Staff | None,
+        today: date,
+        size: int,
+        after: tuple[object, int] | None,
+        tried: set[str],
+    ) -> tuple[list[tuple[int, str, Any]], list[str]]:
+        """The next `size` queued entries after `after`, and the cases among them not tried
+        yet that nobody holds and `staff` may handle, in queue order (`tried` grows)."""
+        batch = q.pending_queue(s, limit=size, after=after)
+        fresh = list(dict.fromkeys(crn for _id, crn, _due in batch if crn not in tried))
+        tried.update(fresh)
+        held = tq.holders(s, fresh, manual=self._manual)
+        free = [c for c in fresh if c not in held]
+        access = q.case_access(s, free)
+        return batch, [c for c in free if may_handle(staff, access.get(c), today)]
 
     def release(self, crn: str, *, actor: str) -> Task:
         """Give back the caller's claimed entries of the case."""

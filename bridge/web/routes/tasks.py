@@ -136,10 +136,10 @@ def tasks(
 
 @router.post("/tasks/claim-next")
 def claim_next(request: Request, staff: VettedProxy, wiring: WiringDep) -> Response:
-    task = wiring.tasks.claim_next(actor=staff.code)
-    if task is None:
+    crn = wiring.tasks.claim_next_case(actor=staff.code)
+    if crn is None:
         return see(request, "/tasks", "task-nothing")
-    return see(request, f"/tasks/{task.crn}", "task-claimed")
+    return see(request, f"/tasks/{crn}", "task-claimed")
 
 
 # -- one task -----------------------------------------------------------------------------
@@ -291,9 +291,9 @@ def _enter(
     on = _entered_on(values["day"].strip(), values["month"].strip(), values["year"].strip())
     wiring.tasks.mark_entered(crn, actor=staff.code, reference=values["visor_reference"], on=on)
     if next_:
-        following = wiring.tasks.claim_next(actor=staff.code)
+        following = wiring.tasks.claim_next_case(actor=staff.code)
         if following is not None:
-            return see(request, f"/tasks/{following.crn}", "task-next")
+            return see(request, f"/tasks/{following}", "task-next")
         return see(request, "/tasks", "task-nothing")
     return see(request, "/tasks", "task-entered")  # the case's work is done
 
