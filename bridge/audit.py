@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -37,7 +38,7 @@ from bridge.core.audit_events import AuditEvent, Category, access_refused
 from bridge.counters import count_audit
 from bridge.errors import ConfigError
 from bridge.store.db import session_scope
-from bridge.store.models import AuditChainMark
+from bridge.store.models import AuditChainMark, Staff
 from bridge.store.models import AuditEvent as AuditRow
 from bridge.store.workfacts import Observed, observe
 
@@ -235,9 +236,18 @@ def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]])
 def observe_work(session: Session, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
     """The work facts (issue 15) of claims, decisions and entries, in the same transaction as
     their audit events (bridge.store.workfacts); other events mean nothing for the work."""
+    # The staff rows the transaction has read already (the actor's, as a rule): their teams,
+    # as loaded (an expired attribute is not loaded again here).
+    teams: dict[str, str] = {}
+    for obj in session.identity_map.values():
+        if isinstance(obj, Staff):
+            loaded = sa_inspect(obj).dict
+            if "code" in loaded and "team" in loaded:
+                teams[loaded["code"]] = loaded["team"] or ""
     observe(
         session.connection(),
         [Observed(e.action, e.actor, e.crn, e.entry_id, e.detail, at) for e, at in events],
+        teams,
     )
 
 

@@ -43,7 +43,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -104,6 +103,10 @@ def normal_crn(value: str) -> str | None:
 #: How many queued entries claim-next reads first (then four times as many each time, up to
 #: the claim batch): nearly every claim takes one of the first few cases.
 _FIRST_BATCH = 16
+
+
+class _Contended(Exception):
+    """A colleague holds the case just claimed: roll the claim back and look again."""
 
 
 class TaskService:
@@ -255,62 +258,60 @@ class TaskService:
             return self._task(s, crn)
 
     def claim_next_case(self, *, actor: str) -> str | None:
-        """`claim_next` without reading the claimed task back: the CRN claimed, or None."""
+        """`claim_next` without reading the claimed task back: the CRN claimed, or None.
+
+        One transaction: the person, lapsed claims expired, the queue read and the first case
+        claimed. A colleague who got a case's entries first leaves nothing to claim (the next
+        case is tried); one who holds the case by another entry rolls it all back and the
+        search starts again without that case."""
         now = self._clock.now()
         today = local_date(now)
         tried: set[str] = set()
-        after: tuple[object, int] | None = None
-        size = min(_FIRST_BATCH, self._batch)  # most take the first case: read a few, then more
-        # The person, lapsed claims expired and the first candidates: one transaction.
-        with session_scope(self._engine) as s:
-            staff = s.get(Staff, actor)
-            vetted = has_current_vetting(staff, today)
-            if vetted:
-                self._review.expire_claims(s, now)
-                batch, order = self._candidates(s, staff, today, size, after, tried)
-        if not vetted:
-            record_refusal(self._engine, actor, "case-claim-next", at=now)
-            raise NotPermitted()
         while True:
-            for crn in order:
+            try:
                 with session_scope(self._engine) as s:
-                    ids = tq.claim_pending(s, crn, staff=actor, now=now)
-                    if not ids:
-                        continue
-                    # Anyone else holding the case now (a colleague claimed it meanwhile, or
-                    # holds an approved entry of it) gives it back: a case is worked by one.
-                    if tq.claimants(s, crn, manual=self._manual) != {actor}:
-                        s.rollback()
-                        continue
-                    for entry_id in ids:
-                        record(s, entry_claimed(actor, crn, entry_id), at=now)
-                    return crn
+                    staff = s.get(Staff, actor)
+                    if not has_current_vetting(staff, today):
+                        raise NotPermitted()
+                    self._review.expire_claims(s, now)
+                    return self._claim_first(s, staff, today, now, tried)
+            except _Contended:
+                continue
+            except NotPermitted:
+                record_refusal(self._engine, actor, "case-claim-next", at=now)
+                raise
+
+    def _claim_first(
+        self, s: Session, staff: Staff | None, today: date, now: datetime, tried: set[str]
+    ) -> str | None:
+        """Claim the first case in queue order, not in `tried`, that nobody holds and `staff`
+        may handle (`tried` grows); None when there is none."""
+        assert staff is not None
+        size = min(_FIRST_BATCH, self._batch)  # most take the first case: read a few, then more
+        after: tuple[object, int] | None = None
+        while True:
+            batch = tq.claim_candidates(s, limit=size, after=after, manual=self._manual)
+            for candidate in batch:
+                crn = candidate.crn
+                if crn in tried:
+                    continue
+                tried.add(crn)
+                if candidate.held or not may_handle(staff, candidate.access, today):
+                    continue
+                ids = tq.claim_pending(s, crn, staff=staff.code, now=now)
+                if not ids:  # a colleague claimed its entries first
+                    continue
+                # Anyone else holding the case now (a colleague claimed it meanwhile, or
+                # holds an approved entry of it) gives it back: a case is worked by one.
+                if tq.claimants(s, crn, manual=self._manual) != {staff.code}:
+                    raise _Contended()
+                for entry_id in ids:
+                    record(s, entry_claimed(staff.code, crn, entry_id), at=now)
+                return crn
             if len(batch) < size:
                 return None
-            last_id, _crn, last_due = batch[-1]
-            after = (last_due, last_id)
+            after = (batch[-1].due, batch[-1].id)
             size = min(size * 4, self._batch)
-            with Session(self._engine) as s:
-                batch, order = self._candidates(s, staff, today, size, after, tried)
-
-    def _candidates(
-        self,
-        s: Session,
-        staff: Staff | None,
-        today: date,
-        size: int,
-        after: tuple[object, int] | None,
-        tried: set[str],
-    ) -> tuple[list[tuple[int, str, Any]], list[str]]:
-        """The next `size` queued entries after `after`, and the cases among them not tried
-        yet that nobody holds and `staff` may handle, in queue order (`tried` grows)."""
-        batch = q.pending_queue(s, limit=size, after=after)
-        fresh = list(dict.fromkeys(crn for _id, crn, _due in batch if crn not in tried))
-        tried.update(fresh)
-        held = tq.holders(s, fresh, manual=self._manual)
-        free = [c for c in fresh if c not in held]
-        access = q.case_access(s, free)
-        return batch, [c for c in free if may_handle(staff, access.get(c), today)]
 
     def release(self, crn: str, *, actor: str) -> Task:
         """Give back the caller's claimed entries of the case."""

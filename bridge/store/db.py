@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
@@ -24,6 +25,10 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: A pooled PostgreSQL connection back in the pool for longer than this is checked with a round
+#: trip before it is used again; one in use moments ago is not (a busy instance's connections
+#: are never idle this long, so its requests pay no round trip for the check).
+IDLE_CHECK_SECONDS = 5.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -67,8 +72,11 @@ def owner_only_sqlite_file(url: str) -> Path | None:
     return path
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Build the engine for `url`; nothing is connected until first use."""
+def make_engine(
+    url: str, *, echo: bool = False, idle_check_seconds: float = IDLE_CHECK_SECONDS
+) -> Engine:
+    """Build the engine for `url`; nothing is connected until first use. `idle_check_seconds`
+    (PostgreSQL): how long a pooled connection may sit unused before it is checked."""
     if url.startswith("sqlite"):
         owner_only_sqlite_file(url)
         engine = create_engine(
@@ -85,7 +93,30 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             dbapi_connection.isolation_level = None
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    engine = create_engine(url, echo=echo)
+    _check_when_idle(engine, idle_check_seconds)
+    return engine
+
+
+def _check_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pre-ping, only for connections idle for `idle_seconds` or more: a connection the server
+    or the network dropped while it sat in the pool (a restart, a fail-over, an idle timeout)
+    is replaced before a request uses it. A connection dropped moments after its last use
+    fails that use, and the pool then drops every connection it holds."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # SQLAlchemy's pre-ping, outside a transaction
+        except Exception as error:  # any failure: the pool replaces the connection
+            raise exc.DisconnectionError(str(error)) from error
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from bridge.core.ids import possible_entry_id
@@ -15,6 +15,8 @@ from bridge.core.lifecycle import UNAPPROVED, State
 from bridge.store.models import Baseline, CaseState, Entry, EntryVersion
 
 __all__ = [
+    "Access",
+    "after_in_queue",
     "baseline_for",
     "case_state",
     "claim_if",
@@ -78,26 +80,17 @@ class Access:
     restricted_to: list[str]
 
 
-def case_access(session: Session, crns: Sequence[str]) -> dict[str, Access]:
-    """The access lists of several cases in one query (three columns, not the case states)."""
-    if not crns:
-        return {}
-    rows = session.execute(
-        select(
-            col(CaseState.crn),
-            col(CaseState.on_behalf_of),
-            col(CaseState.excluded_from),
-            col(CaseState.restricted_to),
-        ).where(col(CaseState.crn).in_(sorted(set(crns))))
-    )
-    return {crn: Access(by, list(out or []), list(only or [])) for crn, by, out, only in rows}
-
-
 def list_entries(session: Session, status: str | None = None) -> Sequence[Entry]:
     stmt = select(Entry)
     if status is not None:
         stmt = stmt.where(Entry.status == status)
     return session.exec(stmt.order_by(col(Entry.id))).all()
+
+
+def after_in_queue(after: tuple[object, int]) -> ColumnElement[bool]:
+    """Entries after (due date, id) `after` in queue order (due date, then id)."""
+    due, last_id = after
+    return (col(Entry.due_date) > due) | ((col(Entry.due_date) == due) & (col(Entry.id) > last_id))
 
 
 def pending_candidates(
@@ -106,28 +99,8 @@ def pending_candidates(
     """Pending entries in queue order (due date, then id), a page at a time."""
     stmt = select(Entry).where(col(Entry.status) == State.PENDING)
     if after is not None:
-        due, last_id = after
-        stmt = stmt.where(
-            (col(Entry.due_date) > due) | ((col(Entry.due_date) == due) & (col(Entry.id) > last_id))
-        )
+        stmt = stmt.where(after_in_queue(after))
     return session.exec(stmt.order_by(col(Entry.due_date), col(Entry.id)).limit(limit)).all()
-
-
-def pending_queue(
-    session: Session, *, limit: int, after: tuple[object, int] | None
-) -> list[tuple[int, str, Any]]:
-    """(id, CRN, due date) of pending entries in queue order (due date, then id), a page at a
-    time: `pending_candidates` without loading the entries."""
-    stmt = select(col(Entry.id), col(Entry.crn), col(Entry.due_date)).where(
-        col(Entry.status) == State.PENDING
-    )
-    if after is not None:
-        due, last_id = after
-        stmt = stmt.where(
-            (col(Entry.due_date) > due) | ((col(Entry.due_date) == due) & (col(Entry.id) > last_id))
-        )
-    rows = session.execute(stmt.order_by(col(Entry.due_date), col(Entry.id)).limit(limit))
-    return [(int(i), str(crn), due) for i, crn, due in rows]
 
 
 def claim_if(session: Session, entry_id: int, *, staff: str, now: datetime) -> bool:

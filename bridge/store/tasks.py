@@ -11,18 +11,23 @@ manual sink, approved) entries through `ix_entry_status_queue`, a small share of
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
 
 from bridge.core.audit_events import AuditAction
 from bridge.core.lifecycle import OPEN, OPEN_SQL, State
-from bridge.store.models import AuditEvent, Entry, Staff
+from bridge.store.entries import Access, after_in_queue
+from bridge.store.models import AuditEvent, CaseState, Entry, Staff
 
 __all__ = [
+    "Candidate",
+    "claim_candidates",
     "claim_pending",
     "claimants",
     "claim_lapsed",
@@ -65,6 +70,76 @@ def holders(s: Session, crns: Sequence[str], *, manual: bool) -> dict[str, str]:
     for crn, _status, by in sorted(rows, key=lambda r: r[1] != State.CLAIMED):
         out.setdefault(crn, by)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A pending entry in queue order, as claiming the next case reads it."""
+
+    id: int
+    crn: str
+    due: Any
+    held: bool  # someone holds the case (claimed, or with the manual sink approved, entries)
+    access: Access | None  # the case's access lists; None: the bridge keeps no state for it
+
+
+def _candidates_statement(manual: bool) -> Any:
+    """The statement `claim_candidates` runs (without its `after` term), built once."""
+    holder = aliased(Entry)
+    # A correlated subquery that stops at the first row: looked up per candidate through
+    # ix_entry_crn_section_status (an EXISTS let PostgreSQL hash every claimed entry first).
+    held = (
+        select(col(holder.id))
+        .where(
+            col(holder.crn) == col(Entry.crn),
+            col(holder.status).in_(_holding(manual)),
+            col(holder.claimed_by).is_not(None),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            col(Entry.id),
+            col(Entry.crn),
+            col(Entry.due_date),
+            held.label("held"),
+            col(CaseState.crn).label("known"),
+            col(CaseState.on_behalf_of),
+            col(CaseState.excluded_from),
+            col(CaseState.restricted_to),
+        )
+        .select_from(Entry)
+        .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
+        .where(col(Entry.status) == State.PENDING)
+    )
+
+
+_CANDIDATES = {manual: _candidates_statement(manual) for manual in (False, True)}
+
+
+def claim_candidates(
+    s: Session, *, limit: int, after: tuple[object, int] | None, manual: bool
+) -> list[Candidate]:
+    """The next `limit` pending entries in queue order (due date, then id) after `after`, each
+    with whether its case is held and the case's access lists: one statement (the queue's
+    index in order, the case state by its key, a holder by `ix_entry_crn_section_status`)."""
+    stmt = _CANDIDATES[manual]
+    if after is not None:
+        stmt = stmt.where(after_in_queue(after))
+    rows = s.execute(stmt.order_by(col(Entry.due_date), col(Entry.id)).limit(limit))
+    return [
+        Candidate(
+            int(r.id),
+            str(r.crn),
+            r.due_date,
+            r.held is not None,
+            None
+            if r.known is None
+            else Access(r.on_behalf_of, list(r.excluded_from or []), list(r.restricted_to or [])),
+        )
+        for r in rows
+    ]
 
 
 def claimants(s: Session, crn: str, *, manual: bool) -> set[str]:

@@ -9,7 +9,7 @@ replays the audit trail through the same `observe`, so both give the same figure
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -47,6 +47,24 @@ _ENTERING = frozenset({AuditAction.ENTRY_ENTERED, AuditAction.ENTRY_ACCEPTED})
 _COUNTS = ("tasks", "entries", "seconds", "overdue", "returned", "holds")
 
 
+_OFFICER = _S.alias("officer")
+#: The entries of a batch (due date, officer and the officer's team) with their open intervals:
+#: one statement. Only `ended_at IS NULL` on the intervals, so that the partial index
+#: ix_workfact_open is the one that fits (a `kind` term let SQLite pick ix_workfact_backlog
+#: and scan every open interval: 100 times slower with a year of facts).
+_ENTRIES_AND_OPEN = select(
+    _E.c.id.label("e_id"),
+    _E.c.due_date.label("e_due"),
+    _E.c.on_behalf_of.label("e_officer"),
+    _OFFICER.c.team.label("e_officer_team"),
+    *_F.c,
+).select_from(
+    _E.outerjoin(_OFFICER, _OFFICER.c.code == _E.c.on_behalf_of).outerjoin(
+        _F, (_F.c.entry_id == _E.c.id) & _F.c.ended_at.is_(None)
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """One audited event as `observe` reads it."""
@@ -71,28 +89,28 @@ def _aware(at: datetime) -> datetime:
 class _Batch:
     """The facts of one call: open intervals looked up once, new rows inserted at the end."""
 
-    def __init__(self, conn: Connection, events: list[Observed]) -> None:
+    def __init__(
+        self, conn: Connection, events: list[Observed], teams: Mapping[str, str] | None = None
+    ) -> None:
         self.conn = conn
         ids = sorted({e.entry_id for e in events if e.entry_id is not None})
         self.entries: dict[int, tuple[date | None, str | None]] = {}
         self.open: dict[tuple[str, int], dict[str, Any]] = {}
+        self.teams: dict[str, str] = dict(teams or {})
         for chunk in _chunks(ids):
-            for row in conn.execute(
-                select(_E.c.id, _E.c.due_date, _E.c.on_behalf_of).where(_E.c.id.in_(chunk))
-            ):
-                self.entries[row.id] = (row.due_date, row.on_behalf_of)
-            # Only `entry_id IN … AND ended_at IS NULL`: the partial index ix_workfact_open is
-            # then the one index that fits (a `kind` term let SQLite pick ix_workfact_backlog
-            # and scan every open interval: 100 times slower with a year of facts).
-            for row in conn.execute(
-                select(_F).where(_F.c.entry_id.in_(chunk), _F.c.ended_at.is_(None))
-            ):
-                if row.kind in INTERVALS:
-                    self.open[(row.kind, row.entry_id)] = {**row._mapping, "_db": True}
-        codes = {e.actor for e in events} | {v for _, v in self.entries.values() if v}
+            for row in conn.execute(_ENTRIES_AND_OPEN.where(_E.c.id.in_(chunk))):
+                values = row._mapping
+                officer = values["e_officer"]
+                self.entries[values["e_id"]] = (values["e_due"], officer)
+                if officer:
+                    self.teams[officer] = values["e_officer_team"] or ""
+                if values["id"] is not None and values["kind"] in INTERVALS:
+                    fact = {c.name: values[c.name] for c in _F.c}
+                    self.open[(fact["kind"], fact["entry_id"])] = {**fact, "_db": True}
+        codes = {e.actor for e in events}
         codes |= {str(e.detail[k]) for e in events for k in ("holder", "to") if e.detail.get(k)}
-        self.teams: dict[str, str] = {}
-        for chunk in _chunks(sorted(codes)):
+        missing = sorted(codes - self.teams.keys())
+        for chunk in _chunks(missing):
             for row in conn.execute(select(_S.c.code, _S.c.team).where(_S.c.code.in_(chunk))):
                 self.teams[row.code] = row.team or ""
         self.new: list[dict[str, Any]] = []
@@ -253,12 +271,15 @@ def _upsert_weeks(
         )
 
 
-def observe(conn: Connection, events: Sequence[Observed]) -> None:
-    """Apply the work that `events` (in recorded order) mean, on `conn`."""
+def observe(
+    conn: Connection, events: Sequence[Observed], teams: Mapping[str, str] | None = None
+) -> None:
+    """Apply the work that `events` (in recorded order) mean, on `conn`; `teams`: the teams of
+    staff the caller has read in this transaction (code → team), not looked up again."""
     work = [e for e in events if e.action in WORK_ACTIONS and e.entry_id is not None]
     if not work:
         return
-    batch = _Batch(conn, work)
+    batch = _Batch(conn, work, teams)
     for event in work:
         at = _aware(event.at)
         approver: str | None = None
