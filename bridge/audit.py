@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sql_select
 from sqlalchemy.engine import Engine
@@ -86,6 +86,28 @@ def keyring_of(session: Session) -> Keyring:
     return _KEYRINGS.get(engine, _DEV_KEYRING)
 
 
+#: The chain's lock and then its head, sent together (PostgreSQL): one round trip. Each statement
+#: of the message reads with a snapshot of its own, taken once the one before has finished, so
+#: the head is read after the lock is held and is the last committed append.
+_LOCK_THEN_HEAD = (
+    "SELECT pg_advisory_xact_lock(1635083380); "  # _PG_AUDIT_LOCK
+    "SELECT hash FROM auditevent ORDER BY id DESC LIMIT 1"
+)
+
+
+def _locked_head(session: Session) -> str | None:
+    """Take the chain's lock for the transaction and read the last hash (PostgreSQL)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        # Two statements and no parameters: the simple query protocol, never prepared.
+        cursor.execute(_LOCK_THEN_HEAD, prepare=False)  # type: ignore[call-arg]
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else str(row[0])
+
+
 def _chain_head(session: Session) -> str:
     """The hash to chain from, read once per transaction (appends then follow in memory).
 
@@ -97,8 +119,11 @@ def _chain_head(session: Session) -> str:
     if cached is not None and cached[0] is transaction:
         return str(cached[1])
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_AUDIT_LOCK))  # type: ignore[call-overload]
-    last = session.exec(select(AuditRow.hash).order_by(col(AuditRow.id).desc()).limit(1)).first()
+        last = _locked_head(session)
+    else:
+        last = session.exec(
+            select(AuditRow.hash).order_by(col(AuditRow.id).desc()).limit(1)
+        ).first()
     if last is not None:
         return last
     # An empty log: the chain starts again after an archive, or from the beginning.

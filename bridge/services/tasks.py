@@ -260,8 +260,8 @@ class TaskService:
     def claim_next_case(self, *, actor: str) -> str | None:
         """`claim_next` without reading the claimed task back: the CRN claimed, or None.
 
-        One transaction: the person, lapsed claims expired, the queue read and the first case
-        claimed. A colleague who got a case's entries first leaves nothing to claim (the next
+        One transaction: the person, the queue read (with lapsed claims expired when it shows
+        some) and the first case claimed. A colleague who got a case's entries first leaves nothing to claim (the next
         case is tried); one who holds the case by another entry rolls it all back and the
         search starts again without that case."""
         now = self._clock.now()
@@ -273,7 +273,6 @@ class TaskService:
                     staff = s.get(Staff, actor)
                     if not has_current_vetting(staff, today):
                         raise NotPermitted()
-                    self._review.expire_claims(s, now)
                     return self._claim_first(s, staff, today, now, tried)
             except _Contended:
                 continue
@@ -289,8 +288,15 @@ class TaskService:
         assert staff is not None
         size = min(_FIRST_BATCH, self._batch)  # most take the first case: read a few, then more
         after: tuple[object, int] | None = None
+        lapsed_before = now - self._review.claim_ttl
         while True:
-            batch = tq.claim_candidates(s, limit=size, after=after, manual=self._manual)
+            batch, lapsed = tq.claim_candidates(
+                s, limit=size, after=after, manual=self._manual, lapsed_before=lapsed_before
+            )
+            # Lapsed claims go back to the queue first (and the queue is read again): an empty
+            # queue may be empty only because they hold its entries.
+            if after is None and (lapsed or not batch) and self._review.expire_claims(s, now):
+                continue
             for candidate in batch:
                 crn = candidate.crn
                 if crn in tried:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
@@ -98,12 +98,25 @@ def _candidates_statement(manual: bool) -> Any:
         .limit(1)
         .scalar_subquery()
     )
+    # Whether any claim has lapsed (once per statement, not per row): the caller then expires
+    # them and reads again, so that a lapsed claim's case is not passed over as held.
+    lapsed_claim = aliased(Entry)
+    lapsed = (
+        select(col(lapsed_claim.id))
+        .where(
+            col(lapsed_claim.status) == State.CLAIMED,
+            col(lapsed_claim.claimed_at) < bindparam("lapsed_before"),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
     return (
         select(
             col(Entry.id),
             col(Entry.crn),
             col(Entry.due_date),
             held.label("held"),
+            lapsed.label("lapsed"),
             col(CaseState.crn).label("known"),
             col(CaseState.on_behalf_of),
             col(CaseState.excluded_from),
@@ -119,16 +132,24 @@ _CANDIDATES = {manual: _candidates_statement(manual) for manual in (False, True)
 
 
 def claim_candidates(
-    s: Session, *, limit: int, after: tuple[object, int] | None, manual: bool
-) -> list[Candidate]:
+    s: Session,
+    *,
+    limit: int,
+    after: tuple[object, int] | None,
+    manual: bool,
+    lapsed_before: datetime,
+) -> tuple[list[Candidate], bool]:
     """The next `limit` pending entries in queue order (due date, then id) after `after`, each
-    with whether its case is held and the case's access lists: one statement (the queue's
-    index in order, the case state by its key, a holder by `ix_entry_crn_section_status`)."""
+    with whether its case is held and the case's access lists, and whether any claim was taken
+    before `lapsed_before` (False also when no entry is pending): one statement (the queue's
+    index in order, the case state by its key, a holder by `ix_entry_crn_section_status`, a
+    lapsed claim by `ix_entry_claim_expiry`)."""
     stmt = _CANDIDATES[manual]
     if after is not None:
         stmt = stmt.where(after_in_queue(after))
-    rows = s.execute(stmt.order_by(col(Entry.due_date), col(Entry.id)).limit(limit))
-    return [
+    stmt = stmt.order_by(col(Entry.due_date), col(Entry.id)).limit(limit)
+    rows = s.execute(stmt, {"lapsed_before": lapsed_before}).all()
+    batch = [
         Candidate(
             int(r.id),
             str(r.crn),
@@ -140,6 +161,7 @@ def claim_candidates(
         )
         for r in rows
     ]
+    return batch, bool(rows) and rows[0].lapsed is not None
 
 
 def claimants(s: Session, crn: str, *, manual: bool) -> set[str]:

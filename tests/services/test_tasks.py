@@ -168,6 +168,29 @@ def test_a_claim_is_renewed_while_the_proxy_works_and_lapses_otherwise(
     assert not w.tasks.show("B203456", actor=PROXY_2).claim_lapsed  # released, not lapsed
 
 
+def test_claim_next_takes_back_a_lapsed_claim_without_an_expiry_run(
+    make_wiring: MakeWiring, db_url: str, ndelius_url: str, clock: FixedClock
+) -> None:
+    """Claim next puts lapsed claims back in the queue itself (one statement tells it that
+    some lapsed): first when other cases wait after it, then when it held the whole queue."""
+    w = _synced(make_wiring, db_url, ndelius_url)
+    first = w.tasks.claim_next_case(actor=PROXY)
+    assert first is not None
+    clock.advance(31 * MINUTE)
+    assert w.tasks.claim_next_case(actor=PROXY_2) == first  # due first, no longer held
+    assert {e.crn for e in _events(w, "entry.claim_expired")} == {first}
+
+    held = []
+    while (crn := w.tasks.claim_next_case(actor=PROXY_2)) is not None:
+        held.append(crn)
+    assert held
+    assert w.tasks.claim_next_case(actor=PROXY) is None  # every case is held
+    clock.advance(31 * MINUTE)
+    assert w.tasks.claim_next_case(actor=PROXY) == first  # the queue was empty but for them
+    expired = {e.crn for e in _events(w, "entry.claim_expired")}
+    assert expired == {first, *held}
+
+
 def test_claims_are_released_when_the_holders_vetting_lapses(
     make_wiring: MakeWiring, db_url: str, ndelius_url: str
 ) -> None:

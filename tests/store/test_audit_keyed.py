@@ -16,7 +16,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from bridge.audit import AuditKeyUnknown, record, use_keyring, verify_chain
+from bridge.audit import (
+    _PG_AUDIT_LOCK,
+    AuditKeyUnknown,
+    record,
+    record_many,
+    use_keyring,
+    verify_chain,
+)
 from bridge.clock import FixedClock
 from bridge.core.audit_chain import GENESIS, AuditKey, Keyring, keyed_value, legacy_value
 from bridge.core.audit_events import entry_viewed
@@ -153,6 +160,33 @@ def test_truncate_is_refused_on_postgresql(postgres_url: str) -> None:
             assert len(s.exec(select(AuditEvent)).all()) == 2
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_chain_lock_is_held_from_the_first_append_until_the_commit(postgres_url: str) -> None:
+    """Appends take the chain's lock and read its head in one round trip (issue 19): the lock
+    must still be held by then, and until the commit, or two writers could fork the chain."""
+    engine, other = _engine(postgres_url), make_engine(postgres_url)
+
+    def free() -> bool:
+        with other.connect() as conn:
+            return bool(
+                conn.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK}
+                ).scalar_one()
+            )
+
+    try:
+        with session_scope(engine) as s:
+            record_many(s, [(entry_viewed("N07P004", "B203456", 1, version=1), T0)])
+            assert not free()
+        assert free()
+        _write(engine, n=2)
+        with Session(engine) as s:
+            assert verify_chain(s) is None
+    finally:
+        engine.dispose()
+        other.dispose()
 
 
 @pytest.mark.parametrize("forger", ["guessed key", "unkeyed"])
