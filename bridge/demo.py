@@ -27,7 +27,7 @@ from bridge.sim import oidc as oidc_sim
 from bridge.sim import visor as visor_sim
 from bridge.sim.server import serve_in_thread
 from bridge.web.app import create_app
-from bridge.web.serving import proxy_options
+from bridge.web.serving import serve_options
 from bridge.wiring import Wiring
 
 __all__ = ["DEMO_ACCOUNTS", "fixtures_dir", "run_demo"]
@@ -158,7 +158,7 @@ def run_demo(*, folder: Path, web_port: int, interval: int) -> None:
                 host="127.0.0.1",
                 port=port,
                 log_level="warning",
-                **proxy_options(None),
+                **serve_options(None),
             )
         )
         queued = len(wiring.queue.listing(State.PENDING))

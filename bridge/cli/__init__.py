@@ -81,13 +81,22 @@ def serve(
             "X-Forwarded-Proto are trusted (default: none; proxy headers are ignored).",
         ),
     ] = "",
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            "--keep-alive",
+            min=1,
+            help="Seconds an idle connection stays open (default 75: longer than the load "
+            "balancer's idle timeout in front of the bridge should be).",
+        ),
+    ] = 75,
 ) -> None:
     """Serve the web UI and JSON API."""
     import uvicorn
 
     from bridge.scheduler import serve_metrics
     from bridge.web.app import create_app
-    from bridge.web.serving import proxy_options
+    from bridge.web.serving import serve_options
 
     built = wiring(ctx)
     serve_metrics(built)
@@ -96,7 +105,7 @@ def serve(
         host=host,
         port=port,
         log_level="warning",
-        **proxy_options(forwarded_allow_ips),
+        **serve_options(forwarded_allow_ips, keep_alive),
     )
 
 

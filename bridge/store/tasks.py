@@ -148,7 +148,8 @@ def claim_candidates(
     if after is not None:
         stmt = stmt.where(after_in_queue(after))
     stmt = stmt.order_by(col(Entry.due_date), col(Entry.id)).limit(limit)
-    rows = s.execute(stmt, {"lapsed_before": lapsed_before}).all()
+    # On the session's connection: plain columns, no ORM objects to load or flush first.
+    rows = s.connection().execute(stmt, {"lapsed_before": lapsed_before}).all()
     batch = [
         Candidate(
             int(r.id),

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from bridge.cli import run
-from bridge.web.serving import proxy_options
+from bridge.web.serving import KEEP_ALIVE_SECONDS, proxy_options, serve_options
 from bridge.wiring import Wiring
 from tests.loopback import http_client
 from tests.web.conftest import csrf_of
@@ -88,3 +88,17 @@ def test_a_named_proxy_is_trusted(web_wiring: Wiring, ips: str) -> None:
 def test_serve_has_the_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["serve", "--help"]) == 0
     assert "--forwarded-allow-ips" in capsys.readouterr().out
+
+
+def test_idle_connections_outlast_the_load_balancers(
+    web_wiring: Wiring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """uvicorn closes an idle connection after 5 s unless told otherwise; a balancer in front
+    (60 s idle timeout) would then send a request down a closed connection (issue 19)."""
+    config = uvicorn.Config(create_app(web_wiring), **serve_options(None))
+    assert config.timeout_keep_alive == KEEP_ALIVE_SECONDS > 60
+    assert (
+        uvicorn.Config(create_app(web_wiring), **serve_options(None, 90)).timeout_keep_alive == 90
+    )
+    assert run(["serve", "--help"]) == 0
+    assert "--keep-alive" in capsys.readouterr().out
