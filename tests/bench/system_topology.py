@@ -5,7 +5,8 @@ file (every offender manager the case generator uses needs a proxy, so every cas
 plus P vetted proxies) imported with `visor-bridge staff import` and the proxies' passwords set
 with `visor-bridge staff set-password --password-stdin`; `visor-bridge fixtures generate` cases
 served by `visor-bridge sim ndelius`; `visor-bridge sim visor` with a share of its record posts
-answered 503; a first `visor-bridge sync` (the full reconciliation a new installation does);
+answered 503; a first `visor-bridge sync` (the full reconciliation a new installation does),
+then `VACUUM (ANALYZE)` and `CHECKPOINT` as an operator does after it (docs/operations.md);
 then TWO `visor-bridge serve` and TWO `visor-bridge scheduler` processes on that database, each
 serving /metrics on an address of its own. Used by `tests/bench/bench_system.py` and by
 `tests/test_system_smoke.py`; everything is stopped (SIGTERM, then SIGKILL) and the database
@@ -347,6 +348,23 @@ def _start_schedulers(system: System, plan: Plan) -> list[tuple[Proc, str]]:
     return waits
 
 
+def _after_bulk_load(url: str) -> None:
+    """What an operator does after a new installation's first full sync (docs/operations.md):
+    the planner's statistics and the visibility map brought up to date, and the dirty pages
+    written, now rather than by autovacuum and the checkpointer during the first work."""
+    from sqlalchemy import text
+
+    from bridge.store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (ANALYZE)"))
+            conn.execute(text("CHECKPOINT"))
+    finally:
+        engine.dispose()
+
+
 def _start_processes(system: System, plan: Plan, ports: dict[str, int]) -> None:
     """The simulators; the first sync (unless fast); the web instances and schedulers."""
     started = time.perf_counter()
@@ -368,6 +386,9 @@ def _start_processes(system: System, plan: Plan, ports: dict[str, int]) -> None:
         started = time.perf_counter()
         system.first_sync = json.loads(system.cli("sync", "--json"))
         _timed(system, "first sync (full reconciliation)", started)
+        started = time.perf_counter()
+        _after_bulk_load(system.env["BRIDGE_DATABASE_URL"])
+        _timed(system, "VACUUM (ANALYZE) and CHECKPOINT after the first sync", started)
         started = time.perf_counter()
         waits = _start_web(system, plan) + _start_schedulers(system, plan)
     for proc, url in waits:
