@@ -51,6 +51,7 @@ __all__ = [
     "ChainReport",
     "keyring_of",
     "record",
+    "known_teams",
     "record_many",
     "record_refusal",
     "use_keyring",
@@ -258,12 +259,23 @@ def record_many(session: Session, events: Sequence[tuple[AuditEvent, datetime]])
     observe_work(session, events)
 
 
+#: Staff code → team, for people the caller read outside the session (bridge.services.tasks).
+_TEAMS = "staff_teams"
+
+
+def known_teams(session: Session) -> dict[str, str]:
+    """The teams of staff read outside this session, by code, for the work facts of its
+    events (a caller adds the ones it has, so that they are not looked up again)."""
+    teams: dict[str, str] = session.info.setdefault(_TEAMS, {})
+    return teams
+
+
 def observe_work(session: Session, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
     """The work facts (issue 15) of claims, decisions and entries, in the same transaction as
     their audit events (bridge.store.workfacts); other events mean nothing for the work."""
     # The staff rows the transaction has read already (the actor's, as a rule): their teams,
-    # as loaded (an expired attribute is not loaded again here).
-    teams: dict[str, str] = {}
+    # as loaded (an expired attribute is not loaded again here), and any the caller named.
+    teams: dict[str, str] = dict(session.info.get(_TEAMS, {}))
     for obj in session.identity_map.values():
         if isinstance(obj, Staff):
             loaded = sa_inspect(obj).dict

@@ -47,7 +47,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bridge.audit import record, record_refusal, write_held
+from bridge.audit import known_teams, record, record_refusal, write_held
 from bridge.clock import Clock
 from bridge.core.audit_events import (
     REVIEW,
@@ -60,6 +60,7 @@ from bridge.core.audit_events import (
 from bridge.core.issues import has_blocking, issues_from_json
 from bridge.core.lifecycle import (
     Section,
+    StaffFacts,
     State,
     has_current_vetting,
     is_admin,
@@ -80,7 +81,7 @@ from bridge.services.task_views import (
     refusal_text,
     task_row,
 )
-from bridge.services.views import EntrySummary
+from bridge.services.views import EntrySummary, Person
 from bridge.store import entries as q
 from bridge.store import tasks as tq
 from bridge.store.db import session_scope
@@ -257,20 +258,26 @@ class TaskService:
         with Session(self._engine) as s:
             return self._task(s, crn)
 
-    def claim_next_case(self, *, actor: str) -> str | None:
+    def claim_next_case(self, *, actor: str, person: Person | None = None) -> str | None:
         """`claim_next` without reading the claimed task back: the CRN claimed, or None.
 
         One transaction: the person, the queue read (with lapsed claims expired when it shows
         some) and the first case claimed. A colleague who got a case's entries first leaves nothing to claim (the next
         case is tried); one who holds the case by another entry rolls it all back and the
-        search starts again without that case."""
+        search starts again without that case. `person`: the caller's registry row as the web
+        read it for this request (its roles and vetting), not read again."""
         now = self._clock.now()
         today = local_date(now)
         tried: set[str] = set()
         while True:
             try:
                 with session_scope(self._engine) as s:
-                    staff = s.get(Staff, actor)
+                    staff: StaffFacts | None
+                    if person is not None and person.code == actor:
+                        staff = person
+                        known_teams(s)[person.code] = person.team or ""
+                    else:
+                        staff = s.get(Staff, actor)
                     if not has_current_vetting(staff, today):
                         raise NotPermitted()
                     return self._claim_first(s, staff, today, now, tried)
@@ -281,7 +288,7 @@ class TaskService:
                 raise
 
     def _claim_first(
-        self, s: Session, staff: Staff | None, today: date, now: datetime, tried: set[str]
+        self, s: Session, staff: StaffFacts | None, today: date, now: datetime, tried: set[str]
     ) -> str | None:
         """Claim the first case in queue order, not in `tried`, that nobody holds and `staff`
         may handle (`tried` grows); None when there is none."""

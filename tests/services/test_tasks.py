@@ -13,8 +13,9 @@ from bridge.clock import FixedClock
 from bridge.errors import ApprovalRefused, BadInput, NotPermitted, WrongState
 from bridge.scheduler import claims_job
 from bridge.services.task_views import ApprovalFailure
+from bridge.services.views import Person
 from bridge.store.db import session_scope
-from bridge.store.models import AuditEvent, Entry, Staff
+from bridge.store.models import AuditEvent, Entry, Staff, WorkFact
 from bridge.wiring import Wiring
 from tests.builders import ADMIN, EXPIRED_PROXY, PROXY, PROXY_2, MakeWiring, case_doc
 from tests.loopback import local
@@ -189,6 +190,29 @@ def test_claim_next_takes_back_a_lapsed_claim_without_an_expiry_run(
     assert w.tasks.claim_next_case(actor=PROXY) == first  # the queue was empty but for them
     expired = {e.crn for e in _events(w, "entry.claim_expired")}
     assert expired == {first, *held}
+
+
+def test_claim_next_with_the_persons_row_the_web_read(
+    make_wiring: MakeWiring, db_url: str, ndelius_url: str
+) -> None:
+    """The web passes the staff row it read for the request (issue 19): the same claim, the
+    same work facts (the holder's team from that row), and a lapsed one still refused."""
+    w = _synced(make_wiring, db_url, ndelius_url)
+    with Session(w.engine) as s:
+        row = s.get(Staff, PROXY)
+        lapsed_row = s.get(Staff, EXPIRED_PROXY)
+        assert row is not None
+        assert lapsed_row is not None
+        person, lapsed = Person.of(row), Person.of(lapsed_row)
+    crn = w.tasks.claim_next_case(actor=PROXY, person=person)
+    assert crn is not None
+    assert {by for st, by in _states(w, crn).values() if st == "claimed"} == {PROXY}
+    with Session(w.engine) as s:
+        holds = s.exec(select(WorkFact).where(WorkFact.crn == crn, WorkFact.kind == "hold")).all()
+    assert holds
+    assert {(f.staff, f.team) for f in holds} == {(PROXY, row.team or "")}
+    with pytest.raises(NotPermitted):
+        w.tasks.claim_next_case(actor=EXPIRED_PROXY, person=lapsed)
 
 
 def test_claims_are_released_when_the_holders_vetting_lapses(
