@@ -95,10 +95,11 @@ def test_idle_connections_outlast_the_load_balancers(
 ) -> None:
     """uvicorn closes an idle connection after 5 s unless told otherwise; a balancer in front
     (60 s idle timeout) would then send a request down a closed connection (issue 19)."""
-    config = uvicorn.Config(create_app(web_wiring), **serve_options(None))
+    # log_config=None: a Config otherwise points uvicorn's loggers, process-wide, at this
+    # test's captured output (closed once it ends; a simulator's access line then fails later).
+    app = create_app(web_wiring)
+    config = uvicorn.Config(app, log_config=None, **serve_options(None))
     assert config.timeout_keep_alive == KEEP_ALIVE_SECONDS > 60
-    assert (
-        uvicorn.Config(create_app(web_wiring), **serve_options(None, 90)).timeout_keep_alive == 90
-    )
+    assert uvicorn.Config(app, log_config=None, **serve_options(None, 90)).timeout_keep_alive == 90
     assert run(["serve", "--help"]) == 0
     assert "--keep-alive" in capsys.readouterr().out
