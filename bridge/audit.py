@@ -91,8 +91,8 @@ def keyring_of(session: Session) -> Keyring:
 #: of the message reads with a snapshot of its own, taken once the one before has finished, so
 #: the head is read after the lock is held and is the last committed append.
 _LOCK_THEN_HEAD = (
-    "SELECT pg_advisory_xact_lock(1635083380); "  # _PG_AUDIT_LOCK
-    "SELECT hash FROM auditevent ORDER BY id DESC LIMIT 1"
+    f"SELECT pg_advisory_xact_lock({_PG_AUDIT_LOCK:d}); "  # noqa: S608 - an int constant
+    f"SELECT hash FROM {AuditRow.__tablename__} ORDER BY id DESC LIMIT 1"
 )
 
 

@@ -30,6 +30,7 @@ from bridge.errors import (
     MappingSpecError,
 )
 from bridge.logs import configure_logging
+from bridge.web.serving import KEEP_ALIVE_SECONDS
 
 __all__ = ["app", "main", "run"]
 
@@ -89,7 +90,7 @@ def serve(
             help="Seconds an idle connection stays open (default 75: longer than the load "
             "balancer's idle timeout in front of the bridge should be).",
         ),
-    ] = 75,
+    ] = KEEP_ALIVE_SECONDS,
 ) -> None:
     """Serve the web UI and JSON API."""
     import uvicorn

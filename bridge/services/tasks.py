@@ -262,10 +262,11 @@ class TaskService:
         """`claim_next` without reading the claimed task back: the CRN claimed, or None.
 
         One transaction: the person, the queue read (with lapsed claims expired when it shows
-        some) and the first case claimed. A colleague who got a case's entries first leaves nothing to claim (the next
-        case is tried); one who holds the case by another entry rolls it all back and the
-        search starts again without that case. `person`: the caller's registry row as the web
-        read it for this request (its roles and vetting), not read again."""
+        some) and the first case claimed. A colleague who got a case's entries first leaves
+        nothing to claim (the next case is tried); one who holds the case by another entry
+        rolls it all back and the search starts again without that case. `person`: the
+        caller's registry row as the web read it for this request (its roles and vetting),
+        not read again."""
         now = self._clock.now()
         today = local_date(now)
         tried: set[str] = set()
@@ -278,7 +279,7 @@ class TaskService:
                         known_teams(s)[person.code] = person.team or ""
                     else:
                         staff = s.get(Staff, actor)
-                    if not has_current_vetting(staff, today):
+                    if staff is None or not has_current_vetting(staff, today):
                         raise NotPermitted()
                     return self._claim_first(s, staff, today, now, tried)
             except _Contended:
@@ -288,11 +289,10 @@ class TaskService:
                 raise
 
     def _claim_first(
-        self, s: Session, staff: StaffFacts | None, today: date, now: datetime, tried: set[str]
+        self, s: Session, staff: StaffFacts, today: date, now: datetime, tried: set[str]
     ) -> str | None:
         """Claim the first case in queue order, not in `tried`, that nobody holds and `staff`
         may handle (`tried` grows); None when there is none."""
-        assert staff is not None
         size = min(_FIRST_BATCH, self._batch)  # most take the first case: read a few, then more
         after: tuple[object, int] | None = None
         lapsed_before = now - self._review.claim_ttl
