@@ -93,7 +93,10 @@ def make_engine(
             dbapi_connection.isolation_level = None
 
         return engine
-    engine = create_engine(url, echo=echo)
+    # Last in, first out: a web instance's few busy connections are reused, warm, and the rest
+    # of the pool sits idle (and is checked before use, or closed by the server) instead of
+    # every connection being rotated through and each idling long enough to need a check.
+    engine = create_engine(url, echo=echo, pool_use_lifo=True)
     _check_when_idle(engine, idle_check_seconds)
     return engine
 

@@ -10,12 +10,13 @@ manual sink, approved) entries through `ix_entry_status_queue`, a small share of
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Text, bindparam, cast, func, select, text, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
@@ -80,7 +81,18 @@ class Candidate:
     crn: str
     due: Any
     held: bool  # someone holds the case (claimed, or with the manual sink approved, entries)
-    access: Access | None  # the case's access lists; None: the bridge keeps no state for it
+    known: bool  # the bridge keeps state for the case (its access lists)
+    on_behalf_of: str | None
+    lists: tuple[str | None, str | None]  # the access lists as stored (JSON text), decoded late
+
+    @property
+    def access(self) -> Access | None:
+        """The case's access lists; None: the bridge keeps no state for it. Decoded here, for
+        the few candidates looked at (most claims take the first), not for every row read."""
+        if not self.known:
+            return None
+        excluded, restricted = (json.loads(raw) if raw else [] for raw in self.lists)
+        return Access(self.on_behalf_of, list(excluded or []), list(restricted or []))
 
 
 def _candidates_statement(manual: bool) -> Any:
@@ -119,8 +131,9 @@ def _candidates_statement(manual: bool) -> Any:
             lapsed.label("lapsed"),
             col(CaseState.crn).label("known"),
             col(CaseState.on_behalf_of),
-            col(CaseState.excluded_from),
-            col(CaseState.restricted_to),
+            # As text: JSON decoded only for the candidates looked at (Candidate.access).
+            cast(col(CaseState.excluded_from), Text).label("excluded_from"),
+            cast(col(CaseState.restricted_to), Text).label("restricted_to"),
         )
         .select_from(Entry)
         .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
@@ -156,26 +169,32 @@ def claim_candidates(
             str(r.crn),
             r.due_date,
             r.held is not None,
-            None
-            if r.known is None
-            else Access(r.on_behalf_of, list(r.excluded_from or []), list(r.restricted_to or [])),
+            r.known is not None,
+            r.on_behalf_of,
+            (r.excluded_from, r.restricted_to),
         )
         for r in rows
     ]
     return batch, bool(rows) and rows[0].lapsed is not None
 
 
+_E = Entry.__table__  # type: ignore[attr-defined]
+#: claimants' statement for each sink (manual or not), built once: claiming runs it each time.
+_CLAIMANTS = {
+    manual: select(_E.c.claimed_by)
+    .where(
+        _E.c.crn == bindparam("crn"),
+        _E.c.status.in_(_holding(manual)),
+        _E.c.claimed_by.is_not(None),
+    )
+    .distinct()
+    for manual in (False, True)
+}
+
+
 def claimants(s: Session, crn: str, *, manual: bool) -> set[str]:
     """Everyone holding the case (one, unless two claimed it at the same moment)."""
-    rows = s.execute(
-        select(col(Entry.claimed_by))
-        .where(
-            col(Entry.crn) == crn,
-            col(Entry.status).in_(_holding(manual)),
-            col(Entry.claimed_by).is_not(None),
-        )
-        .distinct()
-    ).scalars()
+    rows = s.connection().execute(_CLAIMANTS[manual], {"crn": crn}).scalars()
     return {str(r) for r in rows}
 
 
@@ -205,15 +224,25 @@ def open_entries(s: Session, crn: str, *, lock: bool = False, fresh: bool = Fals
     return list(s.execute(stmt).scalars())
 
 
-def claim_pending(s: Session, crn: str, *, staff: str, now: datetime) -> list[int]:
-    """Claim every pending entry of the case for `staff` in one statement; their ids."""
-    stmt = (
-        update(Entry)
-        .where(col(Entry.crn) == crn, col(Entry.status) == State.PENDING)
-        .values(status=State.CLAIMED.value, claimed_by=staff, claimed_at=now, updated_at=now)
-        .returning(col(Entry.id))
+_CLAIM_PENDING = (
+    update(_E)
+    .where(_E.c.crn == bindparam("b_crn"), _E.c.status == State.PENDING.value)
+    .values(
+        status=State.CLAIMED.value,
+        claimed_by=bindparam("b_staff"),
+        claimed_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
     )
-    return sorted(int(i) for i in s.execute(stmt).scalars())
+    .returning(_E.c.id)
+)
+
+
+def claim_pending(s: Session, crn: str, *, staff: str, now: datetime) -> list[int]:
+    """Claim every pending entry of the case for `staff` in one statement; their ids. On the
+    session's connection, built once: the session's copies of the entries are not updated
+    (read them again with `open_entries(fresh=True)`)."""
+    params = {"b_crn": crn, "b_staff": staff, "b_now": now}
+    return sorted(int(i) for i in s.connection().execute(_CLAIM_PENDING, params).scalars())
 
 
 def renew(s: Session, crn: str, *, staff: str, now: datetime, since: datetime) -> int:

@@ -65,6 +65,54 @@ _ENTRIES_AND_OPEN = select(
 )
 
 
+#: The statements each call runs, built once (a claim's facts are written on every claim):
+#: the lists as expanding parameters.
+_ENTRIES_OF = _ENTRIES_AND_OPEN.where(_E.c.id.in_(bindparam("ids", expanding=True)))
+_TEAMS_OF = select(_S.c.code, _S.c.team).where(_S.c.code.in_(bindparam("codes", expanding=True)))
+_FACTS_OF_CASES = select(_F.c.kind, _F.c.staff, _F.c.week, _F.c.crn).where(
+    _F.c.crn.in_(bindparam("crns", expanding=True))
+)
+_ENTERED_BEFORE = (
+    select(_F.c.id)
+    .where(
+        _F.c.staff == bindparam("staff"),
+        _F.c.kind == ENTERED,
+        _F.c.week == bindparam("week"),
+        _F.c.crn == bindparam("crn"),
+    )
+    .limit(1)
+)
+_INSERT_FACTS = insert(_F)
+_END_FACTS = (
+    update(_F)
+    .where(_F.c.id == bindparam("_id"))
+    .values(
+        ended_at=bindparam("_ended_at"),
+        week=bindparam("_week"),
+        ended=bindparam("_ended"),
+        seconds=bindparam("_seconds"),
+        overdue=bindparam("_overdue"),
+    )
+)
+
+
+def _week_upsert(make: Any) -> Any:
+    """Add a row's counts to its week's (one row per week, role, staff and team); executed
+    with the rows as parameters."""
+    statement = make(_W)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["week", "role", "staff", "team"],
+        set_={k: getattr(_W.c, k) + getattr(excluded, k) for k in _COUNTS},
+    )
+
+
+_UPSERT_WEEKS = {
+    "postgresql": _week_upsert(postgresql.insert),
+    "sqlite": _week_upsert(sqlite.insert),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Observed:
     """One audited event as `observe` reads it."""
@@ -98,7 +146,7 @@ class _Batch:
         self.open: dict[tuple[str, int], dict[str, Any]] = {}
         self.teams: dict[str, str] = dict(teams or {})
         for chunk in _chunks(ids):
-            for row in conn.execute(_ENTRIES_AND_OPEN.where(_E.c.id.in_(chunk))):
+            for row in conn.execute(_ENTRIES_OF, {"ids": chunk}):
                 values = row._mapping
                 officer = values["e_officer"]
                 self.entries[values["e_id"]] = (values["e_due"], officer)
@@ -111,7 +159,7 @@ class _Batch:
         codes |= {str(e.detail[k]) for e in events for k in ("holder", "to") if e.detail.get(k)}
         missing = sorted(codes - self.teams.keys())
         for chunk in _chunks(missing):
-            for row in conn.execute(select(_S.c.code, _S.c.team).where(_S.c.code.in_(chunk))):
+            for row in conn.execute(_TEAMS_OF, {"codes": chunk}):
                 self.teams[row.code] = row.team or ""
         self.new: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
@@ -124,10 +172,8 @@ class _Batch:
         entering = sorted({e.crn for e in events if e.crn and e.action in _ENTERING})
         for chunk in _chunks(entering):
             # By CRN alone (ix_workfact_crn; a case has few facts), the kind checked here.
-            stmt = select(_F.c.kind, _F.c.staff, _F.c.week, _F.c.crn).where(_F.c.crn.in_(chunk))
-            self.tasks_seen.update(
-                (r.staff, r.week, r.crn) for r in conn.execute(stmt) if r.kind == ENTERED
-            )
+            rows = conn.execute(_FACTS_OF_CASES, {"crns": chunk})
+            self.tasks_seen.update((r.staff, r.week, r.crn) for r in rows if r.kind == ENTERED)
 
     def row(self, kind: str, event: Observed, staff: str | None, at: datetime) -> dict[str, Any]:
         due, officer = self.entries.get(event.entry_id or 0, (None, None))
@@ -215,9 +261,7 @@ class _Batch:
             return False
         self.tasks_seen.add(key)
         found = self.conn.execute(
-            select(_F.c.id)
-            .where(_F.c.staff == staff, _F.c.kind == ENTERED, _F.c.week == week, _F.c.crn == crn)
-            .limit(1)
+            _ENTERED_BEFORE, {"staff": staff, "week": week, "crn": crn}
         ).first()
         return found is None
 
@@ -229,46 +273,17 @@ class _Batch:
     def write(self) -> None:
         rows = [{k: v for k, v in r.items() if k != "_db"} for r in self.new]
         for chunk in _chunks(rows):
-            self.conn.execute(insert(_F), chunk)
+            self.conn.execute(_INSERT_FACTS, chunk)
         if self.updates:
-            self.conn.execute(
-                update(_F)
-                .where(_F.c.id == _bind("_id"))
-                .values(
-                    ended_at=_bind("_ended_at"),
-                    week=_bind("_week"),
-                    ended=_bind("_ended"),
-                    seconds=_bind("_seconds"),
-                    overdue=_bind("_overdue"),
-                ),
-                self.updates,
-            )
+            self.conn.execute(_END_FACTS, self.updates)
         if self.rollup:
-            _upsert_weeks(self.conn, self.rollup)
-
-
-def _bind(name: str) -> Any:
-    return bindparam(name)
-
-
-def _upsert_weeks(
-    conn: Connection, rollup: dict[tuple[date, str, str, str], dict[str, int]]
-) -> None:
-    values = [
-        {"week": w, "role": r, "staff": s, "team": t, **counts}
-        for (w, r, s, t), counts in sorted(rollup.items())
-    ]
-    dialect = conn.dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for chunk in _chunks(values):
-        statement = make(_W).values(chunk)
-        excluded = statement.excluded
-        conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["week", "role", "staff", "team"],
-                set_={k: getattr(_W.c, k) + getattr(excluded, k) for k in _COUNTS},
-            )
-        )
+            values = [
+                {"week": w, "role": r, "staff": s, "team": t, **counts}
+                for (w, r, s, t), counts in sorted(self.rollup.items())
+            ]
+            # One row at a time, in key order (executemany): two transactions adding to the
+            # same weeks take their rows' locks in the same order.
+            self.conn.execute(_UPSERT_WEEKS[self.conn.dialect.name], values)
 
 
 def observe(
