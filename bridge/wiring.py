@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cached_property
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
@@ -15,38 +15,38 @@ from bridge.clock import Clock, SystemClock
 from bridge.config import Settings, audit_keyring
 from bridge.core.audit_events import RETENTION
 from bridge.errors import ConfigError
-from bridge.mapping_files import MappingBundle, load_mapping
-from bridge.ndelius import NdeliusClient, TokenCache
-from bridge.notify_client import NotifyClient, check_api_key
-from bridge.oidc import OidcClient
-from bridge.services.accounts import AccountService, Throttling
-from bridge.services.admin import AdminService
-from bridge.services.audit_log import AuditLogService
-from bridge.services.editing import EditService
-from bridge.services.held_forms import HeldFormService
-from bridge.services.held_tasks import HeldTaskService
-from bridge.services.metrics import StoreCollector
-from bridge.services.notify import NotifyService
-from bridge.services.notify_due import DueOptions, NotifyDueService
-from bridge.services.operations import OperationsService
-from bridge.services.privilege import PrivilegeService
-from bridge.services.queue_view import QueueService
-from bridge.services.retention import RetentionService
-from bridge.services.review import ReviewService
-from bridge.services.staff import StaffService
-from bridge.services.status import StatusService
-from bridge.services.submission import RequeueService, SubmissionService
-from bridge.services.sync.reader import ReaderSpec
-from bridge.services.sync.retries import RetrySet
-from bridge.services.sync.service import SyncOptions, SyncResult, SyncService
-from bridge.services.tasks import TaskService
-from bridge.services.workload import WorkloadService
-from bridge.sinks import Sink
-from bridge.sinks.breaker import CircuitBreaker
-from bridge.sinks.file_drop import FileDropSink
-from bridge.sinks.visor_http import VisorHttpSink
 from bridge.store.db import make_engine
 from bridge.store.outbox import NotifyPolicy, use_notify_policy
+
+if TYPE_CHECKING:  # the services, clients and sinks are imported where they are built:
+    # a command loads only what it uses (a `visor-bridge sync` process starts faster)
+    from bridge.mapping_files import MappingBundle
+    from bridge.ndelius import NdeliusClient
+    from bridge.notify_client import NotifyClient
+    from bridge.oidc import OidcClient
+    from bridge.services.accounts import AccountService
+    from bridge.services.admin import AdminService
+    from bridge.services.audit_log import AuditLogService
+    from bridge.services.editing import EditService
+    from bridge.services.held_forms import HeldFormService
+    from bridge.services.held_tasks import HeldTaskService
+    from bridge.services.metrics import StoreCollector
+    from bridge.services.notify import NotifyService
+    from bridge.services.notify_due import NotifyDueService
+    from bridge.services.operations import OperationsService
+    from bridge.services.privilege import PrivilegeService
+    from bridge.services.queue_view import QueueService
+    from bridge.services.retention import RetentionService
+    from bridge.services.review import ReviewService
+    from bridge.services.staff import StaffService
+    from bridge.services.status import StatusService
+    from bridge.services.submission import RequeueService, SubmissionService
+    from bridge.services.sync.reader import ReaderSpec
+    from bridge.services.sync.retries import RetrySet
+    from bridge.services.sync.service import SyncResult, SyncService
+    from bridge.services.tasks import TaskService
+    from bridge.services.workload import WorkloadService
+    from bridge.sinks import Sink
 
 __all__ = ["Wiring"]
 
@@ -70,6 +70,8 @@ class Wiring:
     ) -> None:
         """`password_hasher`: argon2 with other parameters (tests use cheap ones); default
         argon2-cffi's own."""
+        from bridge.ndelius import TokenCache
+
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._password_hasher = password_hasher
@@ -86,6 +88,8 @@ class Wiring:
     @cached_property
     def notify_policy(self) -> NotifyPolicy | None:
         """What may be sent through GOV.UK Notify: None without BRIDGE_NOTIFY_API_KEY."""
+        from bridge.notify_client import check_api_key
+
         s = self.settings
         if s.notify_api_key is None or not s.notify_api_key.get_secret_value().strip():
             return None
@@ -100,6 +104,8 @@ class Wiring:
 
     def notify_client(self) -> NotifyClient:
         """A Notify client (the caller closes it); ConfigError without a key."""
+        from bridge.notify_client import NotifyClient
+
         s = self.settings
         if s.notify_api_key is None:
             raise ConfigError("BRIDGE_NOTIFY_API_KEY is not set.")
@@ -113,6 +119,8 @@ class Wiring:
 
     def notify(self, *, after_commit: Callable[[str], None] | None = None) -> NotifyService:
         """The outbox's sender, opt-outs and failures (no key: a sender that sends nothing)."""
+        from bridge.services.notify import NotifyService
+
         policy = self.notify_policy
         return NotifyService(
             engine=self.engine,
@@ -124,6 +132,8 @@ class Wiring:
 
     @cached_property
     def notify_due(self) -> NotifyDueService:
+        from bridge.services.notify_due import DueOptions, NotifyDueService
+
         s = self.settings
         return NotifyDueService(
             engine=self.engine,
@@ -147,6 +157,8 @@ class Wiring:
 
     @cached_property
     def audit_log(self) -> AuditLogService:
+        from bridge.services.audit_log import AuditLogService
+
         s = self.settings
         return AuditLogService(
             engine=self.engine,
@@ -158,6 +170,8 @@ class Wiring:
 
     @cached_property
     def bundle(self) -> MappingBundle:
+        from bridge.mapping_files import load_mapping
+
         return load_mapping(self.settings.mappings_dir)
 
     def _http_policy(self) -> _HttpPolicy:
@@ -171,6 +185,8 @@ class Wiring:
         }
 
     def ndelius(self) -> NdeliusClient:
+        from bridge.ndelius import NdeliusClient
+
         s = self.settings
         return NdeliusClient(
             s.ndelius_url,
@@ -189,6 +205,8 @@ class Wiring:
         progress: Callable[[SyncResult], None] | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> SyncService:
+        from bridge.services.sync.service import SyncOptions, SyncService
+
         s = self.settings
         return SyncService(
             engine=self.engine,
@@ -211,6 +229,8 @@ class Wiring:
 
     def _reader_spec(self) -> ReaderSpec | None:
         """Cases are read in a process of their own, unless the clock is injected (tests)."""
+        from bridge.services.sync.reader import ReaderSpec
+
         if not isinstance(self.clock, SystemClock):
             return None
         s = self.settings
@@ -226,6 +246,8 @@ class Wiring:
 
     @cached_property
     def review(self) -> ReviewService:
+        from bridge.services.review import ReviewService
+
         return ReviewService(
             engine=self.engine,
             clock=self.clock,
@@ -237,6 +259,8 @@ class Wiring:
     @cached_property
     def tasks(self) -> TaskService:
         """Case tasks (ARCHITECTURE §3): the per-entry rules of `review`, a case at a time."""
+        from bridge.services.tasks import TaskService
+
         s = self.settings
         return TaskService(
             engine=self.engine,
@@ -251,11 +275,15 @@ class Wiring:
     @cached_property
     def held_forms(self) -> HeldFormService:
         """Forms sent after a session ended, held for the same person (issue 14)."""
+        from bridge.services.held_forms import HeldFormService
+
         return HeldFormService(engine=self.engine, clock=self.clock)
 
     @cached_property
     def held_tasks(self) -> HeldTaskService:
         """Administrators' listing of held tasks (release and reassign are `tasks`')."""
+        from bridge.services.held_tasks import HeldTaskService
+
         return HeldTaskService(
             engine=self.engine,
             clock=self.clock,
@@ -265,6 +293,9 @@ class Wiring:
 
     def sink(self) -> Sink | None:
         """The configured sink (None: manual); the caller closes it."""
+        from bridge.sinks.file_drop import FileDropSink
+        from bridge.sinks.visor_http import VisorHttpSink
+
         s = self.settings
         if s.sink == "visor-http":
             return VisorHttpSink(
@@ -280,6 +311,9 @@ class Wiring:
 
     def submission(self) -> SubmissionService:
         """Submission through the configured sink; use it as a context manager."""
+        from bridge.services.submission import SubmissionService
+        from bridge.sinks.breaker import CircuitBreaker
+
         s = self.settings
         breaker = None
         if s.sink == "visor-http":
@@ -296,6 +330,8 @@ class Wiring:
 
     @cached_property
     def retries(self) -> RetrySet:
+        from bridge.services.sync.retries import RetrySet
+
         s = self.settings
         return RetrySet(
             self.engine, alert_attempts=s.retry_alert_attempts, base_seconds=s.retry_base_seconds
@@ -304,42 +340,60 @@ class Wiring:
     @cached_property
     def requeue(self) -> RequeueService:
         """The one requeue path (the CLI's `entry requeue` and the administrators' page)."""
+        from bridge.services.submission import RequeueService
+
         return RequeueService(engine=self.engine, clock=self.clock)
 
     @cached_property
     def queue(self) -> QueueService:
+        from bridge.services.queue_view import QueueService
+
         return QueueService(engine=self.engine, clock=self.clock)
 
     @cached_property
     def status(self) -> StatusService:
+        from bridge.services.status import StatusService
+
         return StatusService(engine=self.engine, clock=self.clock)
 
     @cached_property
     def workload(self) -> WorkloadService:
         """Workload figures (issue 15): My work, Workload, Backlog, `report workload`."""
+        from bridge.services.workload import WorkloadService
+
         return WorkloadService(
             engine=self.engine, clock=self.clock, manual_sink=self.settings.sink == "manual"
         )
 
     @cached_property
     def staff(self) -> StaffService:
+        from bridge.services.staff import StaffService
+
         return StaffService(engine=self.engine, clock=self.clock)
 
     @cached_property
     def metrics(self) -> StoreCollector:
         """The store's figures for Prometheus (read at scrape time)."""
+        from bridge.services.metrics import StoreCollector
+
         return StoreCollector(engine=self.engine, clock=self.clock, settings=self.settings)
 
     @cached_property
     def operations(self) -> OperationsService:
+        from bridge.services.operations import OperationsService
+
         return OperationsService(engine=self.engine, clock=self.clock)
 
     def migrate(self) -> None:
         """Upgrade the database to the newest schema (as the owner, BRIDGE_DATABASE_OWNER_URL)."""
+        from bridge.services.operations import OperationsService
+
         OperationsService(engine=self.owner_engine, clock=self.clock).migrate()
 
     @cached_property
     def retention(self) -> RetentionService:
+        from bridge.services.retention import RetentionService
+
         s = self.settings
         return RetentionService(
             engine=self.engine,
@@ -364,19 +418,27 @@ class Wiring:
 
     def grant_application(self, role: str) -> None:
         """Grant the application's role its privileges (as the owner; PostgreSQL)."""
+        from bridge.services.operations import OperationsService
+
         OperationsService(engine=self.owner_engine, clock=self.clock).grant_application(role)
 
     @cached_property
     def admin(self) -> AdminService:
+        from bridge.services.admin import AdminService
+
         return AdminService(engine=self.engine, clock=self.clock)
 
     @cached_property
     def privilege(self) -> PrivilegeService:
         """The two-person rule for privilege granted in the web (issue 18)."""
+        from bridge.services.privilege import PrivilegeService
+
         return PrivilegeService(engine=self.engine, clock=self.clock, hasher=self._password_hasher)
 
     @cached_property
     def accounts(self) -> AccountService:
+        from bridge.services.accounts import AccountService, Throttling
+
         s = self.settings
         return AccountService(
             engine=self.engine,
@@ -393,6 +455,8 @@ class Wiring:
     @cached_property
     def oidc(self) -> OidcClient | None:
         """The single sign-on provider (None when BRIDGE_OIDC_ISSUER is not set)."""
+        from bridge.oidc import OidcClient
+
         s = self.settings
         if not s.oidc_enabled:
             return None
@@ -410,6 +474,8 @@ class Wiring:
 
     @cached_property
     def editing(self) -> EditService:
+        from bridge.services.editing import EditService
+
         return EditService(self.review, lambda: self.bundle)
 
     def close(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,8 +13,10 @@ from rich.table import Table
 
 from bridge.cli.common import emit_json, info, print_table, wiring
 from bridge.core.vocabulary import long_datetime
-from bridge.ndelius import NdeliusClient
-from bridge.services.sync.service import SyncResult
+
+if TYPE_CHECKING:  # annotations only: `sync`'s wiring imports them when it runs
+    from bridge.ndelius import NdeliusClient
+    from bridge.services.sync.service import SyncResult
 
 __all__ = ["retries", "sync"]
 

@@ -62,7 +62,7 @@ class PurgeRule:
     needed: str | None = None
 
 
-#: The registered tables (held form bodies and the notification outbox register here).
+#: The registered tables (held form bodies, the notification outbox and work facts).
 PURGE_RULES: list[PurgeRule] = []
 
 
@@ -84,6 +84,10 @@ register(
         needed="status IN ('queued', 'sending')",
     )
 )
+#: Work facts (issue 15) hold CRNs: erased with the case, purged on the metadata clock once
+#: closed. Every rule is registered here, in the module erasure and retention read it from,
+#: so that none depends on which other modules a process happened to import.
+register(PurgeRule("workfact", "crn", "started_at", clock="metadata", needed="ended_at IS NULL"))
 
 
 @dataclass(frozen=True)

@@ -44,16 +44,12 @@ from bridge.core.workload_figures import (
     weeks_between,
 )
 from bridge.errors import NotPermitted
-from bridge.services.retention import PurgeRule, register
 from bridge.store import tasks as tq
 from bridge.store import workload as wq
 from bridge.store.db import session_scope
 from bridge.store.models import Staff
 
 __all__ = ["Backlog", "MyWork", "OfficerWeek", "Workload", "WorkloadService"]
-
-# Work facts hold CRNs: erased with the case, purged on the metadata clock once closed.
-register(PurgeRule("workfact", "crn", "started_at", clock="metadata", needed="ended_at IS NULL"))
 
 #: Tasks due within this many days count as "due soon" on My work.
 DUE_SOON_DAYS = 2

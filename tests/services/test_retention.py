@@ -3,6 +3,8 @@ years, never what an open entry or a pending retry needs; registered tables are 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -162,7 +164,20 @@ def test_registered_tables_are_purged_and_erased(wiring: Wiring, rules: None) ->
 
 def test_every_table_is_covered_by_erasure_or_holds_no_case_data() -> None:
     """A table a later issue adds must be erased (registered with retention) or declared free
-    of case data; this fails until it is."""
+    of case data; this fails until it is.
+
+    The registered rules are read in a fresh interpreter that imports only the erasure module,
+    as a `visor-bridge sync` process does (the wiring imports services lazily): a rule
+    registered by a module the sync never imports would leave that table's rows behind."""
+    probe = (
+        "from bridge.services.sync.erasure import PURGE_RULES; "
+        "print(' '.join(sorted(r.table for r in PURGE_RULES)))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    registered = set(fresh.stdout.split())
     tables = {t.name for t in SQLModel.metadata.sorted_tables}
-    covered = set(ERASED_TABLES) | NO_CASE_DATA | {r.table for r in PURGE_RULES}
+    covered = set(ERASED_TABLES) | NO_CASE_DATA | registered
     assert tables - covered == set(), "say how erasure covers these tables"
+    assert registered == {r.table for r in PURGE_RULES if not r.table.endswith("_test")}
