@@ -106,10 +106,6 @@ def normal_crn(value: str) -> str | None:
 _FIRST_BATCH = 16
 
 
-class _Contended(Exception):
-    """A colleague holds the case just claimed: roll the claim back and look again."""
-
-
 class TaskService:
     """Case tasks for proxies and administrators; `actor` is always a staff code."""
 
@@ -262,39 +258,33 @@ class TaskService:
         """`claim_next` without reading the claimed task back: the CRN claimed, or None.
 
         One transaction: the person, the queue read (with lapsed claims expired when it shows
-        some) and the first case claimed. A colleague who got a case's entries first leaves
-        nothing to claim (the next case is tried); one who holds the case by another entry
-        rolls it all back and the search starts again without that case. `person`: the
-        caller's registry row as the web read it for this request (its roles and vetting),
-        not read again."""
+        some) and the first case claimed. A colleague who got a case's entries first, or who
+        holds the case by another entry, leaves nothing to claim there: the next case is
+        tried (`tq.claim_unheld`). `person`: the caller's registry row as the web read it for
+        this request (its roles and vetting), not read again."""
         now = self._clock.now()
         today = local_date(now)
-        tried: set[str] = set()
-        while True:
-            try:
-                with session_scope(self._engine) as s:
-                    staff: StaffFacts | None
-                    if person is not None and person.code == actor:
-                        staff = person
-                        known_teams(s)[person.code] = person.team or ""
-                    else:
-                        staff = s.get(Staff, actor)
-                    if staff is None or not has_current_vetting(staff, today):
-                        raise NotPermitted()
-                    return self._claim_first(s, staff, today, now, tried)
-            except _Contended:
-                continue
-            except NotPermitted:
-                record_refusal(self._engine, actor, "case-claim-next", at=now)
-                raise
+        try:
+            with session_scope(self._engine) as s:
+                staff: StaffFacts | None
+                if person is not None and person.code == actor:
+                    staff = person
+                    known_teams(s)[person.code] = person.team or ""
+                else:
+                    staff = s.get(Staff, actor)
+                if staff is None or not has_current_vetting(staff, today):
+                    raise NotPermitted()
+                return self._claim_first(s, staff, today, now)
+        except NotPermitted:
+            record_refusal(self._engine, actor, "case-claim-next", at=now)
+            raise
 
-    def _claim_first(
-        self, s: Session, staff: StaffFacts, today: date, now: datetime, tried: set[str]
-    ) -> str | None:
-        """Claim the first case in queue order, not in `tried`, that nobody holds and `staff`
-        may handle (`tried` grows); None when there is none."""
+    def _claim_first(self, s: Session, staff: StaffFacts, today: date, now: datetime) -> str | None:
+        """Claim the first case in queue order that nobody holds and `staff` may handle; None
+        when there is none."""
         size = min(_FIRST_BATCH, self._batch)  # most take the first case: read a few, then more
         after: tuple[object, int] | None = None
+        tried: set[str] = set()
         lapsed_before = now - self._review.claim_ttl
         while True:
             batch, lapsed = tq.claim_candidates(
@@ -311,13 +301,11 @@ class TaskService:
                 tried.add(crn)
                 if candidate.held or not may_handle(staff, candidate.access, today):
                     continue
-                ids = tq.claim_pending(s, crn, staff=staff.code, now=now)
-                if not ids:  # a colleague claimed its entries first
+                # Nothing claimed when a colleague took its entries first or holds the case
+                # meanwhile (a case is worked by one): the next case is tried.
+                ids = tq.claim_unheld(s, crn, staff=staff.code, now=now, manual=self._manual)
+                if not ids:
                     continue
-                # Anyone else holding the case now (a colleague claimed it meanwhile, or
-                # holds an approved entry of it) gives it back: a case is worked by one.
-                if tq.claimants(s, crn, manual=self._manual) != {staff.code}:
-                    raise _Contended()
                 for entry_id in ids:
                     record(s, entry_claimed(staff.code, crn, entry_id), at=now)
                 return crn

@@ -30,6 +30,7 @@ __all__ = [
     "Candidate",
     "claim_candidates",
     "claim_pending",
+    "claim_unheld",
     "claimants",
     "claim_lapsed",
     "claims",
@@ -235,6 +236,38 @@ _CLAIM_PENDING = (
     )
     .returning(_E.c.id)
 )
+
+
+def _claim_unheld(manual: bool) -> Any:
+    """`_CLAIM_PENDING`, unless someone else holds the case (by a claimed or, with the manual
+    sink, an approved entry), checked in the same statement."""
+    holder = _E.alias("holder")
+    held = (
+        select(holder.c.id)
+        .where(
+            holder.c.crn == bindparam("b_crn"),
+            holder.c.status.in_(_holding(manual)),
+            holder.c.claimed_by.is_not(None),
+            holder.c.claimed_by != bindparam("b_staff"),
+        )
+        .exists()
+    )
+    return _CLAIM_PENDING.where(~held)
+
+
+_CLAIM_UNHELD = {manual: _claim_unheld(manual) for manual in (False, True)}
+
+
+def claim_unheld(s: Session, crn: str, *, staff: str, now: datetime, manual: bool) -> list[int]:
+    """`claim_pending` in one statement with the check that nobody else holds the case: their
+    ids, none when a colleague holds it or took its entries first.
+
+    A colleague who claims the case at the same moment claims the same pending entries, so one
+    of the two statements waits for the other's row locks and then finds nothing pending (a
+    claim takes every pending entry of its case); one who held it by another entry before this
+    statement began is seen by the check. With SQLite writers take turns."""
+    params = {"b_crn": crn, "b_staff": staff, "b_now": now}
+    return sorted(int(i) for i in s.connection().execute(_CLAIM_UNHELD[manual], params).scalars())
 
 
 def claim_pending(s: Session, crn: str, *, staff: str, now: datetime) -> list[int]:

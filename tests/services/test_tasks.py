@@ -322,6 +322,42 @@ def test_per_entry_claims_respect_a_held_case(
     assert "B203456" not in taken
 
 
+@pytest.mark.parametrize("manual", [False, True])
+def test_claiming_a_case_someone_else_holds_claims_nothing(
+    make_wiring: MakeWiring, db_url: str, ndelius_url: str, manual: bool
+) -> None:
+    """The statement claim next uses: a case a colleague holds by another entry (claimed, or
+    approved with the manual sink) keeps its pending entries; its holder may take them."""
+    from bridge.store import tasks as tq
+
+    w = _synced(make_wiring, db_url, ndelius_url)
+    first, *rest = w.tasks.claim("B203456", actor=PROXY).entries
+    w.tasks.release("B203456", actor=PROXY)
+    holding = "approved" if manual else "claimed"
+    now = w.clock.now()
+    with session_scope(w.engine) as s:
+        held = s.get(Entry, first.id)
+        assert held is not None
+        held.status, held.claimed_by, held.claimed_at = holding, PROXY, now
+    with session_scope(w.engine) as s:
+        assert tq.claim_unheld(s, "B203456", staff=PROXY_2, now=now, manual=manual) == []
+    with Session(w.engine) as s:
+        pending = s.exec(
+            select(Entry.id).where(Entry.crn == "B203456", Entry.status == "pending")
+        ).all()
+    assert sorted(pending) == sorted(e.id for e in rest)
+    with session_scope(w.engine) as s:
+        taken = tq.claim_unheld(s, "B203456", staff=PROXY, now=now, manual=manual)
+    assert taken == sorted(e.id for e in rest)
+    if not manual:  # an approved entry holds the case only with the manual sink
+        with session_scope(w.engine) as s:
+            s.get(Entry, first.id).status = "approved"  # type: ignore[union-attr]
+        w.tasks.release("B203456", actor=PROXY)  # the rest back to pending
+        with session_scope(w.engine) as s:
+            taken = tq.claim_unheld(s, "B203456", staff=PROXY_2, now=now, manual=False)
+        assert taken == sorted(e.id for e in rest)
+
+
 @pytest.mark.postgres
 def test_concurrent_claimers_take_each_case_whole_and_once(postgres_url: str) -> None:
     """Eight proxies claim-next at once over 60 cases of three entries: every case goes to
