@@ -267,6 +267,7 @@ class AccountService:
         `lapsed`, when given, receives the staff code of a session that has just ended for
         being idle (so the web can hold a form that person sent as it ended)."""
         now = self._clock.now()
+        hashed = hash_token(token)
         # One query on every request: the session's last use and its person's row. On
         # PostgreSQL in autocommit: one statement needs no BEGIN and ROLLBACK round trips
         # around it (SQLite's connections keep their own BEGIN handling: bridge.store.db).
@@ -275,16 +276,21 @@ class AccountService:
                 select_columns(col(WebSession.last_seen_at), *_PERSON)
                 .select_from(WebSession)
                 .join(Staff, col(Staff.code) == col(WebSession.staff_code), isouter=True)
-                .where(col(WebSession.token_hash) == hash_token(token))
+                .where(col(WebSession.token_hash) == hashed)
             ).first()
-        if found is None:
-            return None
-        staff = found if found.code is not None else None
-        expired = found.last_seen_at + self._idle < now
-        fresh = found.last_seen_at + _TOUCH_EVERY > now
-        if expired or staff is None or not staff.active:
+            if found is None:
+                return None
+            staff = found if found.code is not None else None
+            expired = found.last_seen_at + self._idle < now
+            fresh = found.last_seen_at + _TOUCH_EVERY > now
+            live = not expired and staff is not None and staff.active
+            if live and not fresh and self._read_options:
+                # The session's last use (at most once a minute), on the same connection in
+                # autocommit: one more statement, no transaction of its own (PostgreSQL).
+                conn.execute(self._touch(hashed, now))
+        if not live:
             with session_scope(self._engine) as s:
-                gone = s.get(WebSession, hash_token(token))
+                gone = s.get(WebSession, hashed)
                 if gone is not None:
                     if expired and lapsed is not None and staff is not None and staff.active:
                         lapsed.append(gone.staff_code)
@@ -295,14 +301,18 @@ class AccountService:
                         at=now,
                     )
             return None
-        if not fresh:
+        if not fresh and not self._read_options:
             with session_scope(self._engine) as s:
-                s.execute(
-                    update(WebSession)
-                    .where(col(WebSession.token_hash) == hash_token(token))
-                    .values(last_seen_at=now)
-                )
+                s.execute(self._touch(hashed, now))
+        assert staff is not None
         return Person.of(staff)
+
+    @staticmethod
+    def _touch(hashed: str, now: datetime) -> Any:
+        """The statement that records a session's last use."""
+        return (
+            update(WebSession).where(col(WebSession.token_hash) == hashed).values(last_seen_at=now)
+        )
 
     def administrators(self) -> list[tuple[str, str]]:
         """(name, staff code) of each active administrator: whom a refused person may ask."""

@@ -100,3 +100,34 @@ def test_throttled_attempts_record_a_hash_of_the_typed_name_once(store: Wiring) 
     with Session(store.engine) as s:
         logged = " ".join(str(e.detail) for e in s.exec(select(AuditEvent)))
     assert "SECRET" not in logged.upper()
+
+
+def test_a_session_in_use_records_its_last_use_at_most_once_a_minute(store: Wiring) -> None:
+    """SQLite and PostgreSQL (there, on the reading connection in autocommit): a use after a
+    minute records the time, a use within it does not, and a session in use outlives the idle
+    timeout counted from signing in."""
+    from datetime import timedelta
+
+    from bridge.clock import FixedClock
+    from bridge.store.models import WebSession
+
+    clock = store.clock
+    assert isinstance(clock, FixedClock)
+    accounts, _hasher = _service(store)
+    token = accounts.sign_in(PROXY, PASSWORD, client="203.0.113.9")
+    signed_in = clock.now()
+
+    def last_use() -> Any:
+        with Session(store.engine) as s:
+            return s.exec(select(WebSession.last_seen_at)).one()
+
+    clock.advance(30)
+    assert accounts.session_staff(token) is not None
+    assert abs(last_use() - signed_in) < timedelta(seconds=1)  # within the minute: not written
+    clock.advance(20 * 60)
+    assert accounts.session_staff(token) is not None
+    assert abs(last_use() - clock.now()) < timedelta(seconds=1)
+    clock.advance(20 * 60)  # 40 minutes after signing in, 20 after the last use
+    person = accounts.session_staff(token)
+    assert person is not None
+    assert person.code == PROXY

@@ -160,6 +160,22 @@ def test_an_idle_session_times_out(web_wiring: Wiring) -> None:
     assert "session.expired" in _actions(web_wiring)
 
 
+def test_a_session_in_use_stays_signed_in_past_the_idle_timeout(web_wiring: Wiring) -> None:
+    """Each use (at most once a minute) records the session's last use: 20 minutes, a page,
+    20 more minutes (40 since signing in, more than the 30-minute idle timeout) and it holds."""
+    clock = web_wiring.clock
+    assert isinstance(clock, FixedClock)
+    with TestClient(create_app(web_wiring)) as client:
+        Visitor(client).sign_in("N07P004")
+        clock.advance(timedelta(minutes=20).total_seconds())
+        assert _home(client) == "/tasks"
+        with Session(web_wiring.engine) as s:
+            session = s.exec(select(WebSession)).one()
+            assert abs(session.last_seen_at - clock.now()) < timedelta(seconds=1)
+        clock.advance(timedelta(minutes=20).total_seconds())
+        assert _home(client) == "/tasks"
+
+
 def test_security_headers_and_no_store(visitor: Visitor) -> None:
     response = visitor.client.get("/login")
     csp = response.headers["content-security-policy"]
