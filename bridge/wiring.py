@@ -21,7 +21,7 @@ from bridge.store.outbox import NotifyPolicy, use_notify_policy
 if TYPE_CHECKING:  # the services, clients and sinks are imported where they are built:
     # a command loads only what it uses (a `visor-bridge sync` process starts faster)
     from bridge.mapping_files import MappingBundle
-    from bridge.ndelius import NdeliusClient
+    from bridge.ndelius import NdeliusClient, TokenCache
     from bridge.notify_client import NotifyClient
     from bridge.oidc import OidcClient
     from bridge.services.accounts import AccountService
@@ -70,13 +70,9 @@ class Wiring:
     ) -> None:
         """`password_hasher`: argon2 with other parameters (tests use cheap ones); default
         argon2-cffi's own."""
-        from bridge.ndelius import TokenCache
-
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self._password_hasher = password_hasher
-        #: One nDelius token for every client this process makes (a client per sync run).
-        self._ndelius_tokens = TokenCache()
 
     @cached_property
     def engine(self) -> Engine:
@@ -183,6 +179,14 @@ class Wiring:
             "backoff_base": min(0.5, s.http_max_wait_seconds),
             "max_wait": s.http_max_wait_seconds,
         }
+
+    @cached_property
+    def _ndelius_tokens(self) -> TokenCache:
+        """One nDelius token for every client this process makes (a client per sync run);
+        made on first use, so a command that never reads nDelius does not load its client."""
+        from bridge.ndelius import TokenCache
+
+        return TokenCache()
 
     def ndelius(self) -> NdeliusClient:
         from bridge.ndelius import NdeliusClient

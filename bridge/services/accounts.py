@@ -284,11 +284,17 @@ class AccountService:
             expired = found.last_seen_at + self._idle < now
             fresh = found.last_seen_at + _TOUCH_EVERY > now
             live = not expired and staff is not None and staff.active
-            if live and not fresh and self._read_options:
-                # The session's last use (at most once a minute), on the same connection in
-                # autocommit: one more statement, no transaction of its own (PostgreSQL).
-                conn.execute(self._touch(hashed, now))
-        if not live:
+            if live and not fresh:
+                # The session's last use (at most once a minute), on the same connection: one
+                # more statement, no transaction of its own (PostgreSQL: in autocommit, the
+                # commit sends nothing; SQLite: the read's transaction already writes).
+                conn.execute(
+                    update(WebSession)
+                    .where(col(WebSession.token_hash) == hashed)
+                    .values(last_seen_at=now)
+                )
+                conn.commit()
+        if not live or staff is None:
             with session_scope(self._engine) as s:
                 gone = s.get(WebSession, hashed)
                 if gone is not None:
@@ -301,18 +307,7 @@ class AccountService:
                         at=now,
                     )
             return None
-        if not fresh and not self._read_options:
-            with session_scope(self._engine) as s:
-                s.execute(self._touch(hashed, now))
-        assert staff is not None
         return Person.of(staff)
-
-    @staticmethod
-    def _touch(hashed: str, now: datetime) -> Any:
-        """The statement that records a session's last use."""
-        return (
-            update(WebSession).where(col(WebSession.token_hash) == hashed).values(last_seen_at=now)
-        )
 
     def administrators(self) -> list[tuple[str, str]]:
         """(name, staff code) of each active administrator: whom a refused person may ask."""

@@ -266,16 +266,20 @@ def claim_unheld(s: Session, crn: str, *, staff: str, now: datetime, manual: boo
     of the two statements waits for the other's row locks and then finds nothing pending (a
     claim takes every pending entry of its case); one who held it by another entry before this
     statement began is seen by the check. With SQLite writers take turns."""
-    params = {"b_crn": crn, "b_staff": staff, "b_now": now}
-    return sorted(int(i) for i in s.connection().execute(_CLAIM_UNHELD[manual], params).scalars())
+    return _claim(s, _CLAIM_UNHELD[manual], crn, staff, now)
 
 
 def claim_pending(s: Session, crn: str, *, staff: str, now: datetime) -> list[int]:
     """Claim every pending entry of the case for `staff` in one statement; their ids. On the
     session's connection, built once: the session's copies of the entries are not updated
     (read them again with `open_entries(fresh=True)`)."""
+    return _claim(s, _CLAIM_PENDING, crn, staff, now)
+
+
+def _claim(s: Session, statement: Any, crn: str, staff: str, now: datetime) -> list[int]:
+    """Run one of the claim statements on the session's connection: the ids claimed."""
     params = {"b_crn": crn, "b_staff": staff, "b_now": now}
-    return sorted(int(i) for i in s.connection().execute(_CLAIM_PENDING, params).scalars())
+    return sorted(int(i) for i in s.connection().execute(statement, params).scalars())
 
 
 def renew(s: Session, crn: str, *, staff: str, now: datetime, since: datetime) -> int:

@@ -49,25 +49,27 @@ _COUNTS = ("tasks", "entries", "seconds", "overdue", "returned", "holds")
 
 _OFFICER = _S.alias("officer")
 #: The entries of a batch (due date, officer and the officer's team) with their open intervals:
-#: one statement. Only `ended_at IS NULL` on the intervals, so that the partial index
+#: one statement, the ids as an expanding parameter. Only `ended_at IS NULL` on the intervals, so that the partial index
 #: ix_workfact_open is the one that fits (a `kind` term let SQLite pick ix_workfact_backlog
 #: and scan every open interval: 100 times slower with a year of facts).
-_ENTRIES_AND_OPEN = select(
-    _E.c.id.label("e_id"),
-    _E.c.due_date.label("e_due"),
-    _E.c.on_behalf_of.label("e_officer"),
-    _OFFICER.c.team.label("e_officer_team"),
-    *_F.c,
-).select_from(
-    _E.outerjoin(_OFFICER, _OFFICER.c.code == _E.c.on_behalf_of).outerjoin(
-        _F, (_F.c.entry_id == _E.c.id) & _F.c.ended_at.is_(None)
+_ENTRIES_AND_OPEN = (
+    select(
+        _E.c.id.label("e_id"),
+        _E.c.due_date.label("e_due"),
+        _E.c.on_behalf_of.label("e_officer"),
+        _OFFICER.c.team.label("e_officer_team"),
+        *_F.c,
     )
+    .select_from(
+        _E.outerjoin(_OFFICER, _OFFICER.c.code == _E.c.on_behalf_of).outerjoin(
+            _F, (_F.c.entry_id == _E.c.id) & _F.c.ended_at.is_(None)
+        )
+    )
+    .where(_E.c.id.in_(bindparam("ids", expanding=True)))
 )
 
-
-#: The statements each call runs, built once (a claim's facts are written on every claim):
-#: the lists as expanding parameters.
-_ENTRIES_OF = _ENTRIES_AND_OPEN.where(_E.c.id.in_(bindparam("ids", expanding=True)))
+#: The other statements each call runs, built once (a claim's facts are written on every
+#: claim): the lists as expanding parameters.
 _TEAMS_OF = select(_S.c.code, _S.c.team).where(_S.c.code.in_(bindparam("codes", expanding=True)))
 _FACTS_OF_CASES = select(_F.c.kind, _F.c.staff, _F.c.week, _F.c.crn).where(
     _F.c.crn.in_(bindparam("crns", expanding=True))
@@ -146,7 +148,7 @@ class _Batch:
         self.open: dict[tuple[str, int], dict[str, Any]] = {}
         self.teams: dict[str, str] = dict(teams or {})
         for chunk in _chunks(ids):
-            for row in conn.execute(_ENTRIES_OF, {"ids": chunk}):
+            for row in conn.execute(_ENTRIES_AND_OPEN, {"ids": chunk}):
                 values = row._mapping
                 officer = values["e_officer"]
                 self.entries[values["e_id"]] = (values["e_due"], officer)

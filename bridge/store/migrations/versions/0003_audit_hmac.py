@@ -18,10 +18,11 @@ Create Date: 2026-12-04
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+
+from bridge.clock import SystemClock
 
 revision: str = "0003_audit_hmac"
 down_revision: str | None = "0002_attention"
@@ -51,7 +52,7 @@ def upgrade() -> None:
                 "INSERT INTO auditchainmark (mark, after_event_id, head, events, at) "
                 "VALUES ('keyed', :id, :head, 0, :at)"
             ),
-            {"id": last[0], "head": last[1], "at": datetime.now(UTC)},
+            {"id": last[0], "head": last[1], "at": SystemClock().now()},
         )
     if bind.dialect.name == "postgresql":
         op.execute(
