@@ -16,7 +16,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -54,6 +54,19 @@ _PERSON = (
     col(Staff.vetting_expires),
     col(Staff.needs_proxy_since),
     col(Staff.needs_proxy_until),
+)
+#: The statements every signed-in request runs, built once: the session's last use with its
+#: person's row, and (at most once a minute) the new last use.
+_SESSION_AND_PERSON = (
+    select_columns(col(WebSession.last_seen_at), *_PERSON)
+    .select_from(WebSession)
+    .join(Staff, col(Staff.code) == col(WebSession.staff_code), isouter=True)
+    .where(col(WebSession.token_hash) == bindparam("b_token"))
+)
+_TOUCH = (
+    update(WebSession)
+    .where(col(WebSession.token_hash) == bindparam("b_token"))
+    .values(last_seen_at=bindparam("b_now"))
 )
 #: Sessions are touched at most this often, so reading pages does not write on every request.
 _TOUCH_EVERY = timedelta(seconds=60)
@@ -272,12 +285,7 @@ class AccountService:
         # PostgreSQL in autocommit: one statement needs no BEGIN and ROLLBACK round trips
         # around it (SQLite's connections keep their own BEGIN handling: bridge.store.db).
         with self._engine.connect().execution_options(**self._read_options) as conn:
-            found = conn.execute(
-                select_columns(col(WebSession.last_seen_at), *_PERSON)
-                .select_from(WebSession)
-                .join(Staff, col(Staff.code) == col(WebSession.staff_code), isouter=True)
-                .where(col(WebSession.token_hash) == hashed)
-            ).first()
+            found = conn.execute(_SESSION_AND_PERSON, {"b_token": hashed}).first()
             if found is None:
                 return None
             staff = found if found.code is not None else None
@@ -288,11 +296,7 @@ class AccountService:
                 # The session's last use (at most once a minute), on the same connection: one
                 # more statement, no transaction of its own (PostgreSQL: in autocommit, the
                 # commit sends nothing; SQLite: the read's transaction already writes).
-                conn.execute(
-                    update(WebSession)
-                    .where(col(WebSession.token_hash) == hashed)
-                    .values(last_seen_at=now)
-                )
+                conn.execute(_TOUCH, {"b_token": hashed, "b_now": now})
                 conn.commit()
         if not live or staff is None:
             with session_scope(self._engine) as s:

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, func, select, text, update
+from sqlalchemy import Text, bindparam, cast, func, literal_column, select, text, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Session, col
 
 from bridge.core.audit_events import AuditAction
 from bridge.core.lifecycle import OPEN, OPEN_SQL, State
-from bridge.store.entries import Access, after_in_queue
+from bridge.store.entries import Access
 from bridge.store.models import AuditEvent, CaseState, Entry, Staff
 
 __all__ = [
@@ -55,6 +55,12 @@ _CHUNK = 900
 def _holding(manual: bool) -> list[str]:
     """The states in which an entry holds its case for its `claimed_by`."""
     return [State.CLAIMED.value, State.APPROVED.value] if manual else [State.CLAIMED.value]
+
+
+def _holding_literal(manual: bool) -> list[Any]:
+    """`_holding` as SQL literals, for the statements built once: an IN list of constants,
+    which needs no expanding parameter to be worked out on every execution."""
+    return [literal_column(f"'{state}'") for state in _holding(manual)]
 
 
 def holders(s: Session, crns: Sequence[str], *, manual: bool) -> dict[str, str]:
@@ -96,8 +102,9 @@ class Candidate:
         return Access(self.on_behalf_of, list(excluded or []), list(restricted or []))
 
 
-def _candidates_statement(manual: bool) -> Any:
-    """The statement `claim_candidates` runs (without its `after` term), built once."""
+def _candidates_statement(manual: bool, after: bool) -> Any:
+    """The statement `claim_candidates` runs, built once: from the head of the queue, or
+    (`after`) from the place given by the parameters `after_due` and `after_id`."""
     holder = aliased(Entry)
     # A correlated subquery that stops at the first row: looked up per candidate through
     # ix_entry_crn_section_status (an EXISTS let PostgreSQL hash every claimed entry first).
@@ -105,7 +112,7 @@ def _candidates_statement(manual: bool) -> Any:
         select(col(holder.id))
         .where(
             col(holder.crn) == col(Entry.crn),
-            col(holder.status).in_(_holding(manual)),
+            col(holder.status).in_(_holding_literal(manual)),
             col(holder.claimed_by).is_not(None),
         )
         .limit(1)
@@ -123,7 +130,7 @@ def _candidates_statement(manual: bool) -> Any:
         .limit(1)
         .scalar_subquery()
     )
-    return (
+    statement = (
         select(
             col(Entry.id),
             col(Entry.crn),
@@ -138,11 +145,24 @@ def _candidates_statement(manual: bool) -> Any:
         )
         .select_from(Entry)
         .outerjoin(CaseState, col(CaseState.crn) == col(Entry.crn))
-        .where(col(Entry.status) == State.PENDING)
+        .where(col(Entry.status) == State.PENDING.value)
     )
+    if after:
+        statement = statement.where(
+            (col(Entry.due_date) > bindparam("after_due"))
+            | (
+                (col(Entry.due_date) == bindparam("after_due"))
+                & (col(Entry.id) > bindparam("after_id"))
+            )
+        )
+    return statement.order_by(col(Entry.due_date), col(Entry.id)).limit(bindparam("limit"))
 
 
-_CANDIDATES = {manual: _candidates_statement(manual) for manual in (False, True)}
+_CANDIDATES = {
+    (manual, after): _candidates_statement(manual, after)
+    for manual in (False, True)
+    for after in (False, True)
+}
 
 
 def claim_candidates(
@@ -158,12 +178,11 @@ def claim_candidates(
     before `lapsed_before` (False also when no entry is pending): one statement (the queue's
     index in order, the case state by its key, a holder by `ix_entry_crn_section_status`, a
     lapsed claim by `ix_entry_claim_expiry`)."""
-    stmt = _CANDIDATES[manual]
+    params: dict[str, Any] = {"lapsed_before": lapsed_before, "limit": limit}
     if after is not None:
-        stmt = stmt.where(after_in_queue(after))
-    stmt = stmt.order_by(col(Entry.due_date), col(Entry.id)).limit(limit)
+        params["after_due"], params["after_id"] = after
     # On the session's connection: plain columns, no ORM objects to load or flush first.
-    rows = s.connection().execute(stmt, {"lapsed_before": lapsed_before}).all()
+    rows = s.connection().execute(_CANDIDATES[(manual, after is not None)], params).all()
     batch = [
         Candidate(
             int(r.id),
@@ -246,7 +265,7 @@ def _claim_unheld(manual: bool) -> Any:
         select(holder.c.id)
         .where(
             holder.c.crn == bindparam("b_crn"),
-            holder.c.status.in_(_holding(manual)),
+            holder.c.status.in_(_holding_literal(manual)),
             holder.c.claimed_by.is_not(None),
             holder.c.claimed_by != bindparam("b_staff"),
         )

@@ -13,6 +13,7 @@ from bridge.clock import FixedClock
 from bridge.errors import ApprovalRefused, BadInput, NotPermitted, WrongState
 from bridge.scheduler import claims_job
 from bridge.services.task_views import ApprovalFailure
+from bridge.services.tasks import TaskService
 from bridge.services.views import Person
 from bridge.store.db import session_scope
 from bridge.store.models import AuditEvent, Entry, Staff, WorkFact
@@ -213,6 +214,27 @@ def test_claim_next_with_the_persons_row_the_web_read(
     assert {(f.staff, f.team) for f in holds} == {(PROXY, row.team or "")}
     with pytest.raises(NotPermitted):
         w.tasks.claim_next_case(actor=EXPIRED_PROXY, person=lapsed)
+
+
+def test_claim_next_reads_on_past_cases_it_may_not_take_a_few_at_a_time(
+    make_wiring: MakeWiring, db_url: str, ndelius_url: str
+) -> None:
+    """With one queued entry read at a time, claim-next goes on from where each read ended
+    (due date, then id) past a held case and an excluded one, to the first case it may take,
+    in queue order."""
+    w = _synced(make_wiring, db_url, ndelius_url)
+    order = [r.crn for r in w.tasks.listing().rows]  # every open case, in queue order
+    mine = [r.crn for r in w.tasks.listing(actor=PROXY).rows]
+    one_at_a_time = TaskService(engine=w.engine, clock=w.clock, review=w.review, claim_batch=1)
+    held = w.tasks.claim_next(actor=PROXY_2)
+    assert held is not None
+    expected = [c for c in mine if c != held.crn]
+    # Whatever stood before the proxy's next case (held, excluded, restricted) is passed over.
+    assert order.index(expected[0]) > 0
+    got = [one_at_a_time.claim_next_case(actor=PROXY) for _ in range(len(expected))]
+    assert got == expected
+    assert one_at_a_time.claim_next_case(actor=PROXY) is None  # nothing left it may take
+    assert not {"F600218", "N480937"} & set(got)  # excluded, restricted to others
 
 
 def test_claims_are_released_when_the_holders_vetting_lapses(
