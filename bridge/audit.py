@@ -52,6 +52,7 @@ __all__ = [
     "keyring_of",
     "record",
     "known_teams",
+    "note_entry_facts",
     "record_many",
     "record_refusal",
     "use_keyring",
@@ -270,6 +271,22 @@ def known_teams(session: Session) -> dict[str, str]:
     return teams
 
 
+#: (transaction, rows of `bridge.store.workfacts.entries_and_open`) read in that transaction.
+_ENTRY_FACTS = "entry_facts"
+
+
+def note_entry_facts(session: Session, rows: Sequence[Any]) -> None:
+    """Rows of `bridge.store.workfacts.entries_and_open` the caller has read in the session's
+    transaction (a claim reads them with the claim, bridge.store.tasks), every row of each
+    entry they name: the work facts of the transaction's events use them instead of reading
+    them again. Used once: a later write in the same transaction reads what is then true."""
+    transaction = session.get_transaction()
+    held = session.info.get(_ENTRY_FACTS)
+    if held is None or held[0] is not transaction:
+        held = session.info[_ENTRY_FACTS] = (transaction, [])
+    held[1].extend(rows)
+
+
 def observe_work(session: Session, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
     """The work facts (issue 15) of claims, decisions and entries, in the same transaction as
     their audit events (bridge.store.workfacts); other events mean nothing for the work."""
@@ -281,10 +298,13 @@ def observe_work(session: Session, events: Sequence[tuple[AuditEvent, datetime]]
             loaded = sa_inspect(obj).dict
             if "code" in loaded and "team" in loaded:
                 teams[loaded["code"]] = loaded["team"] or ""
+    noted = session.info.pop(_ENTRY_FACTS, None)
+    read = noted[1] if noted is not None and noted[0] is session.get_transaction() else None
     observe(
         session.connection(),
         [Observed(e.action, e.actor, e.crn, e.entry_id, e.detail, at) for e, at in events],
         teams,
+        read,
     )
 
 

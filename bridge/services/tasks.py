@@ -43,11 +43,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bridge.audit import known_teams, record, record_refusal, write_held
+from bridge.audit import known_teams, note_entry_facts, record, record_refusal, write_held
 from bridge.clock import Clock
 from bridge.core.audit_events import (
     REVIEW,
@@ -303,9 +304,13 @@ class TaskService:
                     continue
                 # Nothing claimed when a colleague took its entries first or holds the case
                 # meanwhile (a case is worked by one): the next case is tried.
-                ids = tq.claim_unheld(s, crn, staff=staff.code, now=now, manual=self._manual)
+                facts: list[Any] = []  # PostgreSQL: what its work facts need, read with it
+                ids = tq.claim_unheld(
+                    s, crn, staff=staff.code, now=now, manual=self._manual, facts=facts
+                )
                 if not ids:
                     continue
+                note_entry_facts(s, facts)
                 for entry_id in ids:
                     record(s, entry_claimed(staff.code, crn, entry_id), at=now)
                 return crn

@@ -87,8 +87,9 @@ def list_entries(session: Session, status: str | None = None) -> Sequence[Entry]
     return session.exec(stmt.order_by(col(Entry.id))).all()
 
 
-def after_in_queue(after: tuple[object, int]) -> ColumnElement[bool]:
-    """Entries after (due date, id) `after` in queue order (due date, then id)."""
+def after_in_queue(after: tuple[object, object]) -> ColumnElement[bool]:
+    """Entries after (due date, id) `after` in queue order (due date, then id); values or
+    bound parameters."""
     due, last_id = after
     return (col(Entry.due_date) > due) | ((col(Entry.due_date) == due) & (col(Entry.id) > last_id))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -36,7 +36,7 @@ from bridge.core.workload import (
 )
 from bridge.store.models import Entry, Staff, WorkFact, WorkWeek
 
-__all__ = ["Observed", "observe", "observe_rows"]
+__all__ = ["Observed", "entries_and_open", "observe", "observe_rows"]
 
 _F = WorkFact.__table__  # type: ignore[attr-defined]
 _W = WorkWeek.__table__  # type: ignore[attr-defined]
@@ -48,25 +48,29 @@ _COUNTS = ("tasks", "entries", "seconds", "overdue", "returned", "holds")
 
 
 _OFFICER = _S.alias("officer")
-#: The entries of a batch (due date, officer and the officer's team) with their open intervals:
-#: one statement, the ids as an expanding parameter. Only `ended_at IS NULL` on the intervals, so that the partial index
-#: ix_workfact_open is the one that fits (a `kind` term let SQLite pick ix_workfact_backlog
-#: and scan every open interval: 100 times slower with a year of facts).
-_ENTRIES_AND_OPEN = (
-    select(
-        _E.c.id.label("e_id"),
-        _E.c.due_date.label("e_due"),
-        _E.c.on_behalf_of.label("e_officer"),
+
+
+def entries_and_open(entries: Any) -> Select[Any]:
+    """What the facts of `entries` (a table or CTE with `id`, `due_date` and `on_behalf_of`)
+    need: each one's due date, officer and the officer's team, with its open intervals. Only
+    `ended_at IS NULL` on the intervals, so that the partial index ix_workfact_open is the one
+    that fits (a `kind` term let SQLite pick ix_workfact_backlog and scan every open interval:
+    100 times slower with a year of facts)."""
+    return select(
+        entries.c.id.label("e_id"),
+        entries.c.due_date.label("e_due"),
+        entries.c.on_behalf_of.label("e_officer"),
         _OFFICER.c.team.label("e_officer_team"),
         *_F.c,
-    )
-    .select_from(
-        _E.outerjoin(_OFFICER, _OFFICER.c.code == _E.c.on_behalf_of).outerjoin(
-            _F, (_F.c.entry_id == _E.c.id) & _F.c.ended_at.is_(None)
+    ).select_from(
+        entries.outerjoin(_OFFICER, _OFFICER.c.code == entries.c.on_behalf_of).outerjoin(
+            _F, (_F.c.entry_id == entries.c.id) & _F.c.ended_at.is_(None)
         )
     )
-    .where(_E.c.id.in_(bindparam("ids", expanding=True)))
-)
+
+
+#: `entries_and_open` for a batch's entries, the ids as an expanding parameter.
+_ENTRIES_AND_OPEN = entries_and_open(_E).where(_E.c.id.in_(bindparam("ids", expanding=True)))
 
 #: The other statements each call runs, built once (a claim's facts are written on every
 #: claim): the lists as expanding parameters.
@@ -140,23 +144,22 @@ class _Batch:
     """The facts of one call: open intervals looked up once, new rows inserted at the end."""
 
     def __init__(
-        self, conn: Connection, events: list[Observed], teams: Mapping[str, str] | None = None
+        self,
+        conn: Connection,
+        events: list[Observed],
+        teams: Mapping[str, str] | None = None,
+        read: Iterable[Any] | None = None,
     ) -> None:
         self.conn = conn
-        ids = sorted({e.entry_id for e in events if e.entry_id is not None})
         self.entries: dict[int, tuple[date | None, str | None]] = {}
         self.open: dict[tuple[str, int], dict[str, Any]] = {}
         self.teams: dict[str, str] = dict(teams or {})
+        for row in read or ():
+            self._take(row)
+        ids = sorted({e.entry_id for e in events if e.entry_id is not None} - self.entries.keys())
         for chunk in _chunks(ids):
             for row in conn.execute(_ENTRIES_AND_OPEN, {"ids": chunk}):
-                values = row._mapping
-                officer = values["e_officer"]
-                self.entries[values["e_id"]] = (values["e_due"], officer)
-                if officer:
-                    self.teams[officer] = values["e_officer_team"] or ""
-                if values["id"] is not None and values["kind"] in INTERVALS:
-                    fact = {c.name: values[c.name] for c in _F.c}
-                    self.open[(fact["kind"], fact["entry_id"])] = {**fact, "_db": True}
+                self._take(row)
         codes = {e.actor for e in events}
         codes |= {str(e.detail[k]) for e in events for k in ("holder", "to") if e.detail.get(k)}
         missing = sorted(codes - self.teams.keys())
@@ -176,6 +179,17 @@ class _Batch:
             # By CRN alone (ix_workfact_crn; a case has few facts), the kind checked here.
             rows = conn.execute(_FACTS_OF_CASES, {"crns": chunk})
             self.tasks_seen.update((r.staff, r.week, r.crn) for r in rows if r.kind == ENTERED)
+
+    def _take(self, row: Any) -> None:
+        """One row of `entries_and_open`: an entry's facts, and an open interval if any."""
+        values = row._mapping
+        officer = values["e_officer"]
+        self.entries[values["e_id"]] = (values["e_due"], officer)
+        if officer:
+            self.teams[officer] = values["e_officer_team"] or ""
+        if values["id"] is not None and values["kind"] in INTERVALS:
+            fact = {c.name: values[c.name] for c in _F.c}
+            self.open[(fact["kind"], fact["entry_id"])] = {**fact, "_db": True}
 
     def row(self, kind: str, event: Observed, staff: str | None, at: datetime) -> dict[str, Any]:
         due, officer = self.entries.get(event.entry_id or 0, (None, None))
@@ -289,14 +303,19 @@ class _Batch:
 
 
 def observe(
-    conn: Connection, events: Sequence[Observed], teams: Mapping[str, str] | None = None
+    conn: Connection,
+    events: Sequence[Observed],
+    teams: Mapping[str, str] | None = None,
+    read: Iterable[Any] | None = None,
 ) -> None:
     """Apply the work that `events` (in recorded order) mean, on `conn`; `teams`: the teams of
-    staff the caller has read in this transaction (code → team), not looked up again."""
+    staff the caller has read in this transaction (code → team), not looked up again; `read`:
+    rows of `entries_and_open` the caller has read in this transaction (every row of each
+    entry it names), whose entries are not looked up again."""
     work = [e for e in events if e.action in WORK_ACTIONS and e.entry_id is not None]
     if not work:
         return
-    batch = _Batch(conn, work, teams)
+    batch = _Batch(conn, work, teams, read)
     for event in work:
         at = _aware(event.at)
         approver: str | None = None

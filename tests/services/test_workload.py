@@ -209,3 +209,64 @@ def test_the_backlog_counts_open_entries_by_age_and_due_state(
     assert last_week.entered_on_time == 5
     assert last_week.service_level == 100
     assert backlog.forecast is None  # more arrived than closed: not clearing at this rate
+
+
+def test_claim_next_closes_an_interval_left_open_and_starts_its_own(
+    make_wiring: MakeWiring, db_url: str, ndelius_url: str, clock: FixedClock
+) -> None:
+    """Claim next reads what its work facts need with the claim (PostgreSQL: in the claim's
+    statement): each entry's due date, officer and the officer's team, and any interval left
+    open on it, which the claim closes as any claim does."""
+    w = make_wiring(db_url, ndelius_url, synced={CASE})
+    t0 = clock.current
+    with Session(w.engine) as s:
+        entries = s.exec(orm_select(Entry).where(Entry.crn == CASE)).all()
+        due = {e.id: e.due_date for e in entries}
+    left_open = min(due)
+    with session_scope(w.engine) as s:  # e.g. a hold whose end was never recorded
+        s.add(
+            WorkFact(
+                kind="hold",
+                crn=CASE,
+                entry_id=left_open,
+                staff=PROXY_2,
+                team="N07HCT",
+                started_at=t0 - timedelta(minutes=10),
+                start_week=date(2026, 11, 23),
+            )
+        )
+    assert w.tasks.claim_next_case(actor=PROXY) == CASE
+    with Session(w.engine) as s:
+        holds = s.exec(
+            orm_select(WorkFact).where(WorkFact.kind == "hold").order_by(col(WorkFact.id))
+        ).all()
+    closed, *started = holds
+    assert (closed.entry_id, closed.ended, closed.seconds) == (left_open, "claimed", 600)
+    assert {f.entry_id for f in started} == set(due)
+    assert {(f.staff, f.team, f.officer, f.officer_team) for f in started} == {
+        (PROXY, "N07CHT", OFFICER, "N07HCT")
+    }
+    assert {f.entry_id: f.due_date for f in started} == due
+    assert all(f.ended_at is None for f in started)
+
+
+def test_claim_next_gives_the_figures_the_back_fill_gives(
+    make_wiring: MakeWiring, db_url: str, ndelius_url: str, clock: FixedClock
+) -> None:
+    w = make_wiring(db_url, ndelius_url, synced={CASE})
+    t0 = clock.current
+    assert w.tasks.claim_next_case(actor=PROXY) == CASE
+    clock.current = t0 + timedelta(minutes=20)
+    w.tasks.release(CASE, actor=PROXY)
+    clock.current = t0 + timedelta(minutes=25)
+    assert w.tasks.claim_next_case(actor=PROXY_2) == CASE
+    clock.current = t0 + timedelta(minutes=40)
+    w.tasks.release(CASE, actor=PROXY_2)
+    live = _figures(w)
+    assert len([f for f in live[1] if f[0] == "hold"]) == 2 * 6
+    with session_scope(w.engine) as s:
+        s.execute(delete(WorkFact))
+        s.execute(delete(WorkWeek))
+    with w.engine.begin() as conn:
+        _migration().backfill(conn)
+    assert _figures(w) == live
