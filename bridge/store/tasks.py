@@ -275,8 +275,8 @@ _CLAIM_UNHELD = {manual: _claim_unheld(manual) for manual in (False, True)}
 def _claim_unheld_reading_facts(manual: bool) -> Any:
     """PostgreSQL: `_CLAIM_UNHELD` as a data-modifying CTE, and what the claimed entries' work
     facts need (`entries_and_open`) read from it in the same statement."""
-    claimed = _claim_unheld(manual).returning(_E.c.due_date, _E.c.on_behalf_of).cte("claimed")
-    return entries_and_open(claimed)
+    taken = _claim_unheld(manual).returning(_E.c.due_date, _E.c.on_behalf_of).cte("taken")
+    return entries_and_open(taken)
 
 
 _CLAIM_UNHELD_READING_FACTS = {
