@@ -200,23 +200,35 @@ def record(session: Session, event: AuditEvent, *, at: datetime) -> None:
     change they recorded. Read the log after the commit, not inside the transaction.
     """
     # Begun here, so that a rollback before any SQL still ends it (and drops the event).
-    transaction = session.get_transaction() or session.begin()
-    held: tuple[object, list[tuple[AuditEvent, datetime]]] | None = session.info.get(_PENDING)
-    if held is None or held[0] is not transaction:
-        held = session.info[_PENDING] = (transaction, [])
-    held[1].append((event, at))
+    _hold(session, _PENDING, session.get_transaction() or session.begin()).append((event, at))
 
 
 #: (transaction, events) recorded in a session's transaction, written at its commit.
 _PENDING = "audit_pending"
 
 
-def _held(session: Session) -> list[tuple[AuditEvent, datetime]]:
-    """The events `record` holds for the session's current transaction (taken off it)."""
-    held = session.info.pop(_PENDING, None)
+def _hold(session: Session, key: str, transaction: object) -> list[Any]:
+    """The list kept under `key` in the session's info for `transaction` (a new one when the
+    one kept there belongs to another transaction)."""
+    held = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = session.info[key] = (transaction, [])
+    items: list[Any] = held[1]
+    return items
+
+
+def _take_held(session: Session, key: str) -> list[Any]:
+    """What `_hold` keeps under `key` for the session's current transaction, taken off it
+    (empty when nothing is kept, or only for another transaction)."""
+    held = session.info.pop(key, None)
     if held is None or held[0] is not session.get_transaction():
         return []
     return list(held[1])
+
+
+def _held(session: Session) -> list[tuple[AuditEvent, datetime]]:
+    """The events `record` holds for the session's current transaction (taken off it)."""
+    return _take_held(session, _PENDING)
 
 
 @sa_event.listens_for(Session, "before_commit")
@@ -280,11 +292,7 @@ def note_entry_facts(session: Session, rows: Sequence[Any]) -> None:
     transaction (a claim reads them with the claim, bridge.store.tasks), every row of each
     entry they name: the work facts of the transaction's events use them instead of reading
     them again. Used once: a later write in the same transaction reads what is then true."""
-    transaction = session.get_transaction()
-    held = session.info.get(_ENTRY_FACTS)
-    if held is None or held[0] is not transaction:
-        held = session.info[_ENTRY_FACTS] = (transaction, [])
-    held[1].extend(rows)
+    _hold(session, _ENTRY_FACTS, session.get_transaction()).extend(rows)
 
 
 def observe_work(session: Session, events: Sequence[tuple[AuditEvent, datetime]]) -> None:
@@ -298,13 +306,11 @@ def observe_work(session: Session, events: Sequence[tuple[AuditEvent, datetime]]
             loaded = sa_inspect(obj).dict
             if "code" in loaded and "team" in loaded:
                 teams[loaded["code"]] = loaded["team"] or ""
-    noted = session.info.pop(_ENTRY_FACTS, None)
-    read = noted[1] if noted is not None and noted[0] is session.get_transaction() else None
     observe(
         session.connection(),
         [Observed(e.action, e.actor, e.crn, e.entry_id, e.detail, at) for e, at in events],
         teams,
-        read,
+        _take_held(session, _ENTRY_FACTS),
     )
 
 

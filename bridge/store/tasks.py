@@ -275,7 +275,7 @@ _CLAIM_UNHELD = {manual: _claim_unheld(manual) for manual in (False, True)}
 def _claim_unheld_reading_facts(manual: bool) -> Any:
     """PostgreSQL: `_CLAIM_UNHELD` as a data-modifying CTE, and what the claimed entries' work
     facts need (`entries_and_open`) read from it in the same statement."""
-    taken = _claim_unheld(manual).returning(_E.c.due_date, _E.c.on_behalf_of).cte("taken")
+    taken = _CLAIM_UNHELD[manual].returning(_E.c.due_date, _E.c.on_behalf_of).cte("taken")
     return entries_and_open(taken)
 
 
@@ -306,7 +306,7 @@ def claim_unheld(
     fewer for the claim's work facts; `bridge.audit.note_entry_facts`)."""
     if facts is None or s.get_bind().dialect.name != "postgresql":
         return _claim(s, _CLAIM_UNHELD[manual], crn, staff, now)
-    params = {"b_crn": crn, "b_staff": staff, "b_now": now}
+    params = _claim_params(crn, staff, now)
     rows = s.connection().execute(_CLAIM_UNHELD_READING_FACTS[manual], params).all()
     facts.extend(rows)
     return sorted({int(r.e_id) for r in rows})
@@ -321,8 +321,13 @@ def claim_pending(s: Session, crn: str, *, staff: str, now: datetime) -> list[in
 
 def _claim(s: Session, statement: Any, crn: str, staff: str, now: datetime) -> list[int]:
     """Run one of the claim statements on the session's connection: the ids claimed."""
-    params = {"b_crn": crn, "b_staff": staff, "b_now": now}
+    params = _claim_params(crn, staff, now)
     return sorted(int(i) for i in s.connection().execute(statement, params).scalars())
+
+
+def _claim_params(crn: str, staff: str, now: datetime) -> dict[str, Any]:
+    """The claim statements' parameters."""
+    return {"b_crn": crn, "b_staff": staff, "b_now": now}
 
 
 def renew(s: Session, crn: str, *, staff: str, now: datetime, since: datetime) -> int:
